@@ -1,0 +1,138 @@
+"""Vestibule: accounts for people, a site operators can run."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask, Response, g
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import CONFIGS, INSTANCE_DIR
+
+
+class ConfigError(RuntimeError):
+    """The settings do not allow the app to start."""
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app for APP_ENV (or config["APP_ENV"]), with `config` applied last."""
+    overrides = dict(config or {})
+    env_name = overrides.get("APP_ENV") or _env_name()
+    if env_name not in CONFIGS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {env_name!r}")
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_object(CONFIGS[env_name])
+    app.config.from_prefixed_env("FLASK")
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise ConfigError("SECRET_KEY must be set in production")
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def _env_name() -> str:
+    if os.environ.get("APP_ENV", "development") != "testing":
+        load_dotenv()  # a .env in the working directory, for development
+    return os.environ.get("APP_ENV", "development")
+
+
+def configure_logging(app: Flask) -> None:
+    """Log to stderr in one line per record, with the request id when there is one."""
+    if app.config["TESTING"]:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
+    for name in ("vestibule", app.logger.name):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects to this app."""
+    from app.extensions import csrf, db, limiter, login_manager, migrate
+
+    if app.config["TRUSTED_PROXIES"] > 0:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
+    db.init_app(app)
+    # batch mode lets later migrations alter tables on SQLite too
+    migrate.init_app(
+        app, db, directory=str(INSTANCE_DIR.parent / "migrations"), render_as_batch=True
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount one blueprint per feature."""
+    from app.account.routes import bp as account_bp
+    from app.auth.routes import bp as auth_bp
+    from app.main.routes import bp as main_bp
+    from app.users.routes import bp as users_bp
+
+    for blueprint in (main_bp, auth_bp, users_bp, account_bp):
+        app.register_blueprint(blueprint)
+    if app.config["TESTING_ROUTES"]:
+        from app.testing_routes import bp as testing_bp
+
+        app.register_blueprint(testing_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every error in the site's layout."""
+    from app.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    """Install CSRF, headers, the session cookie and mail after the response."""
+    from app.security import register_security
+    from app.session_cookie import register_session_cookie
+
+    register_security(app)
+    register_session_cookie(app)
+    if app.config["MAIL_DELIVERY"] == "after_response":
+        app.after_request(partial(_deliver_after_response, app))
+
+
+def _deliver_after_response(app: Flask, response: Response) -> Response:
+    if g.get("mail_queued"):
+        response.call_on_close(partial(_deliver, app))
+    return response
+
+
+def _deliver(app: Flask) -> None:
+    from app.services.mailer import deliver_due
+
+    with app.app_context():
+        try:
+            deliver_due()
+        except Exception:  # the outbox keeps the mail; the worker or next request retries
+            app.logger.exception("delivering mail after the response failed")
+
+
+def register_commands(app: Flask) -> None:
+    """Add the operator commands."""
+    from app.cli import register_commands as register
+
+    register(app)

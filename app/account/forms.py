@@ -1,0 +1,31 @@
+"""Forms of the account blueprint."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from app.forms import Form
+from app.services.accounts import BIO_MAX, NAME_MAX
+from app.services.passwords import MAX_LENGTH, MIN_LENGTH
+
+
+class ProfileForm(Form):
+    name = StringField("Name", [DataRequired("Enter your name."), Length(max=NAME_MAX)])
+    bio = TextAreaField("Bio", [Length(max=BIO_MAX, message=f"Keep it under {BIO_MAX} characters.")])
+    listed = BooleanField("List me in the member directory")
+
+
+class PasswordForm(Form):
+    current = PasswordField("Current password", [DataRequired("Enter your current password."), Length(max=MAX_LENGTH)])
+    password = PasswordField(
+        "New password",
+        [
+            DataRequired("Choose a new password."),
+            Length(MIN_LENGTH, MAX_LENGTH, f"Use {MIN_LENGTH} to {MAX_LENGTH} characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Confirm new password",
+        [DataRequired("Type the new password again."), EqualTo("password", "The passwords do not match.")],
+    )

@@ -1,0 +1,64 @@
+"""The signed-in user's own settings."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug import Response
+
+from app.account.forms import PasswordForm, ProfileForm
+from app.extensions import limiter
+from app.ratelimits import setting, user_key
+from app.security import client_info
+from app.services import accounts
+from app.services.passwords import WeakPassword
+from app.session_cookie import current_session
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+Page = str | Response | tuple[str, int]
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> Page:
+    form = ProfileForm()
+    if request.method == "GET":
+        form.name.data = current_user.name
+        form.bio.data = current_user.bio
+        form.listed.data = current_user.is_listed
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(
+                current_user, name=form.name.data, bio=form.bio.data, is_listed=form.listed.data
+            )
+        except accounts.InvalidProfile as error:
+            form.name.errors.append(str(error))
+        else:
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("account.profile"))
+    return render_template("account/profile.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(setting("ACCOUNT_LIMIT"), key_func=user_key, methods=["POST"])
+def password() -> Page:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user,
+                form.current.data,
+                form.password.data,
+                keep=current_session(),
+                client=client_info(),
+            )
+        except accounts.WrongPassword:
+            form.current.errors.append("That is not your current password.")
+        except WeakPassword as error:
+            form.password.errors.append(error.reason)
+        else:
+            flash("Password changed. Your other sessions were signed out.", "success")
+            return redirect(url_for("account.password"))
+    return render_template("account/password.html", form=form), 422 if form.errors else 200

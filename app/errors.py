@@ -1,0 +1,83 @@
+"""Every error as a page in the site's layout, never a traceback."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from app.extensions import db, limiter
+
+JSON_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Go back, reload the page and try again."),
+    403: ("Forbidden", "You do not have access to this page."),
+    404: ("Page not found", "There is nothing at this address. Check the link, or start from the home page."),
+    405: ("Method not allowed", "This address does not accept that kind of request."),
+    413: ("Too large", "What you sent is larger than this site accepts."),
+    422: ("Unprocessable", "The request was understood but could not be handled."),
+    429: ("Too many requests", "You have tried that too often."),
+    500: ("Something went wrong", "An unexpected error happened on our side. It has been logged; please try again."),
+    503: ("Temporarily unavailable", "The site cannot reach its database right now. Please try again in a minute."),
+}
+
+
+def _retry_after() -> int | None:
+    limit = limiter.current_limit
+    if limit is None:
+        return None
+    return max(1, math.ceil(limit.reset_at - time.time()))
+
+
+def render_error(error: HTTPException) -> Response:
+    """Render an HTTP error in the layout (JSON for the machine endpoints)."""
+    code = error.code or 500
+    title, message = MESSAGES.get(code, (error.name, error.description or ""))
+    if request.path in JSON_PATHS:
+        response = jsonify(status=title.lower())
+    else:
+        retry_after = _retry_after() if code == 429 else None
+        response = Response(
+            render_template(
+                "errors/error.html",
+                code=code,
+                title=title,
+                message=message,
+                retry_after=retry_after,
+            )
+        )
+    response.status_code = code
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def handle_database_down(error: OperationalError) -> Response:
+    """Answer 503 while the database is unreachable; pool_pre_ping reconnects later."""
+    db.session.rollback()
+    g.database_failed = True
+    return render_error(ServiceUnavailable())
+
+
+def handle_unexpected(error: Exception) -> Response:
+    """Log the failure, undo its half-done writes, and show the 500 page."""
+    db.session.rollback()
+    g.database_failed = True
+    if isinstance(error, HTTPException):
+        return render_error(error)
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return render_error(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Route every error to the pages above."""
+    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,32 @@
+"""The base form every form of the site uses, and the CSRF-only button form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+
+EXPIRED_MESSAGE = "This form expired, please submit it again."
+BAD_CHARACTERS = "This contains characters that are not allowed."
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(ord(ch) < 32 and ch not in "\t\r\n" or ord(ch) == 127 for ch in value)
+
+
+class Form(FlaskForm):
+    """A form that refuses control characters and explains an expired page."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and _has_control_characters(field.data):
+                field.errors = [*field.errors, BAD_CHARACTERS]
+                valid = False
+        if self.meta.csrf and self.csrf_token.errors:
+            self.csrf_token.errors = [EXPIRED_MESSAGE]
+        return valid
+
+
+class ConfirmForm(Form):
+    """No fields: a POST button protected by CSRF."""

@@ -1,0 +1,8 @@
+"""The models, one module per aggregate; imported here so Alembic sees them all."""
+
+from app.models.outbox import OutboxMail
+from app.models.security_event import SecurityEvent
+from app.models.session import UserSession
+from app.models.user import User
+
+__all__ = ["OutboxMail", "SecurityEvent", "User", "UserSession"]

@@ -1,0 +1,45 @@
+"""Keys and settings for the rate limits the routes declare."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Response, current_app, request
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+
+from app.services.accounts import normalize_email
+
+
+def setting(name: str) -> Callable[[], str]:
+    """Read a limit from the settings at request time, so each is configurable."""
+    return lambda: str(current_app.config[name])
+
+
+def _form_email() -> str:
+    return normalize_email(request.form.get("email", ""))[:254]
+
+
+def ip_key() -> str:
+    """Key a limit by client IP."""
+    return get_remote_address()
+
+
+def ip_email_key() -> str:
+    """Key a limit by client IP and the e-mail address posted."""
+    return f"{get_remote_address()}|{_form_email()}"
+
+
+def email_key() -> str:
+    """Key a limit by the e-mail address posted, from any IP."""
+    return f"account|{_form_email()}"
+
+
+def user_key() -> str:
+    """Key a limit by the signed-in user."""
+    return f"user|{current_user.get_id()}"
+
+
+def failed_sign_in(response: Response) -> bool:
+    """Count only sign-in attempts that failed."""
+    return response.status_code == 401

@@ -1,0 +1,84 @@
+"""The member directory and profiles: who can be seen by whom."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.extensions import db
+from app.models import User
+from app.services import ServiceError
+from app.services.accounts import name_key
+
+QUERY_MAX = 80
+
+
+class MemberNotFound(ServiceError):
+    """No member the viewer may see has this id."""
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of the directory."""
+
+    members: list[User]
+    page: int
+    pages: int
+    total: int
+    query: str
+
+
+def _listed() -> list[ColumnElement[bool]]:
+    return [
+        User.is_active.is_(True),
+        User.email_verified_at.is_not(None),
+        User.is_listed.is_(True),
+    ]
+
+
+def clean_query(query: str) -> str:
+    """Return the search text without control characters, trimmed and bounded."""
+    kept = "".join(ch for ch in query if unicodedata.category(ch)[0] != "C")
+    return " ".join(kept.split())[:QUERY_MAX]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_members(query: str, page: int, per_page: int) -> MemberPage:
+    """Return a page of listed members whose name contains the query, by name."""
+    query = clean_query(query)
+    conditions = _listed()
+    if query:
+        pattern = f"%{_escape_like(name_key(query))}%"
+        conditions.append(User.name_key.like(pattern, escape="\\"))
+    total = db.session.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    members = list(
+        db.session.scalars(
+            select(User)
+            .where(*conditions)
+            .order_by(User.name_key, User.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    return MemberPage(members=members, page=page, pages=pages, total=total, query=query)
+
+
+def get_member(member_id: int, viewer: User) -> User:
+    """Return the member's profile if the viewer may see it."""
+    member = db.session.get(User, member_id)
+    if member is None:
+        raise MemberNotFound()
+    if member.id == viewer.id or viewer.is_admin:
+        return member
+    if not (member.is_active and member.is_verified and member.is_listed):
+        raise MemberNotFound()
+    return member

@@ -1,0 +1,112 @@
+"""Mail: queued in the outbox with the change that causes it, delivered after."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from flask import current_app, g
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import OutboxMail
+from app.models.base import utcnow
+
+log = logging.getLogger("vestibule.mail")
+
+# How long a sender owns a claimed mail before another may retry it.
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def link(endpoint: str, **values: Any) -> str:
+    """Build an absolute link for a mail from BASE_URL, outside any request."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def queue_mail(recipient: str, subject: str, template: str, **context: Any) -> None:
+    """Put a mail in the outbox; it goes out once the caller's transaction commits."""
+    body = current_app.jinja_env.get_template(f"mail/{template}.txt").render(**context)
+    db.session.add(OutboxMail(recipient=recipient, subject=subject, body=body))
+    g.mail_queued = True
+
+
+def _message(mail: OutboxMail) -> EmailMessage:
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = mail.recipient
+    message["Subject"] = mail.subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message.set_content(mail.body)
+    return message
+
+
+def _send(mail: OutboxMail) -> None:
+    config = current_app.config
+    if not config["MAIL_SERVER"]:
+        log.info("mail to %s: %s\n%s", mail.recipient, mail.subject, mail.body)
+        return
+    with smtplib.SMTP(
+        config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
+    ) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(_message(mail))
+
+
+def _claim(mail_id: int) -> bool:
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboxMail)
+        .where(
+            OutboxMail.id == mail_id,
+            OutboxMail.sent_at.is_(None),
+            OutboxMail.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + CLAIM_LEASE, attempts=OutboxMail.attempts + 1)
+    )
+    db.session.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+def deliver_due(limit: int = 50) -> int:
+    """Send the mails that are due; return how many went out.
+
+    Several senders may run at once: each claims a mail with a conditional
+    UPDATE before sending it, so no mail goes out twice.
+    """
+    due_ids = db.session.scalars(
+        select(OutboxMail.id)
+        .where(
+            OutboxMail.sent_at.is_(None),
+            OutboxMail.next_attempt_at <= utcnow(),
+            OutboxMail.attempts < current_app.config["MAIL_MAX_ATTEMPTS"],
+        )
+        .order_by(OutboxMail.id)
+        .limit(limit)
+    ).all()
+    sent = 0
+    for mail_id in due_ids:
+        if not _claim(mail_id):
+            continue
+        mail = db.session.get_one(OutboxMail, mail_id)
+        try:
+            _send(mail)
+        except (OSError, smtplib.SMTPException) as error:
+            delay = timedelta(minutes=min(2**mail.attempts, 360))
+            mail.next_attempt_at = utcnow() + delay
+            mail.last_error = str(error)[:500]
+            log.warning("mail %s to %s failed, retry in %s: %s", mail.id, mail.recipient, delay, error)
+        else:
+            mail.sent_at = utcnow()
+            sent += 1
+        db.session.commit()
+    return sent

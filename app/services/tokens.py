@@ -1,0 +1,40 @@
+"""Signed, expiring tokens for the links we mail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from app.services import ServiceError
+
+
+class InvalidLink(ServiceError):
+    """The link was tampered with, already used, or belongs to nobody."""
+
+
+class ExpiredLink(InvalidLink):
+    """The link was genuine but is too old."""
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
+
+
+def make_token(purpose: str, payload: dict[str, Any]) -> str:
+    """Sign a payload for one purpose (a verify token never opens a reset)."""
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str, max_age: int) -> dict[str, Any]:
+    """Return the payload of a genuine, fresh token, or raise."""
+    try:
+        payload = _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise ExpiredLink() from None
+    except BadSignature:
+        raise InvalidLink() from None
+    if not isinstance(payload, dict):
+        raise InvalidLink()
+    return payload

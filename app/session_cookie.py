@@ -1,0 +1,77 @@
+"""The bridge between the session cookie, Flask-Login and the sessions service."""
+
+from __future__ import annotations
+
+from flask import Flask, Request, Response, current_app, g, session
+
+from app.extensions import login_manager
+from app.models import User, UserSession
+from app.services import sessions
+from app.services.security_log import ClientInfo
+
+
+def _load_user(request: Request) -> User | None:
+    if g.get("database_failed"):  # rendering an error page: do not ask again
+        return None
+    token = request.cookies.get(current_app.config["AUTH_COOKIE_NAME"])
+    if not token:
+        return None
+    user_session = sessions.find_session(token)
+    if user_session is None:
+        g.clear_auth_cookie = True
+        return None
+    g.user_session = user_session
+    return user_session.user
+
+
+def current_session() -> UserSession | None:
+    """Return the server-side session of the signed-in user, if any."""
+    return g.get("user_session")
+
+
+def sign_in(user: User, *, remember: bool, client: ClientInfo) -> None:
+    """Start a new session for the user; its cookie is set on the response."""
+    g.new_session = (sessions.start_session(user, remember=remember, client=client), remember)
+    # A fresh CSRF secret too, so nothing from before the sign-in carries over.
+    session.clear()
+
+
+def sign_out() -> None:
+    """End the current session on the server and drop its cookie."""
+    user_session = current_session()
+    if user_session is not None:
+        sessions.end_session(user_session)
+    g.clear_auth_cookie = True
+    session.clear()
+
+
+def _write_cookie(response: Response) -> Response:
+    config = current_app.config
+    name = config["AUTH_COOKIE_NAME"]
+    new_session = g.get("new_session")
+    if new_session is not None:
+        token, remember = new_session
+        response.set_cookie(
+            name,
+            token,
+            # without "remember me" the cookie ends with the browser
+            max_age=int(config["REMEMBER_LIFETIME"].total_seconds()) if remember else None,
+            secure=config["AUTH_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+    elif g.get("clear_auth_cookie"):
+        response.delete_cookie(
+            name, secure=config["AUTH_COOKIE_SECURE"], httponly=True, samesite="Lax"
+        )
+    return response
+
+
+def register_session_cookie(app: Flask) -> None:
+    """Let Flask-Login find users through the session cookie."""
+    login_manager.request_loader(_load_user)
+    login_manager.session_protection = None
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    app.after_request(_write_cookie)

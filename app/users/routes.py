@@ -1,0 +1,38 @@
+"""The member directory and member profiles, for signed-in users."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug import Response
+
+from app.services import directory
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+
+
+@bp.route("/")
+@login_required
+def index() -> str:
+    page = directory.list_members(
+        request.args.get("q", ""),
+        request.args.get("page", 1, type=int) or 1,
+        current_app.config["DIRECTORY_PAGE_SIZE"],
+    )
+    return render_template("users/index.html", result=page)
+
+
+@bp.route("/<int:member_id>")
+@login_required
+def profile(member_id: int) -> str:
+    try:
+        member = directory.get_member(member_id, current_user)
+    except directory.MemberNotFound:
+        abort(404)
+    return render_template("users/profile.html", member=member)
+
+
+@bp.route("/me")
+@login_required
+def me() -> Response:
+    return redirect(url_for("users.profile", member_id=current_user.id))

@@ -1,0 +1,204 @@
+"""Fixtures: a fresh app and migrated database per test, a browser-like client."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, select, text
+from werkzeug.test import TestResponse
+
+from app import create_app
+from app.extensions import db
+from app.models import OutboxMail, User
+from tests.factories import PASSWORD, UserFactory
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
+LINK_RE = re.compile(r"https?://\S+")
+
+
+def pytest_report_header() -> list[str]:
+    return [
+        f"database: {'PostgreSQL (TEST_DATABASE_URL)' if TEST_DATABASE_URL else 'SQLite (set TEST_DATABASE_URL for PostgreSQL)'}",
+        f"redis: {'TEST_REDIS_URL' if TEST_REDIS_URL else 'not set: redis tests are skipped'}",
+    ]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "postgres" in item.keywords and not TEST_DATABASE_URL:
+            item.add_marker(pytest.mark.skip(reason="TEST_DATABASE_URL is not set"))
+        if "redis" in item.keywords and not TEST_REDIS_URL:
+            item.add_marker(pytest.mark.skip(reason="TEST_REDIS_URL is not set"))
+
+
+class BrowserLikeClient(FlaskClient):
+    """A test client that closes each response, as a real server does.
+
+    Closing runs the after-response work (mail delivery) the app schedules.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        response.close()
+        return response
+
+
+def _base_config(database_url: str) -> dict[str, Any]:
+    return {
+        "APP_ENV": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Build the schema once per run through the migrations; return its URL."""
+    if TEST_DATABASE_URL:
+        engine = create_engine(TEST_DATABASE_URL)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        url = TEST_DATABASE_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('schema') / 'template.db'}"
+    app = create_app(_base_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _clean_postgres(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = ", ".join(
+            table.name for table in db.metadata.sorted_tables
+        )
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> str:
+    """A migrated, empty database for this test alone."""
+    if TEST_DATABASE_URL:
+        return migrated_database
+    template = Path(migrated_database.removeprefix("sqlite:///"))
+    copy = tmp_path / "test.db"
+    shutil.copyfile(template, copy)
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Settings a test module may override before the app is built."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
+    """A fresh app on a fresh database.
+
+    No app context stays pushed: each request gets its own, as in production,
+    so nothing in `g` leaks from one request into the next. Tests that read the
+    database open one with `with app.app_context():`.
+    """
+    app = create_app({**_base_config(database_url), **app_config})
+    app.test_client_class = BrowserLikeClient
+    yield app
+    if TEST_DATABASE_URL:
+        _clean_postgres(app)
+    else:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A client that keeps cookies, like one browser."""
+    return app.test_client()
+
+
+def csrf_from(response: TestResponse) -> str:
+    """Read the CSRF token from a page, as a browser submitting its form would."""
+    match = CSRF_RE.search(response.get_data(as_text=True))
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def submit(
+    client: FlaskClient, page: str, data: dict[str, Any], action: str | None = None
+) -> TestResponse:
+    """Open a page and post its form with the page's CSRF token."""
+    token = csrf_from(client.get(page))
+    return client.post(action or page, data={**data, "csrf_token": token})
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    """Create users straight in the database (verified and active unless told)."""
+
+    def make(**fields: Any) -> User:
+        with app.app_context():
+            user: User = UserFactory(**fields)
+            db.session.remove()
+        return user
+
+    return make
+
+
+def sign_in(
+    client: FlaskClient,
+    email: str,
+    password: str = PASSWORD,
+    remember: bool = False,
+) -> TestResponse:
+    """Sign in through the login form."""
+    data: dict[str, Any] = {"email": email, "password": password}
+    if remember:
+        data["remember"] = "y"
+    return submit(client, "/auth/login", data)
+
+
+@pytest.fixture
+def signed_in(client: FlaskClient, make_user: Callable[..., User]) -> User:
+    """A verified user, signed in on `client`."""
+    user = make_user()
+    response = sign_in(client, user.email)
+    assert response.status_code == 302
+    return user
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Callable[[], list[OutboxMail]]:
+    """Return the mails queued so far, oldest first."""
+
+    def mails() -> list[OutboxMail]:
+        with app.app_context():
+            found = list(db.session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
+            db.session.remove()
+        return found
+
+    return mails
+
+
+def link_in(body: str) -> str:
+    """Return the path of the first link in a mail body."""
+    match = LINK_RE.search(body)
+    assert match, f"no link in mail: {body!r}"
+    return "/" + match.group(0).split("/", 3)[3]
