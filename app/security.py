@@ -6,7 +6,8 @@ import uuid
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError
 
 from app.extensions import csrf
 from app.services.security_log import ClientInfo
@@ -60,9 +61,20 @@ def check_csrf() -> None:
     try:
         csrf.protect()
     except CSRFError as error:
-        if error.description != CSRF_EXPIRED:
+        if error.description != CSRF_EXPIRED or not _issued_to_this_browser():
             raise
         g.csrf_expired = True
+
+
+def _issued_to_this_browser() -> bool:
+    # Flask-WTF reports a token's age before checking whose it is: an attacker's
+    # own expired token must not pass for this browser's (it would sign it out).
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    try:
+        validate_csrf(request.form.get(field), time_limit=float("inf"))
+    except ValidationError:
+        return False
+    return True
 
 
 def start_request() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Request, Response, current_app, g, session
+from flask_login import current_user
 
 from app.extensions import login_manager
 from app.models import User, UserSession
@@ -26,6 +27,9 @@ def _load_user(request: Request) -> User | None:
 
 def current_session() -> UserSession | None:
     """Return the server-side session of the signed-in user, if any."""
+    # Flask-Login loads the user (and so the session) only when first asked.
+    if not current_user.is_authenticated:
+        return None
     return g.get("user_session")
 
 

@@ -11,6 +11,11 @@ from app.services.passwords import MAX_LENGTH, MIN_LENGTH
 EMAIL = [DataRequired("Enter your e-mail address."), Length(max=254), Email("Enter a valid e-mail address.", check_deliverability=False)]
 
 
+def strip(value: str | None) -> str | None:
+    """Drop the spaces around a typed address, as the stored form has none."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def new_password_fields() -> tuple[PasswordField, PasswordField]:
     """Return a new-password field and its confirmation."""
     return (
@@ -30,19 +35,19 @@ def new_password_fields() -> tuple[PasswordField, PasswordField]:
 
 class RegisterForm(Form):
     name = StringField("Name", [DataRequired("Enter your name."), Length(max=80)])
-    email = EmailField("E-mail", EMAIL)
+    email = EmailField("E-mail", EMAIL, filters=[strip])
     password, confirm = new_password_fields()
 
 
 class LoginForm(Form):
-    email = EmailField("E-mail", EMAIL)
+    email = EmailField("E-mail", EMAIL, filters=[strip])
     password = PasswordField("Password", [DataRequired("Enter your password."), Length(max=MAX_LENGTH)])
     remember = BooleanField("Remember me for 30 days")
     next = HiddenField()
 
 
 class EmailForm(Form):
-    email = EmailField("E-mail", EMAIL)
+    email = EmailField("E-mail", EMAIL, filters=[strip])
 
 
 class ResetForm(Form):

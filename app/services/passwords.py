@@ -15,7 +15,8 @@ MIN_LENGTH = 10
 MAX_LENGTH = 256
 MIN_SCORE = 3
 # zxcvbn's run time grows with length; the tail of a long password adds no weakness.
-_STRENGTH_PREFIX = 100
+# 72 is zxcvbn's own ceiling: it raises ValueError on anything longer.
+_STRENGTH_PREFIX = 72
 
 
 class WeakPassword(ServiceError):

@@ -1,0 +1,297 @@
+"""Benchmark Vestibule against a bare Flask app in the same run; print one table.
+
+Seeds a database with 100,000 members through a bulk insert, starts both apps under
+gunicorn with the same settings, drives each page with wrk, and reports requests/s,
+p50, p99, worker RSS and the ratio to bare Flask. Run it with `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-secret-key-not-for-production"
+PASSWORD = "correct horse battery staple"
+FIRST = ["Ada", "Alan", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances",
+         "Edsger", "Radia", "Donald", "Hedy", "John", "Katherine", "Tim", "Sophie", "Niklaus",
+         "Anita", "Guido"]
+LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov",
+        "Ritchie", "Allen", "Dijkstra", "Perlman", "Knuth", "Lamarr", "McCarthy", "Johnson",
+        "Berners-Lee", "Wilson", "Wirth", "Borg", "van Rossum"]
+
+
+@dataclass
+class Result:
+    label: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing wrk from the distribution's packages")
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False,
+                       stdout=subprocess.DEVNULL)
+        if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True,
+                           stdout=subprocess.DEVNULL)
+        found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk is needed: install it (Debian: apt-get install wrk)")
+    return found
+
+
+def seed(database_url: str) -> tuple[str, int, int, str]:
+    """Fill the database; return (session token, a member id, last page, a query)."""
+    from flask_migrate import upgrade
+    from sqlalchemy import insert, text
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import User
+    from app.services import sessions
+    from app.services.passwords import hash_password
+    from app.services.security_log import ClientInfo
+
+    app = create_app({"APP_ENV": "production", "SECRET_KEY": SECRET,
+                      "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        now = datetime.now(UTC)
+        password_hash = hash_password(PASSWORD)
+        rng = random.Random(7)
+        rows = []
+        for number in range(100_000):
+            name = f"{rng.choice(FIRST)} {rng.choice(LAST)} {number}"
+            rows.append({
+                "email": f"member{number}@bench.example", "name": name,
+                "name_key": name.casefold(), "bio": "Writes code, reads books.",
+                "password_hash": password_hash, "is_active": True, "is_admin": False,
+                "is_listed": True, "email_verified_at": now, "created_at": now,
+            })
+        for start in range(0, len(rows), 5000):
+            db.session.execute(insert(User), rows[start:start + 5000])
+        db.session.commit()
+        user = User(email="bench@bench.example", name="Bench User", name_key="bench user",
+                    bio="", password_hash=password_hash, email_verified_at=now)
+        db.session.add(user)
+        db.session.commit()
+        token = sessions.start_session(user, remember=True,
+                                       client=ClientInfo("127.0.0.1", "wrk"))
+        total = 100_001
+        per_page = app.config["DIRECTORY_PAGE_SIZE"]
+        member_id = user.id - 1
+    return token, member_id, -(-total // per_page), "ada"
+
+
+class Server:
+    """A gunicorn with 2 sync workers, as in production, quiet."""
+
+    def __init__(self, target: str, port: int, env: dict[str, str], pythonpath: str) -> None:
+        self.port = port
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py",
+             "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null",
+             "--pythonpath", pythonpath, target],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)  # noqa: S310
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{target} did not start on port {port}")
+
+    def worker_rss_mib(self) -> float:
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)],
+                                  capture_output=True, text=True).stdout.split()
+        sizes = []
+        for pid in children:
+            status = Path(f"/proc/{pid}/status").read_text()
+            match = re.search(r"VmRSS:\s+(\d+) kB", status)
+            if match:
+                sizes.append(int(match.group(1)) / 1024)
+        return max(sizes, default=0.0)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def drive(wrk: str, label: str, url: str, seconds: int, connections: int,
+          headers: list[str], script: str | None = None) -> Result:
+    base = [wrk, "-t2", f"-c{connections}", "--latency"]
+    for header in headers:
+        base += ["-H", header]
+    if script:
+        base += ["-s", script]
+    subprocess.run([*base, "-d2s", url], capture_output=True, check=True)  # warm-up
+    out = subprocess.run([*base, f"-d{seconds}s", url], capture_output=True, text=True,
+                         check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        log(f"warning: {label}: {non_2xx.group(1)} non-2xx/3xx responses")
+    return Result(label, rps, p50, p99)
+
+
+def login_script(port: int, directory: Path) -> Path:
+    """Write a wrk script that posts the sign-in form with a genuine CSRF token."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"http://127.0.0.1:{port}/auth/login").read().decode()
+    token = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+    body = urllib.parse.urlencode({"csrf_token": token, "email": "bench@bench.example",
+                                   "password": PASSWORD})
+    script = directory / "login.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f'wrk.body = "{body}"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        f'wrk.headers["Cookie"] = "{cookies}"\n'
+    )
+    return script
+
+
+def hash_ms() -> float:
+    from app import create_app
+    from app.services.passwords import hash_password, verify_password
+
+    app = create_app({"APP_ENV": "production", "SECRET_KEY": SECRET,
+                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with app.app_context():
+        stored = hash_password(PASSWORD)
+        timings = []
+        for _ in range(15):
+            start = time.perf_counter()
+            verify_password(stored, PASSWORD)
+            timings.append((time.perf_counter() - start) * 1000)
+    timings.sort()
+    return timings[len(timings) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    workdir = Path(tempfile.mkdtemp(prefix="vestibule-bench-"))
+    database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
+    log(f"seeding 100,000 members into {database_url.split('@')[-1]}")
+    token, member_id, last_page, query = seed(database_url)
+
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": SECRET,
+           "DATABASE_URL": database_url, "FLASK_RATELIMIT_ENABLED": "false",
+           "FLASK_MAIL_DELIVERY": "worker"}
+    bare = Server("bare_app:app", 8101, env, str(ROOT / "bench"))
+    app = Server("wsgi:app", 8102, env, str(ROOT))
+    cookie = [f"Cookie: vestibule_session={token}"]
+    seconds, conns = args.seconds, args.connections
+    results: list[tuple[Result, Result]] = []
+    try:
+        base_url = "http://127.0.0.1:8102"
+        pages = [
+            ("GET /auth/login (anonymous)", f"{base_url}/auth/login", []),
+            ("GET /users/<id> (signed in)", f"{base_url}/users/{member_id}", cookie),
+            (f"GET /users/?q={query} (signed in)", f"{base_url}/users/?q={query}", cookie),
+            (f"GET /users/?page={last_page} (signed in)", f"{base_url}/users/?page={last_page}", cookie),
+        ]
+        for label, url, headers in pages:
+            log(f"driving {label}")
+            reference = drive(wrk, "bare Flask", "http://127.0.0.1:8101/", seconds, conns, [])
+            results.append((drive(wrk, label, url, seconds, conns, headers), reference))
+        log("driving POST /auth/login")
+        script = login_script(8102, workdir)
+        login = drive(wrk, "POST /auth/login (sign-in)", f"{base_url}/auth/login", seconds, 2,
+                      [], str(script))
+        app_rss, bare_rss = app.worker_rss_mib(), bare.worker_rss_mib()
+    finally:
+        app.stop()
+        bare.stop()
+    one_hash = hash_ms()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    lines = [
+        f"# Vestibule benchmark, {stamp}",
+        "",
+        f"Machine: {os.cpu_count()} cores, {platform_line()}; gunicorn 2 sync workers; "
+        f"wrk -t2 -c{conns} -d{seconds}s after a 2 s warm-up; "
+        f"database {'PostgreSQL' if 'postgresql' in database_url else 'SQLite'} "
+        "with 100,001 members.",
+        "",
+        "| page | req/s | p50 ms | p99 ms | bare Flask req/s | ratio |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for result, reference in results:
+        lines.append(f"| {result.label} | {result.rps:.0f} | {result.p50_ms:.2f} | "
+                     f"{result.p99_ms:.2f} | {reference.rps:.0f} | "
+                     f"{result.rps / reference.rps:.2f} |")
+    outside = max(0.0, 1 - one_hash / login.p50_ms)
+    lines += [
+        "",
+        f"POST /auth/login, 2 connections: {login.rps:.1f} sign-ins/s, p50 {login.p50_ms:.1f} ms; "
+        f"one argon2id verify {one_hash:.1f} ms, so {outside:.0%} of a sign-in is spent "
+        "outside the hash.",
+        "",
+        f"Worker RSS after the run: Vestibule {app_rss:.1f} MiB, bare Flask {bare_rss:.1f} MiB.",
+    ]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    results_dir = ROOT / "bench" / "results"
+    results_dir.mkdir(exist_ok=True)
+    (results_dir / f"{stamp}.md").write_text(report)
+
+
+def platform_line() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The operator commands: `flask users create-admin | list | deactivate`."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import User, UserSession
+from tests.conftest import sign_in
+from tests.factories import PASSWORD
+
+
+def run(app: Flask, *args: str, stdin: str | None = None):
+    return app.test_cli_runner().invoke(args=list(args), input=stdin)
+
+
+def stored(app: Flask, email: str) -> User | None:
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == email)).first()
+        if user is not None:
+            db.session.expunge(user)
+        db.session.remove()
+    return user
+
+
+def session_count(app: Flask, user_id: int) -> int:
+    with app.app_context():
+        found = db.session.scalar(
+            select(func.count())
+            .select_from(UserSession)
+            .where(UserSession.user_id == user_id)
+        )
+        db.session.remove()
+    return found or 0
+
+
+def test_create_admin_makes_a_verified_admin_who_can_sign_in(app, client):
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        " Boss@Example.com ",
+        "--name",
+        "The Boss",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "boss@example.com" in result.output
+    admin = stored(app, "boss@example.com")
+    assert admin is not None
+    assert (admin.name, admin.is_admin, admin.is_active) == ("The Boss", True, True)
+    assert admin.email_verified_at is not None
+    assert PASSWORD not in admin.password_hash
+    assert sign_in(client, "boss@example.com").status_code == 302
+    assert "The Boss" in client.get("/").get_data(as_text=True)
+
+
+def test_create_admin_reads_password_from_prompt(app, client):
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "prompted@example.com",
+        "--name",
+        "Prompted",
+        stdin=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    assert sign_in(client, "prompted@example.com").status_code == 302
+
+
+def test_create_admin_refuses_a_weak_password(app):
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "weak@example.com",
+        "--name",
+        "Weak",
+        "--password-stdin",
+        stdin="password123\n",
+    )
+
+    assert result.exit_code != 0
+    assert "Error" in result.output
+    assert "Traceback" not in result.output
+    assert stored(app, "weak@example.com") is None
+
+
+def test_create_admin_refuses_an_invalid_address(app):
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "not-an-address",
+        "--name",
+        "Nobody",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code != 0
+    assert stored(app, "not-an-address") is None
+
+
+def test_users_list_prints_every_account(app, make_user):
+    make_user(name="Listed Lena", email="lena@example.com")
+    make_user(name="Gone Gary", email="gary@example.com", is_active=False)
+    make_user(name="New Nina", email="nina@example.com", email_verified_at=None)
+
+    result = run(app, "users", "list")
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 3
+    by_email = {line.split("\t")[1]: line for line in lines}
+    assert "Listed Lena" in by_email["lena@example.com"]
+    assert "inactive" in by_email["gary@example.com"]
+    assert "unverified" in by_email["nina@example.com"]
+    for line in lines:
+        assert "argon2" not in line
+
+
+def test_users_deactivate_signs_the_user_out_everywhere(app, client, make_user):
+    user = make_user(name="Doomed Dora")
+    other_browser = app.test_client()
+    assert sign_in(client, user.email).status_code == 302
+    assert sign_in(other_browser, user.email).status_code == 302
+    assert "Doomed Dora" in client.get("/").get_data(as_text=True)
+
+    result = run(app, "users", "deactivate", user.email)
+
+    assert result.exit_code == 0, result.output
+    assert stored(app, user.email).is_active is False
+    assert session_count(app, user.id) == 0
+    for browser in (client, other_browser):
+        landing = browser.get("/").get_data(as_text=True)
+        assert "Doomed Dora" not in landing
+        assert 'href="/auth/login"' in landing
+        assert browser.get("/users/").status_code == 302
+
+
+def test_deactivated_user_cannot_sign_in_again(app, client, make_user):
+    user = make_user()
+    run(app, "users", "deactivate", user.email)
+
+    response = sign_in(client, user.email)
+
+    assert response.status_code != 302
+    assert client.get("/users/").status_code == 302
+
+
+def test_users_deactivate_unknown_address_fails(app):
+    result = run(app, "users", "deactivate", "nobody@example.com")
+
+    assert result.exit_code != 0
+    assert "nobody@example.com" in result.output

@@ -1,0 +1,304 @@
+"""Mail: the outbox, the log in development, a real SMTP server, outages and retries."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from time_machine import TimeMachineFixture
+
+from app.extensions import db
+from app.models import OutboxMail, User
+from app.models.base import utcnow
+from app.services import mailer
+from tests.conftest import link_in, sign_in, submit
+from tests.factories import PASSWORD
+
+BASE_URL = "https://accounts.example.org"
+SENDER = "Vestibule <no-reply@accounts.example.org>"
+NEW_PASSWORD = "lantern orchard quietly sixteen"
+URL_RE = re.compile(r"https?://\S+")
+
+Outbox = Callable[[], list[OutboxMail]]
+
+
+class SmtpServer:
+    """An SMTP server on 127.0.0.1 that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:  # a port nobody listens on until start()
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self.messages: list[EmailMessage] = []
+        self._controller: Controller | None = None
+
+    async def handle_DATA(  # the name aiosmtpd calls
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        content = envelope.content
+        assert isinstance(content, bytes)
+        message = message_from_bytes(content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A running SMTP server the app sends to."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server_down() -> Iterator[SmtpServer]:
+    """An SMTP server the app sends to, down until the test starts it."""
+    server = SmtpServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Point the app at the test's SMTP server if it has one, else mail to the log."""
+    config: dict[str, Any] = {
+        "BASE_URL": BASE_URL,
+        "MAIL_DEFAULT_SENDER": SENDER,
+        "MAIL_SERVER": None,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+    }
+    for name in ("smtp_server", "smtp_server_down"):
+        if name in request.fixturenames:
+            server: SmtpServer = request.getfixturevalue(name)
+            config.update(
+                MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False
+            )
+    return config
+
+
+def sign_up(client: FlaskClient, email: str = "grace@example.com") -> int:
+    response = submit(
+        client,
+        "/auth/register",
+        {
+            "name": "Grace Hopper",
+            "email": email,
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+    )
+    return response.status_code
+
+
+def run_worker(app: Flask) -> str:
+    result = app.test_cli_runner().invoke(args=["mail", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+# --- no MAIL_SERVER: mail goes to the log ---------------------------------------------
+
+
+def test_without_a_mail_server_mail_is_written_to_the_log(
+    client: FlaskClient, outbox: Outbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="vestibule.mail")
+
+    assert sign_up(client) == 302
+
+    [mail] = outbox()
+    records = [r for r in caplog.records if r.name == "vestibule.mail"]
+    assert len(records) == 1
+    logged = records[0].getMessage()
+    assert "grace@example.com" in logged
+    assert "Confirm your e-mail address" in logged
+    link = URL_RE.search(mail.body)
+    assert link is not None
+    assert link.group(0) in logged
+    assert mail.sent_at is not None
+    assert mail.attempts == 1
+
+
+def test_every_mail_links_to_base_url(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    member = make_user(email="member@example.com")
+    sign_up(client, "newcomer@example.com")  # verify link
+    sign_up(client, member.email)  # "someone tried to sign up with your address"
+    submit(client, "/auth/forgot", {"email": member.email})  # reset link
+    reset_path = link_in(outbox()[-1].body)
+    submit(client, reset_path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+
+    mails = outbox()
+    assert [mail.subject for mail in mails] == [
+        "Confirm your e-mail address",
+        "Someone tried to sign up with your address",
+        "Reset your password",
+        "Your password was reset",
+    ]
+    for mail in mails:
+        links = URL_RE.findall(mail.body)
+        assert links, f"no link in {mail.subject!r}"
+        for link in links:
+            assert link.startswith(BASE_URL + "/"), (mail.subject, link)
+            path = "/" + link.split("/", 3)[3].split("?")[0]
+            app.url_map.bind("localhost").match(path)  # a page of this site
+
+
+# --- a real SMTP server ---------------------------------------------------------------
+
+
+def test_sign_up_mails_a_verify_link_over_smtp_that_signs_you_in(
+    app: Flask, client: FlaskClient, smtp_server: SmtpServer, outbox: Outbox
+) -> None:
+    assert sign_up(client) == 302
+
+    [message] = smtp_server.messages
+    assert message["From"] == SENDER
+    assert message["To"] == "grace@example.com"
+    assert message["Subject"] == "Confirm your e-mail address"
+    assert message.get_content_type() == "text/plain"
+    body = message.get_content()
+    assert "Grace Hopper" in body
+    [link] = URL_RE.findall(body)
+    assert link.startswith(BASE_URL + "/auth/verify/")
+    assert outbox()[0].sent_at is not None
+
+    opened = client.get(link_in(body))
+
+    assert opened.status_code == 302
+    assert client.get("/account/profile").status_code == 200
+    with app.app_context():
+        user = db.session.scalars(select(User)).one()
+        assert user.email_verified_at is not None
+        db.session.remove()
+
+
+def test_smtp_outage_delays_mail_without_failing_the_page_or_losing_it(
+    app: Flask,
+    client: FlaskClient,
+    smtp_server_down: SmtpServer,
+    outbox: Outbox,
+    time_machine: TimeMachineFixture,
+) -> None:
+    time_machine.move_to(datetime.now(UTC))
+
+    assert sign_up(client) == 302
+
+    [mail] = outbox()
+    assert mail.sent_at is None
+    assert mail.attempts == 1
+    assert mail.last_error
+    assert mail.next_attempt_at > utcnow()
+
+    smtp_server_down.start()
+    assert run_worker(app) == "0 mail(s) sent."  # not before its retry time
+    assert smtp_server_down.messages == []
+
+    time_machine.shift(timedelta(minutes=3))
+    assert run_worker(app) == "1 mail(s) sent."
+    assert run_worker(app) == "0 mail(s) sent."
+
+    [message] = smtp_server_down.messages
+    assert message["To"] == "grace@example.com"
+    assert URL_RE.search(message.get_content())
+    [mail] = outbox()
+    assert mail.sent_at is not None
+    assert mail.attempts == 2
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"MAIL_DELIVERY": "worker", "MAIL_SERVER": None}], ids=["worker"]
+)
+def test_worker_mode_leaves_mail_to_the_worker(
+    app: Flask, client: FlaskClient, outbox: Outbox
+) -> None:
+    assert sign_up(client) == 302
+    assert outbox()[0].sent_at is None
+
+    assert run_worker(app) == "1 mail(s) sent."
+    assert outbox()[0].sent_at is not None
+
+
+@pytest.fixture
+def queued_mail(app: Flask, make_user: Callable[..., User]) -> None:
+    """One reset mail in the outbox, not yet sent."""
+    user = make_user()
+    with app.app_context():
+        mailer.queue_mail(
+            user.email, "Reset your password", "reset", user=user, link=BASE_URL
+        )
+        db.session.commit()
+
+
+def test_delivering_twice_sends_a_mail_once(
+    app: Flask, smtp_server: SmtpServer, queued_mail: None
+) -> None:
+    with app.app_context():
+        assert mailer.deliver_due() == 1
+        assert mailer.deliver_due() == 0
+
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_second_sender_running_meanwhile_does_not_send_the_mail_again(
+    app: Flask,
+    smtp_server: SmtpServer,
+    queued_mail: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    send = mailer._send
+    second_sender_sent: list[int] = []
+
+    def send_while_another_sender_runs(mail: OutboxMail) -> None:
+        with app.app_context():  # another worker: its own context and session
+            second_sender_sent.append(mailer.deliver_due())
+        send(mail)
+
+    monkeypatch.setattr(mailer, "_send", send_while_another_sender_runs)
+    with app.app_context():
+        assert mailer.deliver_due() == 1
+
+    assert second_sender_sent == [0]
+    assert len(smtp_server.messages) == 1
+
+
+def test_password_change_mails_a_notice_over_smtp(
+    client: FlaskClient, signed_in: User, smtp_server: SmtpServer
+) -> None:
+    response = submit(
+        client,
+        "/account/password",
+        {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 302
+    [message] = smtp_server.messages
+    assert message["To"] == signed_in.email
+    assert message["Subject"] == "Your password was changed"
+    other_browser = client.application.test_client()
+    assert sign_in(other_browser, signed_in.email, NEW_PASSWORD).status_code == 302

@@ -1,0 +1,187 @@
+"""Editing one's own profile, and how names and bios are shown back."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from markupsafe import escape
+
+from app.extensions import db
+from app.models import User
+from tests.conftest import sign_in, submit
+
+MEMBER_LINK_RE = re.compile(r'href="/users/(\d+)"')
+XSS_PAYLOADS = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+]
+
+
+def stored(app: Flask, user_id: int) -> User:
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        db.session.expunge(user)
+        db.session.remove()
+    return user
+
+
+def save_profile(client, name: str, bio: str = "", listed: bool = True):
+    data = {"name": name, "bio": bio}
+    if listed:
+        data["listed"] = "y"
+    return submit(client, "/account/profile", data)
+
+
+def test_profile_requires_sign_in(client):
+    response = client.get("/account/profile")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
+
+
+def test_profile_form_shows_current_values(client, make_user):
+    user = make_user(name="Ada Lovelace", bio="Notes on the engine")
+    sign_in(client, user.email)
+
+    body = client.get("/account/profile").get_data(as_text=True)
+
+    assert 'value="Ada Lovelace"' in body
+    assert re.search(r">\s*Notes on the engine</textarea>", body)
+    listed_box = re.search(r'<input[^>]*name="listed"[^>]*>', body)
+    assert listed_box and "checked" in listed_box.group(0)
+
+
+def test_profile_edit_saves_name_and_bio(app, client, signed_in):
+    response = save_profile(client, "Grace Hopper", "Found a moth.")
+
+    assert response.status_code == 302
+    assert "Your profile is saved." in client.get("/account/profile").get_data(
+        as_text=True
+    )
+    user = stored(app, signed_in.id)
+    assert (user.name, user.bio, user.is_listed) == (
+        "Grace Hopper",
+        "Found a moth.",
+        True,
+    )
+    page = client.get(f"/users/{signed_in.id}").get_data(as_text=True)
+    assert "Grace Hopper" in page
+    assert "Found a moth." in page
+
+
+def test_profile_edit_accepts_longest_name_and_bio(app, client, signed_in):
+    response = save_profile(client, "n" * 80, "b" * 500)
+
+    assert response.status_code == 302
+    user = stored(app, signed_in.id)
+    assert (len(user.name), len(user.bio)) == (80, 500)
+
+
+def test_hiding_profile_removes_member_from_directory_and_search(
+    app, client, make_user
+):
+    hider = make_user(name="Hilda Hidden")
+    sign_in(client, hider.email)
+    response = save_profile(client, "Hilda Hidden", listed=False)
+    assert response.status_code == 302
+    assert stored(app, hider.id).is_listed is False
+
+    other = app.test_client()
+    viewer = make_user(name="Viewer")
+    sign_in(other, viewer.email)
+
+    listing = other.get("/users/").get_data(as_text=True)
+    search = other.get("/users/?q=hilda").get_data(as_text=True)
+    assert str(hider.id) not in MEMBER_LINK_RE.findall(listing)
+    assert MEMBER_LINK_RE.findall(search) == []
+    assert other.get(f"/users/{hider.id}").status_code == 404
+
+
+def test_listing_profile_again_returns_member_to_directory(app, client, make_user):
+    member = make_user(name="Rita Returning", is_listed=False)
+    sign_in(client, member.email)
+
+    save_profile(client, "Rita Returning", listed=True)
+
+    other = app.test_client()
+    sign_in(other, make_user().email)
+    search = other.get("/users/?q=rita").get_data(as_text=True)
+    assert MEMBER_LINK_RE.findall(search) == [str(member.id)]
+
+
+@pytest.mark.parametrize(
+    ("name", "bio", "field"),
+    [
+        ("", "A bio", "name"),
+        ("   ", "A bio", "name"),
+        ("n" * 81, "A bio", "name"),
+        ("Fine Name", "b" * 501, "bio"),
+    ],
+    ids=["empty-name", "blank-name", "long-name", "long-bio"],
+)
+def test_profile_edit_refuses_invalid_input(app, client, make_user, name, bio, field):
+    user = make_user(name="Original Name", bio="Original bio")
+    sign_in(client, user.email)
+
+    response = save_profile(client, name, bio, listed=False)
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in body
+    unchanged = stored(app, user.id)
+    assert (unchanged.name, unchanged.bio, unchanged.is_listed) == (
+        "Original Name",
+        "Original bio",
+        True,
+    )
+
+
+def test_profile_edit_keeps_typed_values_after_an_error(client, signed_in):
+    body = save_profile(client, "", "Kept bio").get_data(as_text=True)
+
+    assert re.search(r">\s*Kept bio</textarea>", body)
+
+
+def test_profile_edit_without_csrf_token_changes_nothing(app, client, signed_in):
+    response = client.post(
+        "/account/profile", data={"name": "Forged", "bio": "", "listed": "y"}
+    )
+
+    assert response.status_code == 400
+    assert stored(app, signed_in.id).name == signed_in.name
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS, ids=["script", "attribute"])
+def test_name_and_bio_are_escaped_everywhere(
+    app, client, signed_in, make_user, payload
+):
+    assert save_profile(client, payload, payload).status_code == 302
+    escaped = str(escape(payload))
+    viewer = app.test_client()
+    sign_in(viewer, make_user(is_listed=False).email)
+
+    pages = {
+        "directory": viewer.get("/users/"),
+        "search": viewer.get("/users/", query_string={"q": payload}),
+        "profile": viewer.get(f"/users/{signed_in.id}"),
+        "own profile": client.get(f"/users/{signed_in.id}"),
+        "landing": client.get("/"),
+        "edit form": client.get("/account/profile"),
+    }
+
+    for where, response in pages.items():
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, where
+        assert payload not in body, where
+        assert "<script>alert" not in body, where
+        assert "<img" not in body, where
+        assert escaped in body, where
+    nav = pages["landing"].get_data(as_text=True)
+    assert f'class="who">{escaped}</a>' in nav
+    assert f"Hello, {escaped}." in nav
+    form = pages["edit form"].get_data(as_text=True)
+    assert f'value="{escaped}"' in form
+    assert re.search(rf">\s*{re.escape(escaped)}</textarea>", form)

@@ -1,0 +1,395 @@
+"""Abuse protection: limits on sign-in, sign-up and mailed links; proxies; Redis."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from time_machine import TimeMachineFixture
+from werkzeug.test import TestResponse
+
+from app import create_app
+from app.extensions import db, limiter
+from app.models import OutboxMail, User
+from tests.conftest import TEST_REDIS_URL, BrowserLikeClient, csrf_from, submit
+from tests.factories import PASSWORD
+
+WRONG_PASSWORD = "not the password at all"
+NEW_PASSWORD = "lantern orchard quietly sixteen"
+PROXY = "198.51.100.10"
+CLOSED_REDIS = "redis://127.0.0.1:1/0"
+
+
+def post_form(
+    client: FlaskClient,
+    page: str,
+    data: dict[str, Any],
+    ip: str = "127.0.0.1",
+    forwarded_for: str | None = None,
+) -> TestResponse:
+    """Open a page and post its form, from a given address (and proxy header)."""
+    request: dict[str, Any] = {"environ_base": {"REMOTE_ADDR": ip}}
+    if forwarded_for is not None:
+        request["headers"] = {"X-Forwarded-For": forwarded_for}
+    token = csrf_from(client.get(page, **request))
+    return client.post(page, data={**data, "csrf_token": token}, **request)
+
+
+def fail_sign_in(client: FlaskClient, email: str, **where: Any) -> TestResponse:
+    return post_form(
+        client, "/auth/login", {"email": email, "password": WRONG_PASSWORD}, **where
+    )
+
+
+def good_sign_in(client: FlaskClient, email: str, **where: Any) -> TestResponse:
+    return post_form(
+        client, "/auth/login", {"email": email, "password": PASSWORD}, **where
+    )
+
+
+def sign_up(client: FlaskClient, email: str, **where: Any) -> TestResponse:
+    data = {
+        "name": "Newcomer",
+        "email": email,
+        "password": NEW_PASSWORD,
+        "confirm": NEW_PASSWORD,
+    }
+    return post_form(client, "/auth/register", data, **where)
+
+
+def count(app: Flask, model: type) -> int:
+    with app.app_context():
+        number = db.session.scalar(select(func.count()).select_from(model))
+        db.session.remove()
+    return int(number or 0)
+
+
+@pytest.fixture
+def user(make_user: Callable[..., User]) -> User:
+    return make_user(email="ada@example.com")
+
+
+@pytest.fixture
+def now(time_machine: TimeMachineFixture) -> None:
+    """Hold the clock in the test's hands (it still ticks)."""
+    time_machine.move_to(datetime.now(UTC))
+
+
+# --- sign-in -------------------------------------------------------------------------
+
+
+def test_sixth_failed_sign_in_within_a_minute_is_refused(
+    client: FlaskClient, user: User, now: None
+) -> None:
+    for _ in range(5):
+        assert fail_sign_in(client, user.email).status_code == 401
+
+    response = fail_sign_in(client, user.email)
+
+    assert response.status_code == 429
+    retry_after = int(response.headers["Retry-After"])
+    assert 0 < retry_after <= 60
+    assert response.mimetype == "text/html"
+    body = response.get_data(as_text=True)
+    assert "<title>Too many requests · Vestibule</title>" in body
+    assert '<nav aria-label="Main">' in body
+    waited = re.search(r"Please try again in (\d+) seconds?\.", body)
+    assert waited, "the page does not say when to retry"
+    assert abs(int(waited.group(1)) - retry_after) <= 1
+
+
+def test_while_limited_even_the_right_password_waits(
+    client: FlaskClient, user: User, now: None
+) -> None:
+    for _ in range(5):
+        fail_sign_in(client, user.email)
+
+    response = good_sign_in(client, user.email)
+
+    assert response.status_code == 429
+    assert client.get("/account/profile").status_code == 302  # not signed in
+
+
+def test_sign_in_limit_lifts_after_a_minute(
+    client: FlaskClient, user: User, time_machine: TimeMachineFixture, now: None
+) -> None:
+    for _ in range(5):
+        fail_sign_in(client, user.email)
+    assert fail_sign_in(client, user.email).status_code == 429
+
+    time_machine.shift(timedelta(seconds=61))
+
+    assert good_sign_in(client, user.email).status_code == 302
+
+
+def test_successful_sign_ins_do_not_count_against_the_email_limit(
+    app: Flask, user: User, now: None
+) -> None:
+    for attempt in range(10):
+        browser = app.test_client()
+        response = good_sign_in(browser, user.email)
+        assert response.status_code == 302, f"sign-in {attempt + 1} was refused"
+
+    assert fail_sign_in(app.test_client(), user.email).status_code == 401
+
+
+def test_failures_for_one_email_do_not_lock_out_another(
+    client: FlaskClient, user: User, make_user: Callable[..., User], now: None
+) -> None:
+    other = make_user()
+    for _ in range(5):
+        fail_sign_in(client, user.email)
+
+    response = good_sign_in(client, other.email)
+
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"LOGIN_LIMIT_PER_EMAIL": "2 per minute"}], ids=["2 per minute"]
+)
+def test_sign_in_limit_per_email_is_a_setting(
+    client: FlaskClient, user: User, now: None
+) -> None:
+    assert fail_sign_in(client, user.email).status_code == 401
+    assert fail_sign_in(client, user.email).status_code == 401
+
+    assert fail_sign_in(client, user.email).status_code == 429
+
+
+# --- the client's address, with and without a proxy in front --------------------------
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(
+    client: FlaskClient, user: User, now: None
+) -> None:
+    for n in range(5):
+        forged = f"203.0.113.{n}"
+        assert (
+            fail_sign_in(client, user.email, ip=PROXY, forwarded_for=forged).status_code
+            == 401
+        )
+
+    response = fail_sign_in(client, user.email, ip=PROXY, forwarded_for="203.0.113.99")
+
+    assert response.status_code == 429
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"LOGIN_LIMIT_PER_IP": "3 per minute"}], ids=["3 per minute per IP"]
+)
+def test_per_ip_limit_ignores_forwarded_for_without_trusted_proxies(
+    client: FlaskClient, now: None
+) -> None:
+    for n in range(3):
+        response = fail_sign_in(
+            client, f"guess{n}@example.com", ip=PROXY, forwarded_for=f"203.0.113.{n}"
+        )
+        assert response.status_code == 401
+
+    response = fail_sign_in(
+        client, "guess9@example.com", ip=PROXY, forwarded_for="203.0.113.9"
+    )
+
+    assert response.status_code == 429
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [{"TRUSTED_PROXIES": 1, "LOGIN_LIMIT_PER_IP": "3 per minute"}],
+    ids=["one trusted proxy"],
+)
+def test_with_a_trusted_proxy_each_forwarded_address_is_its_own_client(
+    client: FlaskClient, now: None
+) -> None:
+    for n in range(3):
+        response = fail_sign_in(
+            client, f"guess{n}@example.com", ip=PROXY, forwarded_for="203.0.113.1"
+        )
+        assert response.status_code == 401
+
+    same_client = fail_sign_in(
+        client, "guess8@example.com", ip=PROXY, forwarded_for="203.0.113.1"
+    )
+    other_client = fail_sign_in(
+        client, "guess9@example.com", ip=PROXY, forwarded_for="203.0.113.2"
+    )
+
+    assert same_client.status_code == 429
+    assert other_client.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"TRUSTED_PROXIES": 1}], ids=["one trusted proxy"]
+)
+def test_with_a_trusted_proxy_the_email_limit_is_per_forwarded_address(
+    client: FlaskClient, user: User, now: None
+) -> None:
+    for _ in range(5):
+        fail_sign_in(client, user.email, ip=PROXY, forwarded_for="203.0.113.1")
+
+    same_client = fail_sign_in(
+        client, user.email, ip=PROXY, forwarded_for="203.0.113.1"
+    )
+    other_client = fail_sign_in(
+        client, user.email, ip=PROXY, forwarded_for="203.0.113.2"
+    )
+
+    assert same_client.status_code == 429
+    assert other_client.status_code == 401
+
+
+# --- sign-up and mailed links ---------------------------------------------------------
+
+
+def test_sixth_sign_up_within_an_hour_from_one_address_is_refused(
+    app: Flask, client: FlaskClient, time_machine: TimeMachineFixture, now: None
+) -> None:
+    for n in range(5):
+        assert sign_up(client, f"new{n}@example.com").status_code == 302
+        time_machine.shift(timedelta(minutes=10))
+
+    refused = sign_up(client, "new5@example.com")
+    elsewhere = sign_up(client, "new6@example.com", ip="192.0.2.44")
+
+    assert refused.status_code == 429
+    assert "Retry-After" in refused.headers
+    assert elsewhere.status_code == 302
+    with app.app_context():
+        emails = set(db.session.scalars(select(User.email)))
+        db.session.remove()
+    assert "new5@example.com" not in emails
+    assert "new6@example.com" in emails
+
+
+def test_fourth_reset_request_within_an_hour_for_one_address_is_refused(
+    app: Flask,
+    client: FlaskClient,
+    user: User,
+    time_machine: TimeMachineFixture,
+    now: None,
+) -> None:
+    for _ in range(3):
+        assert submit(client, "/auth/forgot", {"email": user.email}).status_code == 302
+
+    refused = submit(client, "/auth/forgot", {"email": user.email})
+    other_address = submit(client, "/auth/forgot", {"email": "someone@example.com"})
+
+    assert refused.status_code == 429
+    assert "Retry-After" in refused.headers
+    assert other_address.status_code == 302
+    assert count(app, OutboxMail) == 3
+
+    time_machine.shift(timedelta(hours=1, seconds=1))
+    assert submit(client, "/auth/forgot", {"email": user.email}).status_code == 302
+
+
+def test_fourth_new_verify_link_within_an_hour_for_one_address_is_refused(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], now: None
+) -> None:
+    unverified = make_user(email_verified_at=None)
+    ask = {"email": unverified.email}
+    for _ in range(3):
+        response = submit(client, "/auth/login", ask, action="/auth/verify/resend")
+        assert response.status_code == 302
+
+    refused = submit(client, "/auth/login", ask, action="/auth/verify/resend")
+
+    assert refused.status_code == 429
+    assert count(app, OutboxMail) == 3
+
+
+# --- storage: Redis shared by every worker, and Redis down ----------------------------
+
+
+@pytest.fixture
+def build_app(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build extra app instances, as separate gunicorn workers would."""
+    built: list[Flask] = []
+
+    def build(**config: Any) -> Flask:
+        app = create_app(
+            {"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url, **config}
+        )
+        app.test_client_class = BrowserLikeClient
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def fresh_limiter_state() -> Iterator[None]:
+    """Forget that a storage was found dead; the limiter object outlives each app."""
+    yield
+    limiter._storage_dead = False
+
+
+@pytest.mark.redis
+def test_app_instances_sharing_redis_share_the_count(
+    build_app: Callable[..., Flask],
+) -> None:
+    assert TEST_REDIS_URL
+    settings = {
+        "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+    email = f"{uuid.uuid4().hex}@example.com"  # nothing else in Redis counts for it
+    where = {"ip": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7"}
+    first = build_app(**settings)
+    for _ in range(3):
+        assert fail_sign_in(first.test_client(), email, **where).status_code == 401
+
+    # Built only now: a count kept in process memory would start again from zero.
+    second = build_app(**settings)
+    for _ in range(2):
+        assert fail_sign_in(second.test_client(), email, **where).status_code == 401
+    response = fail_sign_in(second.test_client(), email, **where)
+
+    assert response.status_code == 429
+    store = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        assert list(store.scan_iter(match=f"*{email}*"))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RATELIMIT_STORAGE_URI": CLOSED_REDIS}], ids=["redis down"]
+)
+def test_pages_keep_answering_when_redis_is_down(
+    client: FlaskClient,
+    user: User,
+    caplog: pytest.LogCaptureFixture,
+    fresh_limiter_state: None,
+) -> None:
+    caplog.set_level(logging.WARNING)
+
+    assert client.get("/auth/login").status_code == 200
+    assert fail_sign_in(client, user.email).status_code == 401
+    assert good_sign_in(client, user.email).status_code == 302
+    assert any("fall" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RATELIMIT_STORAGE_URI": CLOSED_REDIS}], ids=["redis down"]
+)
+def test_limits_fall_back_to_process_memory_when_redis_is_down(
+    client: FlaskClient, user: User, fresh_limiter_state: None, now: None
+) -> None:
+    for _ in range(5):
+        assert fail_sign_in(client, user.email).status_code == 401
+
+    assert fail_sign_in(client, user.email).status_code == 429

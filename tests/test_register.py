@@ -1,0 +1,252 @@
+"""Sign-up: a new account is unverified, mailed a link, and tells nobody who exists."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import User
+from app.services.passwords import verify_password
+from tests.conftest import link_in, submit
+from tests.factories import PASSWORD
+
+STRONG = "plum orbit cascade lantern"
+NAME = "Ada Lovelace"
+EMAIL = "ada@example.com"
+
+
+def register(client, **fields):
+    data = {"name": NAME, "email": EMAIL, "password": STRONG, "confirm": STRONG}
+    return submit(client, "/auth/register", {**data, **fields})
+
+
+def accounts_with(app, email):
+    with app.app_context():
+        found = list(db.session.scalars(select(User).where(User.email == email)))
+        db.session.remove()
+    return found
+
+
+def account_count(app):
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(User))
+        db.session.remove()
+    return count
+
+
+def input_tag(page, name):
+    match = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', page)
+    assert match, f"no {name} input on the page"
+    return match.group(0)
+
+
+def input_tag_error(page, name):
+    match = re.search(rf'<p class="error" id="{name}-error">([^<]*)</p>', page)
+    assert match, f"no error shown for {name}"
+    return match.group(1)
+
+
+def typed_value(page, name):
+    match = re.search(r'\bvalue="([^"]*)"', input_tag(page, name))
+    return html.unescape(match.group(1)) if match else ""
+
+
+def test_sign_up_sends_you_to_check_your_inbox(client):
+    response = register(client)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/check-inbox"
+    assert "Check your inbox" in client.get("/auth/check-inbox").get_data(as_text=True)
+
+
+def test_sign_up_creates_an_unverified_account_with_a_normalised_email(app, client):
+    register(client, email="  Ada@Example.COM ")
+
+    [user] = accounts_with(app, "ada@example.com")
+    assert user.name == NAME
+    assert user.email_verified_at is None
+    assert user.is_active
+
+
+def test_sign_up_does_not_sign_you_in(app, client):
+    register(client)
+
+    assert client.get_cookie(app.config["AUTH_COOKIE_NAME"]) is None
+    assert client.get("/users/").status_code == 302
+
+
+def test_sign_up_mails_a_link_that_verifies_the_account(app, client, outbox):
+    register(client, email="  Ada@Example.COM ")
+
+    [mail] = outbox()
+    assert mail.recipient == "ada@example.com"
+    assert client.get(link_in(mail.body)).status_code == 302
+    [user] = accounts_with(app, "ada@example.com")
+    assert user.email_verified_at is not None
+
+
+@pytest.mark.parametrize(
+    "typed", ["ada@example.com", "ADA@Example.com", "  ada@example.com  "]
+)
+def test_signing_up_with_a_taken_email_looks_like_a_new_sign_up(
+    app, client, make_user, typed
+):
+    make_user(email="ada@example.com")
+
+    fresh = register(client, email="grace@example.com")
+    taken = register(client, email=typed)
+
+    assert (taken.status_code, taken.headers.get("Location")) == (
+        fresh.status_code,
+        fresh.headers.get("Location"),
+    )
+    assert len(accounts_with(app, "ada@example.com")) == 1
+
+
+def test_signing_up_with_a_taken_email_mails_the_owner_a_notice(
+    client, make_user, outbox
+):
+    make_user(email=EMAIL)
+
+    register(client, email="Ada@Example.com")
+
+    [mail] = outbox()
+    assert mail.recipient == EMAIL
+    assert "tried to sign up" in mail.subject
+    assert "/auth/verify/" not in mail.body
+
+
+def test_signing_up_with_a_taken_email_keeps_the_owners_password(
+    app, client, make_user
+):
+    owner = make_user(email=EMAIL)
+
+    register(client, email=EMAIL, password=STRONG, confirm=STRONG)
+
+    [user] = accounts_with(app, EMAIL)
+    assert user.password_hash == owner.password_hash
+
+
+def test_signing_up_with_an_unverified_taken_email_mails_a_fresh_verify_link(
+    app, client, make_user, outbox
+):
+    make_user(email=EMAIL, email_verified_at=None)
+
+    register(client, email=" ADA@example.com")
+
+    [mail] = outbox()
+    assert mail.recipient == EMAIL
+    assert client.get(link_in(mail.body)).status_code == 302
+    [user] = accounts_with(app, EMAIL)
+    assert user.email_verified_at is not None
+    # the owner's password still opens the account; the second sign-up's does not
+    with app.app_context():
+        assert verify_password(user.password_hash, PASSWORD)
+        assert not verify_password(user.password_hash, STRONG)
+
+
+def test_a_long_passphrase_within_the_limit_is_accepted(app, client):
+    passphrase = "plum orbit cascade lantern " * 9  # 243 characters
+
+    response = register(client, password=passphrase, confirm=passphrase)
+
+    assert response.status_code == 302
+    assert len(accounts_with(app, EMAIL)) == 1
+
+
+LONG = ("plum orbit cascade lantern " * 10)[:257]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        pytest.param(
+            {"password": "password123", "confirm": "password123"},
+            "very common password",
+            id="common",
+        ),
+        pytest.param(
+            {"password": "aaaaaaaaaaaa", "confirm": "aaaaaaaaaaaa"},
+            'Repeats like "aaa"',
+            id="repeated",
+        ),
+        pytest.param(
+            {"password": "Tr0ub4dor", "confirm": "Tr0ub4dor"},
+            "Use 10 to 256 characters",
+            id="short",
+        ),
+        pytest.param(
+            {"password": LONG, "confirm": LONG},
+            "Use 10 to 256 characters",
+            id="long",
+        ),
+        pytest.param(
+            {"password": STRONG, "confirm": STRONG + "!"},
+            "The passwords do not match",
+            id="mismatched",
+        ),
+        pytest.param(
+            {
+                "email": "ada.lovelace.1815@example.com",
+                "password": "ada.lovelace.1815@example.com",
+                "confirm": "ada.lovelace.1815@example.com",
+            },
+            "must not be your e-mail address",
+            id="same-as-email",
+        ),
+    ],
+)
+def test_bad_password_is_refused_with_a_reason(app, client, outbox, fields, reason):
+    response = register(client, **fields)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert reason in html.unescape(page)
+    assert account_count(app) == 0
+    assert outbox() == []
+    # what was typed comes back, except the passwords
+    assert f'value="{NAME}"' in input_tag(page, "name")
+    assert f'value="{fields.get("email", EMAIL)}"' in input_tag(page, "email")
+    assert not typed_value(page, "password")
+    assert not typed_value(page, "confirm")
+    if "email" not in fields:
+        assert fields["password"] not in page
+        assert fields["confirm"] not in page
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "",
+        "ada",
+        "ada@",
+        "@example.com",
+        "ada@example",
+        "ada lovelace@example.com",
+        "ada@@example.com",
+        "a" * 250 + "@example.com",
+    ],
+)
+def test_invalid_email_is_refused(app, client, email):
+    response = register(client, email=email)
+
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert "e-mail address" in input_tag_error(page, "email")
+    assert account_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("", "Enter your name"), ("   ", "Enter your name"), ("A" * 81, "80 characters")],
+)
+def test_invalid_name_is_refused(app, client, name, reason):
+    response = register(client, name=name)
+
+    assert response.status_code == 422
+    assert reason in response.get_data(as_text=True)
+    assert account_count(app) == 0
