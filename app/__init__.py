@@ -24,7 +24,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     overrides = dict(config or {})
     env_name = overrides.get("APP_ENV") or _env_name()
     if env_name not in CONFIGS:
-        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {env_name!r}")
+        raise ConfigError(
+            f"APP_ENV must be one of {', '.join(CONFIGS)}, not {env_name!r}"
+        )
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(CONFIGS[env_name])
@@ -127,7 +129,9 @@ def _deliver(app: Flask) -> None:
     with app.app_context():
         try:
             deliver_due()
-        except Exception:  # the outbox keeps the mail; the worker or next request retries
+        except (
+            Exception
+        ):  # the outbox keeps the mail; the worker or next request retries
             app.logger.exception("delivering mail after the response failed")
 
 

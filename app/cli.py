@@ -18,7 +18,9 @@ mail_cli = AppGroup("mail", help="Deliver the outbox.")
 @users_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", required=True, help="The admin's display name.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input."
+)
 def create_admin(email: str, name: str, password_stdin: bool) -> None:
     """Create a verified admin account, or make an existing account admin."""
     if password_stdin:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -17,7 +18,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'vestibule.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     MAX_CONTENT_LENGTH = 256 * 1024
@@ -26,10 +27,16 @@ class Config:
     # Mail: with MAIL_SERVER unset every mail is written to the log.
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
-    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "true").lower() in {"1", "true", "yes"}
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "true").lower() in {
+        "1",
+        "true",
+        "yes",
+    }
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Vestibule <no-reply@localhost>")
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "Vestibule <no-reply@localhost>"
+    )
     MAIL_TIMEOUT = 10
     # "after_response": the web process sends right after answering;
     # "worker": only `flask mail worker` sends.
@@ -89,7 +96,8 @@ class TestingConfig(Config):
 
     APP_ENV = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret-key"
+    # a fixed key, for the test suite only
+    SECRET_KEY = "testing-secret-key"  # noqa: S105  # nosec B105
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1

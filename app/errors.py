@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, Response, g, jsonify, render_template, request
-from sqlalchemy.exc import OperationalError
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.extensions import db, limiter
@@ -14,15 +14,27 @@ from app.extensions import db, limiter
 JSON_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Go back, reload the page and try again."),
+    400: (
+        "Bad request",
+        "The request could not be understood. Go back, reload the page and try again.",
+    ),
     403: ("Forbidden", "You do not have access to this page."),
-    404: ("Page not found", "There is nothing at this address. Check the link, or start from the home page."),
+    404: (
+        "Page not found",
+        "Nothing is at this address. Check the link, or start from the home page.",
+    ),
     405: ("Method not allowed", "This address does not accept that kind of request."),
     413: ("Too large", "What you sent is larger than this site accepts."),
     422: ("Unprocessable", "The request was understood but could not be handled."),
     429: ("Too many requests", "You have tried that too often."),
-    500: ("Something went wrong", "An unexpected error happened on our side. It has been logged; please try again."),
-    503: ("Temporarily unavailable", "The site cannot reach its database right now. Please try again in a minute."),
+    500: (
+        "Something went wrong",
+        "An unexpected error happened on our side. It is logged; please try again.",
+    ),
+    503: (
+        "Temporarily unavailable",
+        "The site cannot reach its database right now. Please try again in a minute.",
+    ),
 }
 
 
@@ -67,12 +79,13 @@ def handle_database_down(error: OperationalError) -> Response:
 def handle_unexpected(error: Exception) -> Response:
     """Log the failure, undo its half-done writes, and show the 500 page."""
     db.session.rollback()
-    g.database_failed = True
+    # Only a database failure makes the nav's user lookup unsafe to repeat.
+    g.database_failed = isinstance(error, SQLAlchemyError)
     if isinstance(error, HTTPException):
         return render_error(error)
-    from flask import current_app
-
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    current_app.logger.exception(
+        "unhandled error on %s %s", request.method, request.path
+    )
     return render_error(InternalServerError())
 
 

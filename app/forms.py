@@ -5,20 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
+from wtforms import Field
 
 EXPIRED_MESSAGE = "This form expired, please submit it again."
 BAD_CHARACTERS = "This contains characters that are not allowed."
 
 
 def _has_control_characters(value: str) -> bool:
-    return any(ord(ch) < 32 and ch not in "\t\r\n" or ord(ch) == 127 for ch in value)
+    return any((ord(ch) < 32 and ch not in "\t\r\n") or ord(ch) == 127 for ch in value)
 
 
 class Form(FlaskForm):
     """A form that refuses control characters and explains an expired page."""
 
     def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
+        valid: bool = super().validate(extra_validators)
         for field in self:
             if isinstance(field.data, str) and _has_control_characters(field.data):
                 field.errors = [*field.errors, BAD_CHARACTERS]
@@ -26,6 +27,16 @@ class Form(FlaskForm):
         if self.meta.csrf and self.csrf_token.errors:
             self.csrf_token.errors = [EXPIRED_MESSAGE]
         return valid
+
+
+def add_error(field: Field, message: str) -> None:
+    """Show a rule's refusal next to the field it concerns."""
+    field.errors = [*field.errors, message]
+
+
+def form_status(form: Form) -> int:
+    """Answer 422 when a form comes back with errors, 200 otherwise."""
+    return 422 if form.errors else 200
 
 
 class ConfirmForm(Form):

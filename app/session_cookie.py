@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import flask_login
 from flask import Flask, Request, Response, current_app, g, session
 from flask_login import current_user
 
@@ -9,6 +13,8 @@ from app.extensions import login_manager
 from app.models import User, UserSession
 from app.services import sessions
 from app.services.security_log import ClientInfo
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def _load_user(request: Request) -> User | None:
@@ -25,17 +31,26 @@ def _load_user(request: Request) -> User | None:
     return user_session.user
 
 
+def login_required(view: View) -> View:
+    """Send anonymous visitors to sign in first (Flask-Login's decorator, typed)."""
+    return cast(View, flask_login.login_required(view))
+
+
 def current_session() -> UserSession | None:
     """Return the server-side session of the signed-in user, if any."""
     # Flask-Login loads the user (and so the session) only when first asked.
     if not current_user.is_authenticated:
         return None
-    return g.get("user_session")
+    user_session: UserSession | None = g.get("user_session")
+    return user_session
 
 
 def sign_in(user: User, *, remember: bool, client: ClientInfo) -> None:
     """Start a new session for the user; its cookie is set on the response."""
-    g.new_session = (sessions.start_session(user, remember=remember, client=client), remember)
+    g.new_session = (
+        sessions.start_session(user, remember=remember, client=client),
+        remember,
+    )
     # A fresh CSRF secret too, so nothing from before the sign-in carries over.
     session.clear()
 
@@ -59,7 +74,9 @@ def _write_cookie(response: Response) -> Response:
             name,
             token,
             # without "remember me" the cookie ends with the browser
-            max_age=int(config["REMEMBER_LIFETIME"].total_seconds()) if remember else None,
+            max_age=int(config["REMEMBER_LIFETIME"].total_seconds())
+            if remember
+            else None,
             secure=config["AUTH_COOKIE_SECURE"],
             httponly=True,
             samesite="Lax",

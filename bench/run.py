@@ -29,12 +29,50 @@ sys.path.insert(0, str(ROOT))
 
 SECRET = "bench-secret-key-not-for-production"
 PASSWORD = "correct horse battery staple"
-FIRST = ["Ada", "Alan", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances",
-         "Edsger", "Radia", "Donald", "Hedy", "John", "Katherine", "Tim", "Sophie", "Niklaus",
-         "Anita", "Guido"]
-LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov",
-        "Ritchie", "Allen", "Dijkstra", "Perlman", "Knuth", "Lamarr", "McCarthy", "Johnson",
-        "Berners-Lee", "Wilson", "Wirth", "Borg", "van Rossum"]
+FIRST = [
+    "Ada",
+    "Alan",
+    "Grace",
+    "Linus",
+    "Margaret",
+    "Ken",
+    "Barbara",
+    "Dennis",
+    "Frances",
+    "Edsger",
+    "Radia",
+    "Donald",
+    "Hedy",
+    "John",
+    "Katherine",
+    "Tim",
+    "Sophie",
+    "Niklaus",
+    "Anita",
+    "Guido",
+]
+LAST = [
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Thompson",
+    "Liskov",
+    "Ritchie",
+    "Allen",
+    "Dijkstra",
+    "Perlman",
+    "Knuth",
+    "Lamarr",
+    "McCarthy",
+    "Johnson",
+    "Berners-Lee",
+    "Wilson",
+    "Wirth",
+    "Borg",
+    "van Rossum",
+]
 
 
 @dataclass
@@ -55,12 +93,20 @@ def ensure_wrk() -> str:
         return found
     if os.geteuid() == 0 and shutil.which("apt-get"):
         log("installing wrk from the distribution's packages")
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
         if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                ["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL
+            )
+            subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "wrk"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         found = shutil.which("wrk")
     if not found:
         sys.exit("wrk is needed: install it (Debian: apt-get install wrk)")
@@ -79,8 +125,13 @@ def seed(database_url: str) -> tuple[str, int, int, str]:
     from app.services.passwords import hash_password
     from app.services.security_log import ClientInfo
 
-    app = create_app({"APP_ENV": "production", "SECRET_KEY": SECRET,
-                      "SQLALCHEMY_DATABASE_URI": database_url})
+    app = create_app(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": SECRET,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as connection:
@@ -93,21 +144,36 @@ def seed(database_url: str) -> tuple[str, int, int, str]:
         rows = []
         for number in range(100_000):
             name = f"{rng.choice(FIRST)} {rng.choice(LAST)} {number}"
-            rows.append({
-                "email": f"member{number}@bench.example", "name": name,
-                "name_key": name.casefold(), "bio": "Writes code, reads books.",
-                "password_hash": password_hash, "is_active": True, "is_admin": False,
-                "is_listed": True, "email_verified_at": now, "created_at": now,
-            })
+            rows.append(
+                {
+                    "email": f"member{number}@bench.example",
+                    "name": name,
+                    "name_key": name.casefold(),
+                    "bio": "Writes code, reads books.",
+                    "password_hash": password_hash,
+                    "is_active": True,
+                    "is_admin": False,
+                    "is_listed": True,
+                    "email_verified_at": now,
+                    "created_at": now,
+                }
+            )
         for start in range(0, len(rows), 5000):
-            db.session.execute(insert(User), rows[start:start + 5000])
+            db.session.execute(insert(User), rows[start : start + 5000])
         db.session.commit()
-        user = User(email="bench@bench.example", name="Bench User", name_key="bench user",
-                    bio="", password_hash=password_hash, email_verified_at=now)
+        user = User(
+            email="bench@bench.example",
+            name="Bench User",
+            name_key="bench user",
+            bio="",
+            password_hash=password_hash,
+            email_verified_at=now,
+        )
         db.session.add(user)
         db.session.commit()
-        token = sessions.start_session(user, remember=True,
-                                       client=ClientInfo("127.0.0.1", "wrk"))
+        token = sessions.start_session(
+            user, remember=True, client=ClientInfo("127.0.0.1", "wrk")
+        )
         total = 100_001
         per_page = app.config["DIRECTORY_PAGE_SIZE"]
         member_id = user.id - 1
@@ -117,25 +183,42 @@ def seed(database_url: str) -> tuple[str, int, int, str]:
 class Server:
     """A gunicorn with 2 sync workers, as in production, quiet."""
 
-    def __init__(self, target: str, port: int, env: dict[str, str], pythonpath: str) -> None:
+    def __init__(
+        self, target: str, port: int, env: dict[str, str], pythonpath: str
+    ) -> None:
         self.port = port
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null",
-             "--pythonpath", pythonpath, target],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--config",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "/dev/null",
+                "--pythonpath",
+                pythonpath,
+                target,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)  # noqa: S310
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
                 return
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"{target} did not start on port {port}")
 
     def worker_rss_mib(self) -> float:
-        children = subprocess.run(["pgrep", "-P", str(self.process.pid)],
-                                  capture_output=True, text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        ).stdout.split()
         sizes = []
         for pid in children:
             status = Path(f"/proc/{pid}/status").read_text()
@@ -154,16 +237,24 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def drive(wrk: str, label: str, url: str, seconds: int, connections: int,
-          headers: list[str], script: str | None = None) -> Result:
+def drive(
+    wrk: str,
+    label: str,
+    url: str,
+    seconds: int,
+    connections: int,
+    headers: list[str],
+    script: str | None = None,
+) -> Result:
     base = [wrk, "-t2", f"-c{connections}", "--latency"]
     for header in headers:
         base += ["-H", header]
     if script:
         base += ["-s", script]
     subprocess.run([*base, "-d2s", url], capture_output=True, check=True)  # warm-up
-    out = subprocess.run([*base, f"-d{seconds}s", url], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [*base, f"-d{seconds}s", url], capture_output=True, text=True, check=True
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -180,8 +271,9 @@ def login_script(port: int, directory: Path) -> Path:
     page = opener.open(f"http://127.0.0.1:{port}/auth/login").read().decode()
     token = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
-    body = urllib.parse.urlencode({"csrf_token": token, "email": "bench@bench.example",
-                                   "password": PASSWORD})
+    body = urllib.parse.urlencode(
+        {"csrf_token": token, "email": "bench@bench.example", "password": PASSWORD}
+    )
     script = directory / "login.lua"
     script.write_text(
         'wrk.method = "POST"\n'
@@ -196,8 +288,13 @@ def hash_ms() -> float:
     from app import create_app
     from app.services.passwords import hash_password, verify_password
 
-    app = create_app({"APP_ENV": "production", "SECRET_KEY": SECRET,
-                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": SECRET,
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        }
+    )
     with app.app_context():
         stored = hash_password(PASSWORD)
         timings = []
@@ -216,13 +313,20 @@ def main() -> None:
     args = parser.parse_args()
     wrk = ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="vestibule-bench-"))
-    database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
+    database_url = (
+        os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
+    )
     log(f"seeding 100,000 members into {database_url.split('@')[-1]}")
     token, member_id, last_page, query = seed(database_url)
 
-    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": SECRET,
-           "DATABASE_URL": database_url, "FLASK_RATELIMIT_ENABLED": "false",
-           "FLASK_MAIL_DELIVERY": "worker"}
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": database_url,
+        "FLASK_RATELIMIT_ENABLED": "false",
+        "FLASK_MAIL_DELIVERY": "worker",
+    }
     bare = Server("bare_app:app", 8101, env, str(ROOT / "bench"))
     app = Server("wsgi:app", 8102, env, str(ROOT))
     cookie = [f"Cookie: vestibule_session={token}"]
@@ -233,17 +337,34 @@ def main() -> None:
         pages = [
             ("GET /auth/login (anonymous)", f"{base_url}/auth/login", []),
             ("GET /users/<id> (signed in)", f"{base_url}/users/{member_id}", cookie),
-            (f"GET /users/?q={query} (signed in)", f"{base_url}/users/?q={query}", cookie),
-            (f"GET /users/?page={last_page} (signed in)", f"{base_url}/users/?page={last_page}", cookie),
+            (
+                f"GET /users/?q={query} (signed in)",
+                f"{base_url}/users/?q={query}",
+                cookie,
+            ),
+            (
+                f"GET /users/?page={last_page} (signed in)",
+                f"{base_url}/users/?page={last_page}",
+                cookie,
+            ),
         ]
         for label, url, headers in pages:
             log(f"driving {label}")
-            reference = drive(wrk, "bare Flask", "http://127.0.0.1:8101/", seconds, conns, [])
+            reference = drive(
+                wrk, "bare Flask", "http://127.0.0.1:8101/", seconds, conns, []
+            )
             results.append((drive(wrk, label, url, seconds, conns, headers), reference))
         log("driving POST /auth/login")
         script = login_script(8102, workdir)
-        login = drive(wrk, "POST /auth/login (sign-in)", f"{base_url}/auth/login", seconds, 2,
-                      [], str(script))
+        login = drive(
+            wrk,
+            "POST /auth/login (sign-in)",
+            f"{base_url}/auth/login",
+            seconds,
+            2,
+            [],
+            str(script),
+        )
         app_rss, bare_rss = app.worker_rss_mib(), bare.worker_rss_mib()
     finally:
         app.stop()
@@ -264,17 +385,20 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for result, reference in results:
-        lines.append(f"| {result.label} | {result.rps:.0f} | {result.p50_ms:.2f} | "
-                     f"{result.p99_ms:.2f} | {reference.rps:.0f} | "
-                     f"{result.rps / reference.rps:.2f} |")
+        lines.append(
+            f"| {result.label} | {result.rps:.0f} | {result.p50_ms:.2f} | "
+            f"{result.p99_ms:.2f} | {reference.rps:.0f} | "
+            f"{result.rps / reference.rps:.2f} |"
+        )
     outside = max(0.0, 1 - one_hash / login.p50_ms)
     lines += [
         "",
-        f"POST /auth/login, 2 connections: {login.rps:.1f} sign-ins/s, p50 {login.p50_ms:.1f} ms; "
-        f"one argon2id verify {one_hash:.1f} ms, so {outside:.0%} of a sign-in is spent "
-        "outside the hash.",
+        f"POST /auth/login, 2 connections: {login.rps:.1f} sign-ins/s, "
+        f"p50 {login.p50_ms:.1f} ms; one argon2id verify {one_hash:.1f} ms, "
+        f"so {outside:.0%} of a sign-in is spent outside the hash.",
         "",
-        f"Worker RSS after the run: Vestibule {app_rss:.1f} MiB, bare Flask {bare_rss:.1f} MiB.",
+        f"Worker RSS after the run: Vestibule {app_rss:.1f} MiB, "
+        f"bare Flask {bare_rss:.1f} MiB.",
     ]
     report = "\n".join(lines) + "\n"
     print(report)

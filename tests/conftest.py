@@ -30,8 +30,10 @@ LINK_RE = re.compile(r"https?://\S+")
 
 def pytest_report_header() -> list[str]:
     return [
-        f"database: {'PostgreSQL (TEST_DATABASE_URL)' if TEST_DATABASE_URL else 'SQLite (set TEST_DATABASE_URL for PostgreSQL)'}",
-        f"redis: {'TEST_REDIS_URL' if TEST_REDIS_URL else 'not set: redis tests are skipped'}",
+        "database: "
+        + ("PostgreSQL (TEST_DATABASE_URL)" if TEST_DATABASE_URL else "SQLite"),
+        "redis: "
+        + ("TEST_REDIS_URL" if TEST_REDIS_URL else "not set, redis tests skipped"),
     ]
 
 
@@ -85,9 +87,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
 def _clean_postgres(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
-        tables = ", ".join(
-            table.name for table in db.metadata.sorted_tables
-        )
+        tables = ", ".join(table.name for table in db.metadata.sorted_tables)
         with db.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.engine.dispose()

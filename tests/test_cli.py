@@ -108,6 +108,47 @@ def test_create_admin_refuses_an_invalid_address(app):
     assert stored(app, "not-an-address") is None
 
 
+def test_create_admin_promotes_an_existing_verified_account(app, make_user):
+    member = make_user(email="member@example.com")
+
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "member@example.com",
+        "--name",
+        "X",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    promoted = stored(app, "member@example.com")
+    assert promoted is not None and promoted.is_admin
+    assert promoted.password_hash == member.password_hash
+
+
+def test_create_admin_refuses_to_promote_an_unverified_sign_up(app, make_user):
+    # Anyone can sign up with the operator's address first; that must not win admin.
+    make_user(email="boss@example.com", email_verified_at=None)
+
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "boss@example.com",
+        "--name",
+        "Boss",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code != 0
+    assert "not verified" in result.output
+    squatter = stored(app, "boss@example.com")
+    assert squatter is not None and not squatter.is_admin
+
+
 def test_users_list_prints_every_account(app, make_user):
     make_user(name="Listed Lena", email="lena@example.com")
     make_user(name="Gone Gary", email="gary@example.com", is_active=False)

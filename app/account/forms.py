@@ -12,20 +12,30 @@ from app.services.passwords import MAX_LENGTH, MIN_LENGTH
 
 class ProfileForm(Form):
     name = StringField("Name", [DataRequired("Enter your name."), Length(max=NAME_MAX)])
-    bio = TextAreaField("Bio", [Length(max=BIO_MAX, message=f"Keep it under {BIO_MAX} characters.")])
+    bio = TextAreaField(
+        "Bio", [Length(max=BIO_MAX, message=f"Use at most {BIO_MAX} characters.")]
+    )
     listed = BooleanField("List me in the member directory")
 
 
 class PasswordForm(Form):
-    current = PasswordField("Current password", [DataRequired("Enter your current password."), Length(max=MAX_LENGTH)])
+    current = PasswordField(
+        "Current password",
+        [DataRequired("Enter your current password."), Length(max=MAX_LENGTH)],
+    )
     password = PasswordField(
         "New password",
         [
             DataRequired("Choose a new password."),
-            Length(MIN_LENGTH, MAX_LENGTH, f"Use {MIN_LENGTH} to {MAX_LENGTH} characters."),
+            Length(
+                MIN_LENGTH, MAX_LENGTH, f"Use {MIN_LENGTH} to {MAX_LENGTH} characters."
+            ),
         ],
     )
     confirm = PasswordField(
         "Confirm new password",
-        [DataRequired("Type the new password again."), EqualTo("password", "The passwords do not match.")],
+        [
+            DataRequired("Type the new password again."),
+            EqualTo("password", "The passwords do not match."),
+        ],
     )

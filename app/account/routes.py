@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug import Response
 
 from app.account.forms import PasswordForm, ProfileForm
 from app.extensions import limiter
+from app.forms import add_error, form_status
 from app.ratelimits import setting, user_key
 from app.security import client_info
 from app.services import accounts
 from app.services.passwords import WeakPassword
-from app.session_cookie import current_session
+from app.session_cookie import current_session, login_required
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -30,14 +31,17 @@ def profile() -> Page:
     if form.validate_on_submit():
         try:
             accounts.update_profile(
-                current_user, name=form.name.data, bio=form.bio.data, is_listed=form.listed.data
+                current_user,
+                name=form.name.data or "",
+                bio=form.bio.data or "",
+                is_listed=form.listed.data,
             )
         except accounts.InvalidProfile as error:
-            form.name.errors.append(str(error))
+            add_error(form.name, str(error))
         else:
             flash("Your profile is saved.", "success")
             return redirect(url_for("account.profile"))
-    return render_template("account/profile.html", form=form), 422 if form.errors else 200
+    return render_template("account/profile.html", form=form), form_status(form)
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -49,16 +53,16 @@ def password() -> Page:
         try:
             accounts.change_password(
                 current_user,
-                form.current.data,
-                form.password.data,
+                form.current.data or "",
+                form.password.data or "",
                 keep=current_session(),
                 client=client_info(),
             )
         except accounts.WrongPassword:
-            form.current.errors.append("That is not your current password.")
+            add_error(form.current, "That is not your current password.")
         except WeakPassword as error:
-            form.password.errors.append(error.reason)
+            add_error(form.password, error.reason)
         else:
             flash("Password changed. Your other sessions were signed out.", "success")
             return redirect(url_for("account.password"))
-    return render_template("account/password.html", form=form), 422 if form.errors else 200
+    return render_template("account/password.html", form=form), form_status(form)

@@ -8,7 +8,11 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from app.forms import Form
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
 
-EMAIL = [DataRequired("Enter your e-mail address."), Length(max=254), Email("Enter a valid e-mail address.", check_deliverability=False)]
+EMAIL = [
+    DataRequired("Enter your e-mail address."),
+    Length(max=254),
+    Email("Enter a valid e-mail address.", check_deliverability=False),
+]
 
 
 def strip(value: str | None) -> str | None:
@@ -23,12 +27,19 @@ def new_password_fields() -> tuple[PasswordField, PasswordField]:
             "Password",
             [
                 DataRequired("Choose a password."),
-                Length(MIN_LENGTH, MAX_LENGTH, f"Use {MIN_LENGTH} to {MAX_LENGTH} characters."),
+                Length(
+                    MIN_LENGTH,
+                    MAX_LENGTH,
+                    f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.",
+                ),
             ],
         ),
         PasswordField(
             "Confirm password",
-            [DataRequired("Type the password again."), EqualTo("password", "The passwords do not match.")],
+            [
+                DataRequired("Type the password again."),
+                EqualTo("password", "The passwords do not match."),
+            ],
         ),
     )
 
@@ -41,7 +52,9 @@ class RegisterForm(Form):
 
 class LoginForm(Form):
     email = EmailField("E-mail", EMAIL, filters=[strip])
-    password = PasswordField("Password", [DataRequired("Enter your password."), Length(max=MAX_LENGTH)])
+    password = PasswordField(
+        "Password", [DataRequired("Enter your password."), Length(max=MAX_LENGTH)]
+    )
     remember = BooleanField("Remember me for 30 days")
     next = HiddenField()
 

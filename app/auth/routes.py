@@ -16,6 +16,7 @@ from werkzeug import Response
 
 from app.auth.forms import EmailForm, LoginForm, RegisterForm, ResetForm
 from app.extensions import limiter
+from app.forms import add_error, form_status
 from app.ratelimits import email_key, failed_sign_in, ip_email_key, ip_key, setting
 from app.security import client_info, safe_next
 from app.services import accounts, recovery, signin
@@ -28,24 +29,22 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 Page = str | Response | tuple[str, int]
 
 
-def _status(form: EmailForm | LoginForm | RegisterForm | ResetForm) -> int:
-    return 422 if form.errors else 200
-
-
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(setting("REGISTER_LIMIT"), key_func=ip_key, methods=["POST"])
 def register() -> Page:
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            accounts.register_user(form.name.data, form.email.data, form.password.data)
+            accounts.register_user(
+                form.name.data or "", form.email.data or "", form.password.data or ""
+            )
         except WeakPassword as error:
-            form.password.errors.append(error.reason)
+            add_error(form.password, error.reason)
         except accounts.InvalidProfile as error:
-            form.name.errors.append(str(error))
+            add_error(form.name, str(error))
         else:
             return redirect(url_for("auth.check_inbox"))
-    return render_template("auth/register.html", form=form), _status(form)
+    return render_template("auth/register.html", form=form), form_status(form)
 
 
 @bp.route("/check-inbox")
@@ -64,7 +63,9 @@ def verify(token: str) -> Page:
         return redirect(url_for("auth.login"))
     except InvalidLink as error:
         expired = isinstance(error, ExpiredLink)
-        return render_template("auth/verify_failed.html", form=EmailForm(), expired=expired), 400
+        return render_template(
+            "auth/verify_failed.html", form=EmailForm(), expired=expired
+        ), 400
     sign_in(user, remember=False, client=client_info())
     flash("Your e-mail address is verified. Welcome to Vestibule!", "success")
     return redirect(url_for("main.index"))
@@ -75,7 +76,7 @@ def verify(token: str) -> Page:
 def verify_resend() -> Page:
     form = EmailForm()
     if form.validate_on_submit():
-        accounts.resend_verification(form.email.data)
+        accounts.resend_verification(form.email.data or "")
         return redirect(url_for("auth.check_inbox"))
     return render_template("auth/verify_failed.html", form=form, expired=False), 422
 
@@ -101,7 +102,9 @@ def login() -> Page:
     problem = None
     if form.validate_on_submit():
         try:
-            user = signin.authenticate(form.email.data, form.password.data, client_info())
+            user = signin.authenticate(
+                form.email.data or "", form.password.data or "", client_info()
+            )
         except signin.BadCredentials:
             problem = "bad_credentials"
         except signin.Unverified:
@@ -112,7 +115,7 @@ def login() -> Page:
             sign_in(user, remember=form.remember.data, client=client_info())
             return redirect(safe_next(form.next.data, url_for("main.index")))
     status = {"bad_credentials": 401, "unverified": 403, "inactive": 403}.get(
-        problem or "", _status(form)
+        problem or "", form_status(form)
     )
     resend_form = EmailForm(email=form.email.data) if problem == "unverified" else None
     return render_template(
@@ -133,9 +136,9 @@ def logout() -> Response:
 def forgot() -> Page:
     form = EmailForm()
     if form.validate_on_submit():
-        recovery.request_password_reset(form.email.data)
+        recovery.request_password_reset(form.email.data or "")
         return redirect(url_for("auth.check_inbox"))
-    return render_template("auth/forgot.html", form=form), _status(form)
+    return render_template("auth/forgot.html", form=form), form_status(form)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -145,23 +148,27 @@ def reset(token: str) -> Page:
         recovery.user_for_reset(token, max_age)
     except InvalidLink as error:
         expired = isinstance(error, ExpiredLink)
-        return render_template("auth/reset_failed.html", form=EmailForm(), expired=expired), 400
+        return render_template(
+            "auth/reset_failed.html", form=EmailForm(), expired=expired
+        ), 400
     form = ResetForm()
     if form.validate_on_submit():
         try:
             recovery.reset_password(
                 token,
-                form.password.data,
+                form.password.data or "",
                 max_age=max_age,
                 keep=current_session(),
                 client=client_info(),
             )
         except WeakPassword as error:
-            form.password.errors.append(error.reason)
+            add_error(form.password, error.reason)
         else:
-            flash("Your password was changed. Every other session was signed out.", "success")
+            flash(
+                "Your password was changed. Every other session was signed out.",
+                "success",
+            )
             if current_user.is_authenticated:
                 return redirect(url_for("main.index"))
             return redirect(url_for("auth.login"))
-    return render_template("auth/reset.html", form=form), _status(form)
-
+    return render_template("auth/reset.html", form=form), form_status(form)

@@ -24,7 +24,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_listed: Mapped[bool] = mapped_column(Boolean, default=True)
-    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    email_verified_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, default=None
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -9,7 +9,12 @@ from app.extensions import db
 from app.models import User
 from app.models.base import utcnow
 from app.services import ServiceError
-from app.services.accounts import clean_name, find_user_by_email, name_key, normalize_email
+from app.services.accounts import (
+    clean_name,
+    find_user_by_email,
+    name_key,
+    normalize_email,
+)
 from app.services.passwords import check_password_strength, hash_password
 from app.services.sessions import end_other_sessions
 
@@ -25,6 +30,12 @@ def create_admin(email: str, name: str, password: str) -> User:
         raise AdminError("That is not an e-mail address.")
     user = find_user_by_email(email)
     if user is not None:
+        # Anyone can sign up with any address; only a proven one may be promoted.
+        if not user.is_verified:
+            raise AdminError(
+                f"{email} has an account whose address is not verified; "
+                "verify it first, or use another address."
+            )
         user.is_admin = True
         db.session.commit()
         return user
@@ -43,7 +54,9 @@ def create_admin(email: str, name: str, password: str) -> User:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise AdminError("That address was just taken; run the command again.") from None
+        raise AdminError(
+            "That address was just taken; run the command again."
+        ) from None
     return user
 
 

@@ -57,7 +57,10 @@ def list_members(query: str, page: int, per_page: int) -> MemberPage:
     if query:
         pattern = f"%{_escape_like(name_key(query))}%"
         conditions.append(User.name_key.like(pattern, escape="\\"))
-    total = db.session.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
+    total = (
+        db.session.scalar(select(func.count()).select_from(User).where(*conditions))
+        or 0
+    )
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     members = list(

@@ -25,7 +25,8 @@ CLAIM_LEASE = timedelta(minutes=5)
 def link(endpoint: str, **values: Any) -> str:
     """Build an absolute link for a mail from BASE_URL, outside any request."""
     path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    base_url: str = current_app.config["BASE_URL"]
+    return base_url.rstrip("/") + path
 
 
 def queue_mail(recipient: str, subject: str, template: str, **context: Any) -> None:
@@ -42,7 +43,9 @@ def _message(mail: OutboxMail) -> EmailMessage:
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message["Message-ID"] = make_msgid(
+        domain=sender.rpartition("@")[2].strip("> ") or None
+    )
     message.set_content(mail.body)
     return message
 
@@ -104,7 +107,13 @@ def deliver_due(limit: int = 50) -> int:
             delay = timedelta(minutes=min(2**mail.attempts, 360))
             mail.next_attempt_at = utcnow() + delay
             mail.last_error = str(error)[:500]
-            log.warning("mail %s to %s failed, retry in %s: %s", mail.id, mail.recipient, delay, error)
+            log.warning(
+                "mail %s to %s failed, retry in %s: %s",
+                mail.id,
+                mail.recipient,
+                delay,
+                error,
+            )
         else:
             mail.sent_at = utcnow()
             sent += 1

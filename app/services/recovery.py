@@ -17,12 +17,12 @@ RESET_PURPOSE = "reset-password"
 
 
 def _fingerprint(user: User) -> str:
-    # Tied to the current hash: any password change, this reset included, voids the link.
+    # Tied to the current hash: any password change, this reset too, voids the link.
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the address has an active account; say nothing either way."""
+    """Mail a reset link if the address has an active account; tell nobody which."""
     user = find_user_by_email(email)
     if user is None or not user.is_active:
         return

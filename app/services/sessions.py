@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -22,7 +22,11 @@ def _digest(token: str) -> str:
 
 def _expiry(user_session: UserSession) -> datetime:
     config = current_app.config
-    lifetime = config["REMEMBER_LIFETIME"] if user_session.remember else config["SESSION_LIFETIME"]
+    lifetime: timedelta = (
+        config["REMEMBER_LIFETIME"]
+        if user_session.remember
+        else config["SESSION_LIFETIME"]
+    )
     return user_session.created_at + lifetime
 
 

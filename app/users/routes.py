@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
 from werkzeug import Response
 
 from app.services import directory
+from app.session_cookie import login_required
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
