@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 from werkzeug.test import TestResponse
 
 from app import create_app
@@ -195,6 +196,40 @@ def outbox(app: Flask) -> Callable[[], list[OutboxMail]]:
         return found
 
     return mails
+
+
+class StatementLog:
+    """The SQL statements the app ran while it was listening."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(
+    app: Flask,
+) -> Callable[[], contextlib.AbstractContextManager[StatementLog]]:
+    """Count the SQL statements run inside a `with count_queries() as log:` block."""
+
+    @contextlib.contextmanager
+    def counting() -> Iterator[StatementLog]:
+        log = StatementLog()
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            log.statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield log
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting
 
 
 def link_in(body: str) -> str:

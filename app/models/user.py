@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text, and_, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -31,8 +31,6 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
 
-    __table_args__ = (Index("ix_users_directory", "name_key", "id"),)
-
     # Flask-Login's user protocol, written out because `is_active` is a column here.
     is_authenticated = True
     is_anonymous = False
@@ -46,3 +44,20 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+# Who the directory shows. The partial index below carries exactly this condition, so
+# listing, counting and paging read the index alone (SQLite and PostgreSQL both need
+# the query to repeat the index's condition to use it).
+LISTED = and_(
+    User.is_active == true(),
+    User.is_listed == true(),
+    User.email_verified_at.is_not(None),
+)
+Index(
+    "ix_users_directory",
+    User.name_key,
+    User.id,
+    sqlite_where=LISTED,
+    postgresql_where=LISTED,
+)

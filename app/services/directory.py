@@ -11,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
 from app.models import User
+from app.models.user import LISTED
 from app.services import ServiceError
 from app.services.accounts import name_key
 
@@ -32,14 +33,6 @@ class MemberPage:
     query: str
 
 
-def _listed() -> list[ColumnElement[bool]]:
-    return [
-        User.is_active.is_(True),
-        User.email_verified_at.is_not(None),
-        User.is_listed.is_(True),
-    ]
-
-
 def clean_query(query: str) -> str:
     """Return the search text without control characters, trimmed and bounded."""
     kept = "".join(ch for ch in query if unicodedata.category(ch)[0] != "C")
@@ -53,23 +46,28 @@ def _escape_like(text: str) -> str:
 def list_members(query: str, page: int, per_page: int) -> MemberPage:
     """Return a page of listed members whose name contains the query, by name."""
     query = clean_query(query)
-    conditions = _listed()
+    conditions: list[ColumnElement[bool]] = [LISTED]
     if query:
         pattern = f"%{_escape_like(name_key(query))}%"
         conditions.append(User.name_key.like(pattern, escape="\\"))
-    total = (
-        db.session.scalar(select(func.count()).select_from(User).where(*conditions))
-        or 0
-    )
+    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
+    # Page through the index alone, then read the 20 rows: a deep page skips index
+    # entries, not table rows.
+    page_ids = (
+        select(User.id)
+        .where(*conditions)
+        .order_by(User.name_key, User.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .subquery()
+    )
     members = list(
         db.session.scalars(
             select(User)
-            .where(*conditions)
+            .join(page_ids, User.id == page_ids.c.id)
             .order_by(User.name_key, User.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
         )
     )
     return MemberPage(members=members, page=page, pages=pages, total=total, query=query)

@@ -56,7 +56,18 @@ def upgrade():
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.create_index("ix_users_directory", ["name_key", "id"], unique=False)
+        # Partial: exactly the members the directory lists (see app/models/user.py).
+        batch_op.create_index(
+            "ix_users_directory",
+            ["name_key", "id"],
+            unique=False,
+            sqlite_where=sa.text(
+                "is_active = 1 AND is_listed = 1 AND email_verified_at IS NOT NULL"
+            ),
+            postgresql_where=sa.text(
+                "is_active = true AND is_listed = true AND email_verified_at IS NOT NULL"
+            ),
+        )
 
     op.create_table(
         "security_events",

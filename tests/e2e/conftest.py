@@ -1,0 +1,289 @@
+"""A live server with a real SMTP inbox, and a Chromium that visits it.
+
+The app runs in a thread of this process, on a migrated database of its own,
+served by werkzeug on a free port; its mail goes over SMTP to an aiosmtpd
+inbox. Chromium is the distribution's: Playwright never downloads one, and
+without /usr/bin/chromium every browser test is skipped.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from flask import Flask
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Error,
+    Locator,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import TEST_DATABASE_URL, _base_config, _clean_postgres
+from tests.factories import PASSWORD, UserFactory
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+NO_CHROMIUM = f"{CHROMIUM} not found: the browser tests need Debian's chromium"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 740}
+MAIL_TIMEOUT = 10.0  # seconds for a mail sent after a response to reach the inbox
+
+# Reports every CSP violation to Python, whatever the page does with its console.
+REPORT_CSP = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`
+    + ` on ${event.documentURI}`
+  );
+});
+"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if CHROMIUM.exists():
+        return
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=NO_CHROMIUM))
+
+
+# --- mail -----------------------------------------------------------------------------
+
+
+class SmtpInbox:
+    """An SMTP server on 127.0.0.1 that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:  # a port nobody listens on until start()
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self.messages: list[EmailMessage] = []
+        self._arrived = threading.Condition()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(  # the name aiosmtpd calls
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        content = envelope.content
+        assert isinstance(content, bytes)
+        message = message_from_bytes(content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        with self._arrived:
+            self.messages.append(message)
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, to: str, subject: str) -> EmailMessage:
+        """Return the first mail to `to` with `subject`, waiting for it to arrive."""
+
+        def find() -> EmailMessage | None:
+            for message in self.messages:
+                if message["To"] == to and message["Subject"] == subject:
+                    return message
+            return None
+
+        with self._arrived:
+            found = self._arrived.wait_for(find, timeout=MAIL_TIMEOUT)
+        received = [(m["To"], m["Subject"]) for m in self.messages]
+        assert found, f"no mail {subject!r} to {to} arrived; received: {received}"
+        return found
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+@pytest.fixture
+def smtp_inbox() -> Iterator[SmtpInbox]:
+    """A running SMTP server that the live server sends its mail to."""
+    inbox = SmtpInbox()
+    inbox.start()
+    yield inbox
+    inbox.stop()
+
+
+# --- the live server ------------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Leave the access log out of the test output."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    app: Flask
+
+
+@pytest.fixture
+def live_server(database_url: str, smtp_inbox: SmtpInbox) -> Iterator[LiveServer]:
+    """The app on a migrated database, served on a free port of 127.0.0.1."""
+    app = create_app(
+        {
+            **_base_config(database_url),
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_inbox.port,
+            "MAIL_USE_TLS": False,
+            "MAIL_USERNAME": None,
+            "MAIL_PASSWORD": None,
+        }
+    )
+    server = make_server(
+        "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
+    )
+    # server_close() then waits for every request thread, and so for the mail the
+    # app delivers after a response: the database must outlive it.
+    server.daemon_threads = False
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = url  # links in mail lead back to this server
+    thread = threading.Thread(target=server.serve_forever, name="live-server")
+    thread.start()
+    yield LiveServer(url=url, app=app)
+    server.shutdown()
+    thread.join()
+    server.server_close()
+    if TEST_DATABASE_URL:
+        _clean_postgres(app)
+    else:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str
+    email: str
+    bio: str
+    password: str = PASSWORD
+
+
+@pytest.fixture
+def make_member(live_server: LiveServer) -> Callable[..., Member]:
+    """Create a verified, listed member straight in the live server's database."""
+
+    def make(**fields: Any) -> Member:
+        with live_server.app.app_context():
+            user = UserFactory(**fields)
+            member = Member(id=user.id, name=user.name, email=user.email, bio=user.bio)
+            db.session.remove()
+        return member
+
+    return make
+
+
+# --- the browser ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One headless Chromium for the whole run; each test gets fresh contexts."""
+    if not CHROMIUM.exists():
+        pytest.skip(NO_CHROMIUM)
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@dataclass
+class Tab:
+    """A page in a browser of its own, with what its console reported."""
+
+    page: Page
+    console_errors: list[str]
+    csp_violations: list[str]
+
+
+OpenTab = Callable[..., Tab]
+
+
+@pytest.fixture
+def open_tab(browser: Browser, live_server: LiveServer) -> Iterator[OpenTab]:
+    """Open a page in a new browser context (own cookies) on the live server."""
+    contexts = []
+
+    def open_(viewport: dict[str, int] | None = None) -> Tab:
+        context = browser.new_context(
+            base_url=live_server.url, viewport=viewport or DESKTOP  # type: ignore[arg-type]
+        )
+        context.set_default_timeout(5_000)
+        contexts.append(context)
+        tab = Tab(page=context.new_page(), console_errors=[], csp_violations=[])
+        context.add_init_script(REPORT_CSP)
+
+        def on_csp_violation(report: str) -> None:
+            tab.csp_violations.append(report)
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                where = message.location.get("url") or tab.page.url
+                tab.console_errors.append(f"{message.text} ({where})")
+
+        def on_page_error(error: Error) -> None:
+            tab.console_errors.append(f"uncaught {error.name}: {error.message}")
+
+        context.expose_function("reportCspViolation", on_csp_violation)
+        tab.page.on("console", on_console)
+        tab.page.on("pageerror", on_page_error)
+        return tab
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_tab: OpenTab) -> Page:
+    """A desktop-sized page on the live server."""
+    return open_tab().page
+
+
+def sign_in(page: Page, member: Member) -> None:
+    """Sign in through the form, as a person would."""
+    page.goto("/auth/login")
+    page.get_by_label("E-mail").fill(member.email)
+    page.get_by_label("Password", exact=True).fill(member.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(nav(page).get_by_role("link", name=member.name)).to_be_visible()
+
+
+def nav(page: Page) -> Locator:
+    """The site's main navigation."""
+    return page.get_by_role("navigation", name="Main")

@@ -1,0 +1,634 @@
+"""Fuzzing: hostile values in every form and query string never crash the app.
+
+Every POST route of the app is listed in FUZZED_FORMS with its fields, and a test
+holds that list equal to the app's own POST routes, so a new form cannot be left
+out. Hypothesis posts unicode, NUL, very long strings, SQL, HTML and format-string
+fragments, uploads in place of text, missing, repeated and unknown fields, always
+with the browser's own CSRF token so that the values reach the views.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from werkzeug.test import TestResponse
+
+from app.extensions import db
+from app.models import OutboxMail, User
+from app.services.accounts import BIO_MAX, NAME_MAX
+from tests.conftest import csrf_from, link_in, sign_in, submit
+from tests.factories import PASSWORD
+
+ADA = "ada@example.com"  # verified and active: the one whose password can be reset
+UNA = "una@example.com"  # not verified yet
+INA = "ina@example.com"  # deactivated
+STRONG = "lantern orchard quietly sixteen"
+RESET = "/auth/reset/<token>"
+SITE = "http://localhost"
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """A form as a browser finds it: its fields, the page it is on, who sees it."""
+
+    fields: tuple[str, ...]
+    page: str
+    signed_in: bool = False
+
+
+# Every POST route of the app (a test below keeps this equal to app.url_map).
+FUZZED_FORMS: dict[str, FormSpec] = {
+    "/auth/register": FormSpec(
+        ("name", "email", "password", "confirm"), page="/auth/register"
+    ),
+    "/auth/login": FormSpec(
+        ("email", "password", "remember", "next"), page="/auth/login"
+    ),
+    "/auth/verify/resend": FormSpec(("email",), page="/auth/verify/not-a-token"),
+    "/auth/forgot": FormSpec(("email",), page="/auth/forgot"),
+    # the page is the reset link itself, fetched from the mail for each example
+    RESET: FormSpec(("password", "confirm"), page=RESET),
+    "/auth/logout": FormSpec((), page="/account/profile", signed_in=True),
+    "/account/profile": FormSpec(
+        ("name", "bio", "listed"), page="/account/profile", signed_in=True
+    ),
+    "/account/password": FormSpec(
+        ("current", "password", "confirm"), page="/account/password", signed_in=True
+    ),
+}
+
+# Values a real user would type, so that part of the cases pass the form and reach
+# the services. The order puts "password" before "confirm" (confirm may copy it).
+PLAUSIBLE: dict[str, list[str]] = {
+    "name": ["Ada Lovelace", "  Grace   Hopper ", "Ωmega Ünïcode"],
+    "email": [ADA, " UNA@Example.COM ", INA, "newcomer@example.com"],
+    "password": [PASSWORD, STRONG],
+    "confirm": [PASSWORD, STRONG],
+    "current": [PASSWORD],
+    "bio": ["Wrote the first program.", "line one\r\nline two"],
+    "listed": ["y", ""],
+    "remember": ["y", ""],
+    "next": ["/users/", "//evil.example/", "https://evil.example/"],
+}
+
+SQL = [
+    "' OR 1=1 --",
+    "'; DROP TABLE users; --",
+    '" OR ""="',
+    "admin'--",
+    "%' AND 1=1 AND '%'='",
+    "1; SELECT pg_sleep(5)",
+    "\\'; --",
+    "_%_%",
+]
+HTML = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "</textarea><script>alert(1)</script>",
+    "{{ 7*7 }}",
+    "{% print(1) %}",
+    "javascript:alert(1)",
+    "<!--",
+    "]]>",
+]
+FORMAT = ["%s%n{0}", "%(password)s", "{0.__class__}", "%x%x%x%x", "${jndi:ldap://x/a}"]
+TRAVERSAL = [
+    "../../etc/passwd",
+    "..\\..\\windows\\win.ini",
+    "%2e%2e%2f%2e%2e%2f",
+    "/%00/",
+    "....//....//",
+    "file:///etc/passwd",
+]
+TRICKY_UNICODE = [
+    "\u202eevil\u202c",  # right-to-left override
+    "\u200b\u200c\u200d\ufeff",  # zero-width characters
+    "👩\u200d👩\u200d👧\u200d👦",
+    "\U0001f4a9" * 50,
+    "ﷺ",
+    "İstanbul ß ﬃ",
+    "a\u0301\u0301\u0301",
+    "\u0085\u2028\u2029",
+    "\x00",
+    "\x1b[31m",
+]
+WHITESPACE = [" ", "   ", "\t\n", "\r\n\r\n", "\u00a0", "\u3000", "\u2003 \u2003"]
+NUMBERS = [
+    "0",
+    "-1",
+    "1e309",
+    "NaN",
+    "-Infinity",
+    "0x10",
+    "9" * 40,
+    "9223372036854775808",
+    "1.5",
+]
+NASTY = SQL + HTML + FORMAT + TRAVERSAL + TRICKY_UNICODE + WHITESPACE + NUMBERS
+
+# Names that would be harmful if a form copied request data onto the model.
+MASS_ASSIGNMENT = [
+    "is_admin",
+    "is_active",
+    "email_verified_at",
+    "id",
+    "password_hash",
+    "totp_secret",
+    "csrf_token",
+    "submit",
+]
+
+# Exception classes and frames that must never reach a page.
+LEAKS = (
+    "Traceback",
+    'File "/',
+    "IntegrityError",
+    "OperationalError",
+    "ProgrammingError",
+    "DataError",
+    "StatementError",
+    "ValueError",
+    "TypeError",
+    "KeyError",
+    "AttributeError",
+    "OverflowError",
+    "UnicodeEncodeError",
+    "UnicodeDecodeError",
+    "sqlalchemy.",
+    "psycopg",
+    "sqlite3.",
+)
+# A refusal; whatever the values, such an answer must not have written anything.
+REFUSED = frozenset({400, 413, 422})
+# Bookkeeping a page view may write.
+IGNORED_COLUMNS = frozenset({"last_seen_at"})
+
+FUZZ = settings(
+    max_examples=25,
+    deadline=None,
+    database=None,  # nothing left behind in the working tree
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+# -- strategies ---------------------------------------------------------------
+
+# any unicode that UTF-8 can carry (all but lone surrogates): NUL and controls too
+any_char = st.characters(codec="utf-8")
+any_text = st.text(any_char, max_size=60)
+with_nul = st.builds(lambda a, b: f"{a}\x00{b}", any_text, any_text)
+long_text = st.builds(
+    lambda unit, size: (unit * size)[:size],
+    st.text(any_char, min_size=1, max_size=4),
+    st.integers(10_000, 40_000),
+)
+numbers = st.one_of(
+    st.integers().map(str),
+    st.integers(2**63 - 2, 10**30).map(str),
+    st.floats().map(str),
+)
+hostile_text = st.one_of(
+    any_text, with_nul, long_text, st.sampled_from(NASTY), numbers
+)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent where the form expects text."""
+
+    content: bytes
+    filename: str
+
+
+Value = str | Upload
+
+uploads = st.builds(Upload, st.binary(max_size=64), st.sampled_from(["a.txt", ""]))
+
+
+def field_values(name: str) -> st.SearchStrategy[Value]:
+    """Hostile values for a field, or plausible ones, or plausible with a tail."""
+    plausible = st.sampled_from(PLAUSIBLE[name])
+    return st.one_of(
+        hostile_text,
+        plausible,
+        st.builds(lambda good, bad: good + bad, plausible, hostile_text),
+        uploads,
+    )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What one hostile browser posts: values per field, extra fields, a path token.
+
+    An empty list leaves the field out, two or more values repeat it. The path
+    token of a reset link is None for the genuine one, else (keep_genuine, text):
+    the text alone, or the text appended to the genuine token.
+    """
+
+    fields: dict[str, list[Value]] = field(default_factory=dict)
+    extras: list[tuple[str, Value]] = field(default_factory=list)
+    path_token: tuple[bool, str] | None = None
+
+
+@st.composite
+def submissions(draw: st.DrawFn) -> Submission:
+    fields: dict[str, list[Value]] = {}
+    for name in PLAUSIBLE:
+        if name == "confirm" and fields["password"] and draw(st.booleans()):
+            fields[name] = list(fields["password"])  # a confirmation that matches
+        else:
+            fields[name] = draw(st.lists(field_values(name), max_size=3))
+    extra_names = st.one_of(st.sampled_from(MASS_ASSIGNMENT), any_text)
+    extras = draw(
+        st.lists(st.tuples(extra_names, st.one_of(hostile_text, uploads)), max_size=3)
+    )
+    path_token = draw(st.one_of(st.none(), st.tuples(st.booleans(), hostile_text)))
+    return Submission(fields, extras, path_token)
+
+
+def queries(*names: str) -> st.SearchStrategy[MultiDict[str, str]]:
+    """Query strings with hostile, missing and repeated values for `names`."""
+    values = st.one_of(hostile_text, numbers)
+    pairs = st.lists(
+        st.tuples(st.sampled_from(names), values)
+        | st.tuples(st.one_of(st.sampled_from(MASS_ASSIGNMENT), any_text), values),
+        max_size=6,
+    )
+    return pairs.map(MultiDict)
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def post_rules(app: Flask) -> set[str]:
+    """The rule of every POST route, except the testing blueprint and static."""
+    return {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in (rule.methods or ())
+        and not rule.endpoint.startswith("testing.")
+        and rule.endpoint != "static"
+    }
+
+
+def form_data(fields: Iterable[str], submission: Submission) -> MultiDict[str, Any]:
+    """The request body for a form of these fields."""
+    data: MultiDict[str, Any] = MultiDict()
+    for name in fields:
+        for value in submission.fields.get(name, []):
+            data.add(name, as_sent(value))
+    for name, value in submission.extras:
+        data.add(name, as_sent(value))
+    return data
+
+
+def as_sent(value: Value) -> Any:
+    if isinstance(value, Upload):  # a fresh stream: an example may be replayed
+        return (BytesIO(value.content), value.filename)
+    return value
+
+
+def reset_link(browser: FlaskClient, app: Flask) -> str:
+    """Ask for a reset link for Ada, as she would, and return its path."""
+    assert submit(browser, "/auth/forgot", {"email": ADA}).status_code == 302
+    with app.app_context():
+        mail = db.session.scalars(
+            select(OutboxMail)
+            .where(OutboxMail.recipient == ADA)
+            .order_by(OutboxMail.id.desc())
+        ).first()
+        db.session.remove()
+    assert mail is not None
+    assert mail.subject == "Reset your password"
+    return link_in(mail.body)
+
+
+@dataclass
+class Visit:
+    """A browser that has the form's page open: where it posts, and its token."""
+
+    browser: FlaskClient
+    path: str
+    page: TestResponse
+    csrf_token: str
+
+
+def open_form(
+    app: Flask,
+    make_user: Callable[..., User],
+    route: str,
+    path_token: tuple[bool, str] | None = None,
+) -> Visit:
+    """Open the page of a route's form in a fresh browser (signed in if needed)."""
+    spec = FUZZED_FORMS[route]
+    browser = app.test_client()
+    if spec.signed_in:
+        # a new member each time: a fuzzed password change must not lock out the next
+        assert sign_in(browser, make_user().email).status_code == 302
+    page, path = spec.page, route
+    if route == RESET:
+        page = path = reset_link(browser, app)
+        if path_token is not None:
+            keep_genuine, text = path_token
+            token = path.rsplit("/", 1)[1] + text if keep_genuine else text
+            path = "/auth/reset/" + quote(token, safe="")
+    response = browser.get(page)
+    assert response.status_code in {200, 400}, page  # a broken verify link is 400
+    return Visit(browser, path, response, csrf_from(response))
+
+
+def post(visit: Visit, route: str, submission: Submission) -> TestResponse:
+    """Post the submission with the page's CSRF token, as the browser would."""
+    data = form_data(FUZZED_FORMS[route].fields, submission)
+    data.setlist("csrf_token", [visit.csrf_token, *data.getlist("csrf_token")])
+    return visit.browser.post(visit.path, data=data)
+
+
+def server_errors(response: TestResponse) -> list[str]:
+    """What is wrong with the response as an answer to hostile input."""
+    problems = []
+    if response.status_code >= 500:
+        problems.append(f"status {response.status_code}")
+    body = response.get_data(as_text=True)
+    problems += [f"{leak!r} in the body" for leak in LEAKS if leak in body]
+    return problems
+
+
+Snapshot = dict[str, list[tuple[Any, ...]]]
+
+
+def snapshot(app: Flask) -> Snapshot:
+    """Every row of every table."""
+    state: Snapshot = {}
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            columns = [c for c in table.columns if c.name not in IGNORED_COLUMNS]
+            rows = db.session.execute(select(*columns)).all()
+            state[table.name] = sorted((tuple(row) for row in rows), key=repr)
+        db.session.remove()
+    return state
+
+
+def _controls(text: str, allowed: str = "") -> list[str]:
+    return [
+        ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in allowed
+    ]
+
+
+def malformed_accounts(app: Flask) -> list[str]:
+    """Every stored account that breaks the data rules, with what is wrong."""
+    problems = []
+    with app.app_context():
+        for user in db.session.scalars(select(User)):
+            name, email, bio = user.name, user.email, user.bio
+            if not 1 <= len(name) <= NAME_MAX or name != " ".join(name.split()):
+                problems.append(f"name {name!r}")
+            if _controls(name):
+                problems.append(f"control characters in name {name!r}")
+            if email != email.strip().lower() or len(email) > 254 or _controls(email):
+                problems.append(f"e-mail {email!r}")
+            if len(bio) > BIO_MAX or _controls(bio, allowed="\t\r\n"):
+                problems.append(f"bio {bio[:100]!r}")
+            if user.is_admin:
+                problems.append(f"{email} became an admin")
+        db.session.remove()
+    return problems
+
+
+def on_this_site(location: str) -> bool:
+    """Tell whether a browser following this Location stays on the site."""
+    # Browsers drop tabs and newlines, trim controls and read "\" as "/".
+    cleaned = re.sub(r"[\t\n\r]", "", location).strip("".join(map(chr, range(33))))
+    target = urlsplit(urljoin(f"{SITE}/auth/login", cleaned.replace("\\", "/")))
+    return target.scheme == "http" and target.netloc == "localhost"
+
+
+# -- fixtures -------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Rate limits off, so that a 429 cannot hide what the fuzzing finds."""
+    return {"RATELIMIT_ENABLED": False}
+
+
+@pytest.fixture
+def accounts(make_user: Callable[..., User]) -> None:
+    """Accounts the plausible e-mail addresses belong to."""
+    make_user(name="Ada Lovelace", email=ADA)
+    make_user(name="Una Verified", email=UNA, email_verified_at=None)
+    make_user(name="Ina Active", email=INA, is_active=False)
+
+
+ROUTES = sorted(FUZZED_FORMS)
+NUL_EVERYWHERE = Submission(
+    fields={name: ["\x00"] for name in PLAUSIBLE},
+    extras=[("\x00", "\x00")],
+    path_token=(True, "\x00"),
+)
+TOO_LARGE = Submission(fields={name: ["x" * 300_000] for name in PLAUSIBLE})
+
+# -- the route table ------------------------------------------------------------
+
+
+def test_every_post_route_of_the_app_is_fuzzed(app: Flask) -> None:
+    assert set(FUZZED_FORMS) == post_rules(app)
+
+
+@pytest.mark.usefixtures("accounts")
+@pytest.mark.parametrize("route", ROUTES)
+def test_fuzzed_fields_are_the_fields_the_form_shows(
+    app: Flask, make_user: Callable[..., User], route: str
+) -> None:
+    visit = open_form(app, make_user, route)
+    forms = re.findall(
+        r"<form\b([^>]*)>(.*?)</form>", visit.page.get_data(as_text=True), re.S
+    )
+    shown = [
+        set(re.findall(r'\bname="([^"]+)"', inner)) - {"csrf_token"}
+        for attributes, inner in forms
+        if 'method="post"' in attributes
+        and (re.findall(r'action="([^"]*)"', attributes) or [visit.path])[0]
+        == visit.path
+    ]
+
+    assert shown == [set(FUZZED_FORMS[route].fields)]
+    assert set(FUZZED_FORMS[route].fields) <= set(PLAUSIBLE)
+
+
+# -- forms ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("accounts")
+@pytest.mark.parametrize("route", ROUTES)
+@FUZZ
+@given(submission=submissions())
+@example(submission=NUL_EVERYWHERE)
+@example(submission=TOO_LARGE)
+def test_hostile_post_gets_a_page_never_a_server_error(
+    app: Flask, make_user: Callable[..., User], route: str, submission: Submission
+) -> None:
+    visit = open_form(app, make_user, route, submission.path_token)
+
+    response = post(visit, route, submission)
+
+    assert server_errors(response) == []
+
+
+@pytest.mark.usefixtures("accounts")
+@pytest.mark.parametrize("route", ROUTES)
+@FUZZ
+@given(submission=submissions())
+@example(submission=NUL_EVERYWHERE)
+@example(submission=Submission(fields={"name": ["Ada\x9bLovelace"]}))
+def test_hostile_post_never_stores_bad_data(
+    app: Flask, make_user: Callable[..., User], route: str, submission: Submission
+) -> None:
+    visit = open_form(app, make_user, route, submission.path_token)
+    before = snapshot(app)
+
+    response = post(visit, route, submission)
+
+    if response.status_code in REFUSED:
+        after = snapshot(app)
+        assert [name for name in after if after[name] != before[name]] == []
+    assert malformed_accounts(app) == []
+
+
+# -- query strings and paths ------------------------------------------------------
+
+
+@settings(FUZZ, max_examples=40)
+@given(query=queries("q", "page"))
+@example(query=MultiDict([("page", "9" * 30), ("q", "%_\\\x00")]))
+def test_directory_answers_any_query_string(
+    client: FlaskClient, signed_in: User, query: MultiDict[str, str]
+) -> None:
+    response = client.get("/users/", query_string=query)
+
+    assert server_errors(response) == []
+    assert response.status_code == 200
+
+
+@settings(FUZZ, max_examples=40)
+@given(query=queries("next"))
+def test_login_page_answers_any_next(
+    client: FlaskClient, query: MultiDict[str, str]
+) -> None:
+    response = client.get("/auth/login", query_string=query)
+
+    assert server_errors(response) == []
+    assert response.status_code == 200
+
+
+redirect_targets = st.one_of(
+    hostile_text,
+    st.sampled_from(
+        [
+            "//evil.example",
+            "///evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "https://evil.example/",
+            "https:evil.example",
+            "http://localhost@evil.example/",
+            " //evil.example",
+            "\x00//evil.example",
+            "/%2F%2Fevil.example",
+            "javascript:alert(1)",
+        ]
+    ),
+    st.builds(lambda tail: "/" + tail, hostile_text),
+)
+
+
+@settings(FUZZ, max_examples=40)
+@given(target=redirect_targets)
+def test_signed_in_visit_to_login_redirects_only_within_the_site(
+    client: FlaskClient, signed_in: User, target: str
+) -> None:
+    response = client.get("/auth/login", query_string={"next": target})
+
+    assert server_errors(response) == []
+    assert response.status_code == 302
+    assert on_this_site(response.headers["Location"])
+
+
+@pytest.mark.usefixtures("accounts")
+@settings(FUZZ, max_examples=30)
+@given(target=redirect_targets)
+def test_sign_in_redirects_only_within_the_site(app: Flask, target: str) -> None:
+    browser = app.test_client()
+
+    response = submit(
+        browser, "/auth/login", {"email": ADA, "password": PASSWORD, "next": target}
+    )
+
+    assert server_errors(response) == []
+    assert response.status_code == 302
+    assert on_this_site(response.headers["Location"])
+
+
+@pytest.mark.parametrize("prefix", ["/users/", "/auth/verify/", "/auth/reset/"])
+@settings(FUZZ, max_examples=30)
+@given(segment=st.one_of(hostile_text, numbers))
+@example(segment="99999999999999999999")
+@example(segment="9223372036854775808")
+def test_any_path_segment_is_answered_without_a_server_error(
+    client: FlaskClient, signed_in: User, prefix: str, segment: str
+) -> None:
+    response = client.get(prefix + quote(segment, safe=""))
+
+    assert server_errors(response) == []
+
+
+# -- bodies that are not forms ----------------------------------------------------
+
+CONTENT_TYPES = [
+    "application/x-www-form-urlencoded",
+    "application/x-www-form-urlencoded; charset=latin-1",
+    "multipart/form-data; boundary=xyz",
+    "multipart/form-data",
+    "application/json",
+    "text/plain",
+    "application/octet-stream",
+    "",
+]
+
+
+@pytest.mark.usefixtures("accounts")
+@settings(FUZZ, max_examples=40)
+@given(
+    route=st.sampled_from(ROUTES),
+    content_type=st.sampled_from(CONTENT_TYPES),
+    body=st.binary(max_size=300)
+    | st.sampled_from([b"%ZZ=%FF&email=%C0%AE", b"\xff\xfe\x00", b"{", b"--xyz\r\n"]),
+)
+@example(route="/auth/register", content_type=CONTENT_TYPES[0], body=b"name=%FF%00")
+def test_malformed_body_gets_a_page_never_a_server_error(
+    app: Flask,
+    make_user: Callable[..., User],
+    route: str,
+    content_type: str,
+    body: bytes,
+) -> None:
+    visit = open_form(app, make_user, route)
+    # the genuine token first, so that what follows reaches the view
+    data = b"csrf_token=" + quote(visit.csrf_token).encode() + b"&" + body
+
+    response = visit.browser.post(visit.path, data=data, content_type=content_type)
+
+    assert server_errors(response) == []

@@ -1,0 +1,68 @@
+"""How many SQL statements each page costs: pinned, so an N+1 cannot creep in."""
+
+from __future__ import annotations
+
+from tests.conftest import sign_in
+
+
+def test_anonymous_sign_in_page_reads_no_database(client, count_queries):
+    client.get("/auth/login")
+
+    with count_queries() as log:
+        response = client.get("/auth/login")
+
+    assert response.status_code == 200
+    assert len(log) == 0, log.statements
+
+
+def test_signed_in_page_loads_session_and_user_in_one_statement(
+    client, signed_in, count_queries
+):
+    with count_queries() as log:
+        response = client.get("/")
+
+    assert response.status_code == 200
+    assert len(log) == 1, log.statements
+    assert "user_sessions" in log.statements[0] and "users" in log.statements[0]
+
+
+def test_member_profile_costs_two_statements(
+    client, signed_in, make_user, count_queries
+):
+    member = make_user(name="Grace")
+
+    with count_queries() as log:
+        response = client.get(f"/users/{member.id}")
+
+    assert response.status_code == 200
+    assert len(log) == 2, log.statements
+
+
+def test_directory_page_cost_does_not_grow_with_members(
+    client, signed_in, make_user, count_queries
+):
+    for number in range(25):
+        make_user(name=f"Ada {number}", bio=f"bio {number}")
+
+    with count_queries() as few:
+        client.get("/users/?q=ada")
+    for number in range(25, 60):
+        make_user(name=f"Ada {number}", bio=f"bio {number}")
+    with count_queries() as many:
+        response = client.get("/users/?q=ada&page=2")
+
+    assert response.status_code == 200
+    # the session and its user, the count, one page of members
+    assert len(few) == len(many) == 3, many.statements
+
+
+def test_sign_in_post_statements_are_bounded(client, make_user, count_queries):
+    user = make_user()
+    client.get("/auth/login")
+
+    with count_queries() as log:
+        response = sign_in(client, user.email)
+
+    assert response.status_code == 302
+    # find the user; insert the session and the security event; set last_login_at
+    assert len(log) == 4, log.statements
