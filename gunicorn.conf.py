@@ -2,6 +2,9 @@
 
 import os
 
+# The web workers never run migrations: leave Alembic out of their memory.
+os.environ.setdefault("FLASK_LOAD_MIGRATIONS", "false")
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"

@@ -67,7 +67,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
-    from app.extensions import csrf, db, limiter, login_manager, migrate
+    from app.extensions import csrf, db, limiter, login_manager
 
     if app.config["TRUSTED_PROXIES"] > 0:
         hops = app.config["TRUSTED_PROXIES"]
@@ -75,10 +75,17 @@ def register_extensions(app: Flask) -> None:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
     db.init_app(app)
-    # batch mode lets later migrations alter tables on SQLite too
-    migrate.init_app(
-        app, db, directory=str(INSTANCE_DIR.parent / "migrations"), render_as_batch=True
-    )
+    if app.config["LOAD_MIGRATIONS"]:
+        # Alembic costs every process ~10 MiB; gunicorn.conf.py spares the web workers.
+        from flask_migrate import Migrate
+
+        # batch mode lets later migrations alter tables on SQLite too
+        Migrate(
+            app,
+            db,
+            directory=str(INSTANCE_DIR.parent / "migrations"),
+            render_as_batch=True,
+        )
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -23,6 +23,7 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     MAX_CONTENT_LENGTH = 256 * 1024
     TESTING_ROUTES = False
+    LOAD_MIGRATIONS = True  # `flask db ...`; off in the gunicorn workers
 
     # Mail: with MAIL_SERVER unset every mail is written to the log.
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
@@ -68,6 +69,9 @@ class Config:
     WTF_CSRF_CHECK_DEFAULT = False  # checked in security.check_csrf, see there
 
     # Abuse protection; every limit is a setting of its own.
+    # Said outright: Flask-Limiter's default is whatever the previous app in the
+    # process had, so one app built with limits off would turn them off for the next.
+    RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

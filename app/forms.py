@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import Field
 
@@ -12,11 +13,21 @@ BAD_CHARACTERS = "This contains characters that are not allowed."
 
 
 def _has_control_characters(value: str) -> bool:
-    return any((ord(ch) < 32 and ch not in "\t\r\n") or ord(ch) == 127 for ch in value)
+    return any(
+        (ord(ch) < 32 and ch not in "\t\r\n") or 127 <= ord(ch) <= 159 for ch in value
+    )
 
 
 class Form(FlaskForm):
     """A form that refuses control characters and explains an expired page."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            if formdata is None or hasattr(formdata, "getlist"):  # given by the caller
+                return formdata
+            # Only the form body: FlaskForm would also read uploads and JSON bodies,
+            # whose values are not text and crash the validators.
+            return request.form if form.is_submitted() else None
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid: bool = super().validate(extra_validators)

@@ -16,6 +16,7 @@ from app.services import ServiceError
 from app.services.accounts import name_key
 
 QUERY_MAX = 80
+ID_MAX = 2**63 - 1  # larger ids overflow the database's integers
 
 
 class MemberNotFound(ServiceError):
@@ -75,7 +76,7 @@ def list_members(query: str, page: int, per_page: int) -> MemberPage:
 
 def get_member(member_id: int, viewer: User) -> User:
     """Return the member's profile if the viewer may see it."""
-    member = db.session.get(User, member_id)
+    member = db.session.get(User, member_id) if 0 < member_id <= ID_MAX else None
     if member is None:
         raise MemberNotFound()
     if member.id == viewer.id or viewer.is_admin:

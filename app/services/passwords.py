@@ -7,7 +7,6 @@ import secrets
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from zxcvbn import zxcvbn
 
 from app.services import ServiceError
 
@@ -79,6 +78,9 @@ def check_password_strength(password: str, *, email: str = "", name: str = "") -
     if email and password.strip().lower() == email.strip().lower():
         raise WeakPassword("Your password must not be your e-mail address.")
     inputs = [part for part in (email, email.split("@")[0], name) if part]
+    # Imported here: its word lists cost ~12 MiB, paid only by processes that need it.
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:_STRENGTH_PREFIX], user_inputs=inputs)
     if result["score"] < MIN_SCORE:
         feedback = result["feedback"]

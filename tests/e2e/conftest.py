@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -28,15 +28,20 @@ from playwright.sync_api import (
     Locator,
     Page,
     Playwright,
+    ViewportSize,
     expect,
     sync_playwright,
 )
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler, make_server
 
 from app import create_app
 from app.extensions import db
+from app.models import User
 from tests.conftest import TEST_DATABASE_URL, _base_config, _clean_postgres
 from tests.factories import PASSWORD, UserFactory
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,8 +53,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 NO_CHROMIUM = f"{CHROMIUM} not found: the browser tests need Debian's chromium"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 740}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 375, "height": 740}
 MAIL_TIMEOUT = 10.0  # seconds for a mail sent after a response to reach the inbox
 
 # Reports every CSP violation to Python, whatever the page does with its console.
@@ -131,8 +136,56 @@ def smtp_inbox() -> Iterator[SmtpInbox]:
 # --- the live server ------------------------------------------------------------------
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Leave the access log out of the test output."""
+_responses = threading.local()  # the response bodies of this request thread
+
+
+class _Body:
+    """A response body that can be closed twice, the second time doing nothing."""
+
+    def __init__(self, body: Iterable[bytes]) -> None:
+        self._body = body
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+
+
+class _KeepBodies:
+    """WSGI middleware that hands each response body to the request handler."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        body = _Body(self.app(environ, start_response))
+        _responses.bodies.append(body)
+        return body
+
+
+class _Handler(WSGIRequestHandler):
+    """Close every response, as gunicorn does, and keep the access log quiet.
+
+    werkzeug skips closing a response when the browser drops the connection
+    (Chromium may, once it has a redirect's headers); closing runs the mail
+    delivery the app schedules after a response, so it must never be skipped.
+    """
+
+    def run_wsgi(self) -> None:
+        _responses.bodies = []
+        try:
+            super().run_wsgi()
+        finally:
+            for body in _responses.bodies:
+                body.close()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
@@ -157,15 +210,17 @@ def live_server(database_url: str, smtp_inbox: SmtpInbox) -> Iterator[LiveServer
             "MAIL_PASSWORD": None,
         }
     )
-    server = make_server(
-        "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
-    )
+    app.wsgi_app = _KeepBodies(app.wsgi_app)  # type: ignore[method-assign]
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Handler)
+    assert isinstance(server, ThreadedWSGIServer)
     # server_close() then waits for every request thread, and so for the mail the
     # app delivers after a response: the database must outlive it.
     server.daemon_threads = False
     url = f"http://127.0.0.1:{server.server_port}"
     app.config["BASE_URL"] = url  # links in mail lead back to this server
-    thread = threading.Thread(target=server.serve_forever, name="live-server")
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server"
+    )
     thread.start()
     yield LiveServer(url=url, app=app)
     server.shutdown()
@@ -193,7 +248,7 @@ def make_member(live_server: LiveServer) -> Callable[..., Member]:
 
     def make(**fields: Any) -> Member:
         with live_server.app.app_context():
-            user = UserFactory(**fields)
+            user: User = UserFactory(**fields)
             member = Member(id=user.id, name=user.name, email=user.email, bio=user.bio)
             db.session.remove()
         return member
@@ -239,30 +294,31 @@ def open_tab(browser: Browser, live_server: LiveServer) -> Iterator[OpenTab]:
     """Open a page in a new browser context (own cookies) on the live server."""
     contexts = []
 
-    def open_(viewport: dict[str, int] | None = None) -> Tab:
-        context = browser.new_context(
-            base_url=live_server.url, viewport=viewport or DESKTOP  # type: ignore[arg-type]
-        )
+    def open_(viewport: ViewportSize = DESKTOP) -> Tab:
+        context = browser.new_context(base_url=live_server.url, viewport=viewport)
         context.set_default_timeout(5_000)
         contexts.append(context)
-        tab = Tab(page=context.new_page(), console_errors=[], csp_violations=[])
-        context.add_init_script(REPORT_CSP)
+        console_errors: list[str] = []
+        csp_violations: list[str] = []
 
         def on_csp_violation(report: str) -> None:
-            tab.csp_violations.append(report)
+            csp_violations.append(report)
+
+        context.expose_function("reportCspViolation", on_csp_violation)
+        context.add_init_script(REPORT_CSP)
+        page = context.new_page()
 
         def on_console(message: ConsoleMessage) -> None:
             if message.type == "error":
-                where = message.location.get("url") or tab.page.url
-                tab.console_errors.append(f"{message.text} ({where})")
+                where = message.location.get("url") or page.url
+                console_errors.append(f"{message.text} ({where})")
 
         def on_page_error(error: Error) -> None:
-            tab.console_errors.append(f"uncaught {error.name}: {error.message}")
+            console_errors.append(f"uncaught {error.name}: {error.message}")
 
-        context.expose_function("reportCspViolation", on_csp_violation)
-        tab.page.on("console", on_console)
-        tab.page.on("pageerror", on_page_error)
-        return tab
+        page.on("console", on_console)
+        page.on("pageerror", on_page_error)
+        return Tab(page, console_errors, csp_violations)
 
     yield open_
     for context in contexts:

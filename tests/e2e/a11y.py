@@ -1,0 +1,88 @@
+"""An accessibility audit of the page in the browser, and WCAG contrast arithmetic."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page
+
+# Returns one line per problem found on the page; an empty list is a pass.
+AUDIT = """() => {
+  const problems = [];
+  const describe = (el) => {
+    const name = el.getAttribute("name") || el.id || "";
+    return `<${el.tagName.toLowerCase()}${name ? ` ${name}` : ""}>`;
+  };
+  const exists = (ids) =>
+    ids.trim().split(/\\s+/).every((id) => document.getElementById(id) !== null);
+
+  if (!document.documentElement.getAttribute("lang")) {
+    problems.push("<html> has no lang");
+  }
+  const h1s = document.querySelectorAll("h1").length;
+  if (h1s !== 1) problems.push(`${h1s} h1 elements, not exactly one`);
+
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    const type = (el.getAttribute("type") || "").toLowerCase();
+    if (type === "hidden" || type === "submit") continue;
+    const labelledBy = el.getAttribute("aria-labelledby");
+    const labelled =
+      (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)) ||
+      (labelledBy && exists(labelledBy)) ||
+      el.closest("label");
+    if (!labelled) problems.push(`${describe(el)} has no label`);
+    const describedBy = el.getAttribute("aria-describedby");
+    if (describedBy && !exists(describedBy)) {
+      problems.push(`${describe(el)} is described by a missing element`);
+    }
+  }
+
+  for (const img of document.querySelectorAll("img")) {
+    if (!img.hasAttribute("alt")) problems.push(`<img src=${img.src}> has no alt`);
+  }
+
+  const seen = new Set();
+  for (const el of document.querySelectorAll("[id]")) {
+    if (seen.has(el.id)) problems.push(`id ${JSON.stringify(el.id)} is not unique`);
+    seen.add(el.id);
+  }
+  return problems;
+}"""
+
+HEX_RE = re.compile(r"--([\w-]+)\s*:\s*(#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3})\s*;")
+ROOT_RE = re.compile(r":root\s*\{(.*?)\}", re.DOTALL)
+
+
+def audit(page: Page) -> list[str]:
+    """Return the accessibility problems of the page as it is now."""
+    problems: list[str] = page.evaluate(AUDIT)
+    return problems
+
+
+def custom_colours(stylesheet: str) -> dict[str, str]:
+    """Return the hex colours the stylesheet's :root declares, by property name."""
+    root = ROOT_RE.search(stylesheet)
+    assert root, "the stylesheet has no :root block"
+    return {name: value for name, value in HEX_RE.findall(root.group(1))}
+
+
+def _channel(value: int) -> float:
+    srgb = value / 255
+    return srgb / 12.92 if srgb <= 0.04045 else ((srgb + 0.055) / 1.055) ** 2.4
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a #rgb or #rrggbb colour."""
+    digits = colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    red, green, blue = (_channel(int(digits[i : i + 2], 16)) for i in (0, 2, 4))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two colours, from 1 to 21."""
+    lighter, darker = sorted(
+        (relative_luminance(first), relative_luminance(second)), reverse=True
+    )
+    return (lighter + 0.05) / (darker + 0.05)
