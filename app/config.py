@@ -86,6 +86,8 @@ class Config:
     ACCOUNT_LIMIT = "10 per hour"
 
     DIRECTORY_PAGE_SIZE = 20
+    # Seconds a directory count is reused: totals lag changes by at most this much.
+    DIRECTORY_COUNT_TTL = 30
     HSTS = False
 
 
@@ -107,6 +109,7 @@ class TestingConfig(Config):
     ARGON2_PARALLELISM = 1
     RATELIMIT_STORAGE_URI = "memory://"
     TESTING_ROUTES = True
+    DIRECTORY_COUNT_TTL = 0
     BASE_URL = "http://localhost"
 
 

@@ -274,3 +274,35 @@ def test_users_me_redirects_to_own_profile(client, signed_in):
 
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == f"/users/{signed_in.id}"
+
+
+def test_directory_reuses_a_recent_count_and_refreshes_it_later(
+    app, client, viewer, make_user, time_machine
+):
+    app.config["DIRECTORY_COUNT_TTL"] = 30
+    time_machine.move_to("2026-11-26 12:00:00", tick=False)
+    for number in range(21):
+        make_user(name=f"Ada {number:02d}")
+    assert "Page 1 of 2" in client.get("/users/?q=ada").get_data(as_text=True)
+
+    for number in range(21, 41):
+        make_user(name=f"Ada {number:02d}")
+    # within the window the total (and so the page count) is the one counted before
+    assert "Page 1 of 2" in client.get("/users/?q=ada").get_data(as_text=True)
+
+    time_machine.move_to("2026-11-26 12:00:31", tick=False)
+    assert "Page 1 of 3" in client.get("/users/?q=ada").get_data(as_text=True)
+
+
+def test_last_pages_are_read_from_the_end_without_gaps(client, viewer, make_user):
+    names = [f"Member {number:03d}" for number in range(63)]
+    for name in names:
+        make_user(name=name)
+
+    seen = []
+    for page in range(1, 5):
+        seen += member_ids(
+            client.get(f"/users/?q=member&page={page}").get_data(as_text=True)
+        )
+
+    assert len(seen) == len(set(seen)) == 63

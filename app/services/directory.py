@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import time
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
@@ -16,6 +18,7 @@ from app.services import ServiceError
 from app.services.accounts import name_key
 
 QUERY_MAX = 80
+COUNT_CACHE_SIZE = 1000
 ID_MAX = 2**63 - 1  # larger ids overflow the database's integers
 
 
@@ -51,19 +54,10 @@ def list_members(query: str, page: int, per_page: int) -> MemberPage:
     if query:
         pattern = f"%{_escape_like(name_key(query))}%"
         conditions.append(User.name_key.like(pattern, escape="\\"))
-    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
+    total = _count(query, conditions)
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
-    # Page through the index alone, then read the 20 rows: a deep page skips index
-    # entries, not table rows.
-    page_ids = (
-        select(User.id)
-        .where(*conditions)
-        .order_by(User.name_key, User.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .subquery()
-    )
+    page_ids = _page_ids(conditions, (page - 1) * per_page, per_page, total)
     members = list(
         db.session.scalars(
             select(User)
@@ -72,6 +66,47 @@ def list_members(query: str, page: int, per_page: int) -> MemberPage:
         )
     )
     return MemberPage(members=members, page=page, pages=pages, total=total, query=query)
+
+
+def _count(query: str, conditions: list[ColumnElement[bool]]) -> int:
+    """Count the matches, reusing a recent count: an exact count reads every entry."""
+    ttl = current_app.config["DIRECTORY_COUNT_TTL"]
+    cache: dict[str, tuple[float, int]] = current_app.extensions.setdefault(
+        "directory_counts", {}
+    )
+    now = time.time()
+    cached = cache.get(query)
+    if cached is not None and now - cached[0] < ttl:
+        return cached[1]
+    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
+    if len(cache) >= COUNT_CACHE_SIZE:
+        cache.clear()
+    cache[query] = (now, total)
+    return total
+
+
+def _page_ids(
+    conditions: list[ColumnElement[bool]], offset: int, limit: int, total: int
+) -> Subquery:
+    """Select one page of ids from the index alone, walking it from the nearer end."""
+    after = total - offset - limit  # how many entries follow this page
+    if after < offset:
+        statement = (
+            select(User.id)
+            .where(*conditions)
+            .order_by(User.name_key.desc(), User.id.desc())
+            .limit(limit + min(after, 0))
+            .offset(max(after, 0))
+        )
+    else:
+        statement = (
+            select(User.id)
+            .where(*conditions)
+            .order_by(User.name_key, User.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    return statement.subquery()
 
 
 def get_member(member_id: int, viewer: User) -> User:
