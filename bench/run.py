@@ -264,6 +264,22 @@ def drive(
     return Result(label, rps, p50, p99)
 
 
+def browser_cookies(port: int, token: str) -> str:
+    """Return the cookies a signed-in browser sends after its first page.
+
+    wrk keeps no cookies: without the state cookie every request would mint and sign
+    a new CSRF secret, which a real browser does once.
+    """
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/", headers={"Cookie": f"vestibule_session={token}"}
+    )
+    with urllib.request.urlopen(request) as response:  # noqa: S310 - our own server
+        set_cookies = response.headers.get_all("Set-Cookie") or []
+    cookies = [f"vestibule_session={token}"]
+    cookies += [header.split(";", 1)[0] for header in set_cookies]
+    return "; ".join(cookies)
+
+
 def login_script(port: int, directory: Path) -> Path:
     """Write a wrk script that posts the sign-in form with a genuine CSRF token."""
     jar = http.cookiejar.CookieJar()
@@ -329,7 +345,7 @@ def main() -> None:
     }
     bare = Server("bare_app:app", 8101, env, str(ROOT / "bench"))
     app = Server("wsgi:app", 8102, env, str(ROOT))
-    cookie = [f"Cookie: vestibule_session={token}"]
+    cookie = [f"Cookie: {browser_cookies(8102, token)}"]
     seconds, conns = args.seconds, args.connections
     results: list[tuple[Result, Result]] = []
     try:

@@ -135,6 +135,7 @@ NUMBERS = [
     "0x10",
     "9" * 40,
     "9223372036854775808",
+    "2147483648",
     "1.5",
 ]
 NASTY = SQL + HTML + FORMAT + TRAVERSAL + TRICKY_UNICODE + WHITESPACE + NUMBERS
@@ -607,6 +608,7 @@ def test_sign_in_redirects_only_within_the_site(app: Flask, target: str) -> None
 @given(segment=st.one_of(hostile_text, numbers))
 @example(segment="99999999999999999999")
 @example(segment="9223372036854775808")
+@example(segment="2147483648")
 def test_any_path_segment_is_answered_without_a_server_error(
     client: FlaskClient, signed_in: User, prefix: str, segment: str
 ) -> None:

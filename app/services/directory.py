@@ -19,7 +19,7 @@ from app.services.accounts import name_key
 
 QUERY_MAX = 80
 COUNT_CACHE_SIZE = 1000
-ID_MAX = 2**63 - 1  # larger ids overflow the database's integers
+ID_MAX = 2**31 - 1  # ids are 32-bit INTEGER on PostgreSQL: larger ones cannot exist
 
 
 class MemberNotFound(ServiceError):
