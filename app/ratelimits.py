@@ -8,6 +8,8 @@ from flask import Response, current_app, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from app.extensions import limiter
+from app.security import UNSAFE_METHODS
 from app.services.accounts import normalize_email
 
 
@@ -38,6 +40,16 @@ def email_key() -> str:
 def user_key() -> str:
     """Key a limit by the signed-in user."""
     return f"user|{current_user.get_id()}"
+
+
+@limiter.request_filter
+def reads_are_not_limited() -> bool:
+    """Skip the limiter for reads: every limit here guards a POST.
+
+    Flask-Limiter would otherwise resolve limits for each page view, a fifth of
+    the cost of a small page.
+    """
+    return request.method not in UNSAFE_METHODS
 
 
 def failed_sign_in(response: Response) -> bool:
