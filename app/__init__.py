@@ -10,6 +10,7 @@ from typing import Any
 
 from dotenv import load_dotenv
 from flask import Flask, Response, g
+from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import CONFIGS, INSTANCE_DIR
@@ -75,6 +76,9 @@ def register_extensions(app: Flask) -> None:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _tune_sqlite)
     if app.config["LOAD_MIGRATIONS"]:
         # Alembic costs every process ~10 MiB; gunicorn.conf.py spares the web workers.
         from flask_migrate import Migrate
@@ -89,6 +93,17 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+
+
+def _tune_sqlite(connection: Any, record: Any) -> None:
+    # WAL lets the workers read while one writes, and with synchronous=NORMAL a
+    # commit no longer waits for the disk twice; SQLite enforces foreign keys
+    # (ON DELETE CASCADE) only when asked.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:
