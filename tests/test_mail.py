@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -25,6 +20,7 @@ from app.models.base import utcnow
 from app.services import mailer
 from tests.conftest import link_in, sign_in, submit
 from tests.factories import PASSWORD
+from tests.smtp import SmtpInbox
 
 BASE_URL = "https://accounts.example.org"
 SENDER = "Vestibule <no-reply@accounts.example.org>"
@@ -34,49 +30,19 @@ URL_RE = re.compile(r"https?://\S+")
 Outbox = Callable[[], list[OutboxMail]]
 
 
-class SmtpServer:
-    """An SMTP server on 127.0.0.1 that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:  # a port nobody listens on until start()
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
-        self.messages: list[EmailMessage] = []
-        self._controller: Controller | None = None
-
-    async def handle_DATA(  # the name aiosmtpd calls
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        content = envelope.content
-        assert isinstance(content, bytes)
-        message = message_from_bytes(content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-    def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
+def smtp_server() -> Iterator[SmtpInbox]:
     """A running SMTP server the app sends to."""
-    server = SmtpServer()
+    server = SmtpInbox()
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def smtp_server_down() -> Iterator[SmtpServer]:
+def smtp_server_down() -> Iterator[SmtpInbox]:
     """An SMTP server the app sends to, down until the test starts it."""
-    server = SmtpServer()
+    server = SmtpInbox()
     yield server
     server.stop()
 
@@ -93,7 +59,7 @@ def app_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     }
     for name in ("smtp_server", "smtp_server_down"):
         if name in request.fixturenames:
-            server: SmtpServer = request.getfixturevalue(name)
+            server: SmtpInbox = request.getfixturevalue(name)
             config.update(
                 MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False
             )
@@ -173,7 +139,7 @@ def test_every_mail_links_to_base_url(
 
 
 def test_sign_up_mails_a_verify_link_over_smtp_that_signs_you_in(
-    app: Flask, client: FlaskClient, smtp_server: SmtpServer, outbox: Outbox
+    app: Flask, client: FlaskClient, smtp_server: SmtpInbox, outbox: Outbox
 ) -> None:
     assert sign_up(client) == 302
 
@@ -201,7 +167,7 @@ def test_sign_up_mails_a_verify_link_over_smtp_that_signs_you_in(
 def test_smtp_outage_delays_mail_without_failing_the_page_or_losing_it(
     app: Flask,
     client: FlaskClient,
-    smtp_server_down: SmtpServer,
+    smtp_server_down: SmtpInbox,
     outbox: Outbox,
     time_machine: TimeMachineFixture,
 ) -> None:
@@ -256,7 +222,7 @@ def queued_mail(app: Flask, make_user: Callable[..., User]) -> None:
 
 
 def test_delivering_twice_sends_a_mail_once(
-    app: Flask, smtp_server: SmtpServer, queued_mail: None
+    app: Flask, smtp_server: SmtpInbox, queued_mail: None
 ) -> None:
     with app.app_context():
         assert mailer.deliver_due() == 1
@@ -267,7 +233,7 @@ def test_delivering_twice_sends_a_mail_once(
 
 def test_a_second_sender_running_meanwhile_does_not_send_the_mail_again(
     app: Flask,
-    smtp_server: SmtpServer,
+    smtp_server: SmtpInbox,
     queued_mail: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -288,7 +254,7 @@ def test_a_second_sender_running_meanwhile_does_not_send_the_mail_again(
 
 
 def test_password_change_mails_a_notice_over_smtp(
-    client: FlaskClient, signed_in: User, smtp_server: SmtpServer
+    client: FlaskClient, signed_in: User, smtp_server: SmtpInbox
 ) -> None:
     response = submit(
         client,

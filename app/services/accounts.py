@@ -160,13 +160,33 @@ def change_password(
     """Set a new password after checking the current one; end the other sessions."""
     if not verify_password(user.password_hash, current):
         raise WrongPassword()
+    set_password(
+        user,
+        new,
+        keep=keep,
+        client=client,
+        event="password_changed",
+        subject="Your password was changed",
+    )
+
+
+def set_password(
+    user: User,
+    new: str,
+    *,
+    keep: UserSession | None,
+    client: ClientInfo,
+    event: str,
+    subject: str,
+) -> None:
+    """Give the user a new password, end their other sessions and tell them by mail."""
     check_password_strength(new, email=user.email, name=user.name)
     user.password_hash = hash_password(new)
     end_other_sessions(user, keep=keep)
-    record_event(user.id, "password_changed", client)
+    record_event(user.id, event, client)
     mailer.queue_mail(
         user.email,
-        "Your password was changed",
+        subject,
         "password_changed",
         user=user,
         forgot_link=mailer.link("auth.forgot"),

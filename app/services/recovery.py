@@ -7,10 +7,8 @@ import hashlib
 from app.extensions import db
 from app.models import User, UserSession
 from app.services import mailer
-from app.services.accounts import find_user_by_email
-from app.services.passwords import check_password_strength, hash_password
-from app.services.security_log import ClientInfo, record_event
-from app.services.sessions import end_other_sessions
+from app.services.accounts import find_user_by_email, set_password
+from app.services.security_log import ClientInfo
 from app.services.tokens import InvalidLink, make_token, read_token
 
 RESET_PURPOSE = "reset-password"
@@ -56,16 +54,13 @@ def reset_password(
 ) -> User:
     """Set a new password from a reset link; end every other session; mail a notice."""
     user = user_for_reset(token, max_age)
-    check_password_strength(new, email=user.email, name=user.name)
-    user.password_hash = hash_password(new)
-    end_other_sessions(user, keep=keep if keep and keep.user_id == user.id else None)
-    record_event(user.id, "password_reset", client)
-    mailer.queue_mail(
-        user.email,
-        "Your password was reset",
-        "password_changed",
-        user=user,
-        forgot_link=mailer.link("auth.forgot"),
+    own_session = keep if keep is not None and keep.user_id == user.id else None
+    set_password(
+        user,
+        new,
+        keep=own_session,
+        client=client,
+        event="password_reset",
+        subject="Your password was reset",
     )
-    db.session.commit()
     return user

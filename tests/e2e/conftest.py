@@ -8,18 +8,13 @@ without /usr/bin/chromium every browser test is skipped.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
 from playwright.sync_api import (
     Browser,
@@ -39,6 +34,7 @@ from app.extensions import db
 from app.models import User
 from tests.conftest import TEST_DATABASE_URL, _base_config, _clean_postgres
 from tests.factories import PASSWORD, UserFactory
+from tests.smtp import SmtpInbox
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -55,7 +51,6 @@ CHROMIUM_ARGS = [
 NO_CHROMIUM = f"{CHROMIUM} not found: the browser tests need Debian's chromium"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 740}
-MAIL_TIMEOUT = 10.0  # seconds for a mail sent after a response to reach the inbox
 
 # Reports every CSP violation to Python, whatever the page does with its console.
 REPORT_CSP = """
@@ -77,51 +72,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # --- mail -----------------------------------------------------------------------------
-
-
-class SmtpInbox:
-    """An SMTP server on 127.0.0.1 that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:  # a port nobody listens on until start()
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
-        self.messages: list[EmailMessage] = []
-        self._arrived = threading.Condition()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(  # the name aiosmtpd calls
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        content = envelope.content
-        assert isinstance(content, bytes)
-        message = message_from_bytes(content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        with self._arrived:
-            self.messages.append(message)
-            self._arrived.notify_all()
-        return "250 Message accepted for delivery"
-
-    def wait_for(self, to: str, subject: str) -> EmailMessage:
-        """Return the first mail to `to` with `subject`, waiting for it to arrive."""
-
-        def find() -> EmailMessage | None:
-            for message in self.messages:
-                if message["To"] == to and message["Subject"] == subject:
-                    return message
-            return None
-
-        with self._arrived:
-            found = self._arrived.wait_for(find, timeout=MAIL_TIMEOUT)
-        received = [(m["To"], m["Subject"]) for m in self.messages]
-        assert found, f"no mail {subject!r} to {to} arrived; received: {received}"
-        return found
-
-    def start(self) -> None:
-        self._controller.start()
-
-    def stop(self) -> None:
-        self._controller.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveServer, Member, SmtpInbox, nav
+from tests.e2e.conftest import LiveServer, Member, nav
+from tests.smtp import SmtpInbox
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,61 @@
+"""A real SMTP server (aiosmtpd) on 127.0.0.1 for the tests that send mail."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+MAIL_TIMEOUT = 10.0  # seconds for a mail sent after a response to reach the inbox
+
+
+class SmtpInbox:
+    """An SMTP server on 127.0.0.1 that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:  # a port nobody listens on until start()
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self.messages: list[EmailMessage] = []
+        self._arrived = threading.Condition()
+        self._controller: Controller | None = None
+
+    async def handle_DATA(  # the name aiosmtpd calls
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        content = envelope.content
+        assert isinstance(content, bytes)
+        message = message_from_bytes(content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        with self._arrived:
+            self.messages.append(message)
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, to: str, subject: str) -> EmailMessage:
+        """Return the first mail to `to` with `subject`, waiting for it to arrive."""
+
+        def find() -> EmailMessage | None:
+            for message in self.messages:
+                if message["To"] == to and message["Subject"] == subject:
+                    return message
+            return None
+
+        with self._arrived:
+            found = self._arrived.wait_for(find, timeout=MAIL_TIMEOUT)
+        received = [(m["To"], m["Subject"]) for m in self.messages]
+        assert found, f"no mail {subject!r} to {to} arrived; received: {received}"
+        return found
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
