@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from dotenv import load_dotenv
-from flask import Flask, Response, g
+from flask import Flask, Response, g, has_app_context
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -56,14 +56,23 @@ def configure_logging(app: Flask) -> None:
     if app.config["TESTING"]:
         return
     handler = logging.StreamHandler()
+    handler.addFilter(_add_request_id)
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s request=%(request_id)s %(message)s"
+        )
     )
     for name in ("vestibule", app.logger.name):
         logger = logging.getLogger(name)
         if not logger.handlers:
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+
+
+def _add_request_id(record: logging.LogRecord) -> bool:
+    # The id a request was given in security.start_request, also sent as X-Request-ID.
+    record.request_id = g.get("request_id", "-") if has_app_context() else "-"
+    return True
 
 
 def register_extensions(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from app.extensions import csrf
 from app.services.security_log import ClientInfo
 
 CSRF_EXPIRED = "The CSRF token has expired."
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -79,7 +81,9 @@ def _issued_to_this_browser() -> bool:
 
 def start_request() -> None:
     """Give the request an id for the log and the response."""
-    g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+    given = request.headers.get("X-Request-ID", "")
+    # A proxy's id is kept so log lines match across hops; anything odd is replaced.
+    g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def set_security_headers(response: Response) -> Response:

@@ -1,0 +1,40 @@
+"""Log lines carry the id of the request they belong to."""
+
+from __future__ import annotations
+
+import logging
+
+from app import create_app
+
+
+def test_log_lines_carry_the_request_id_sent_back_to_the_client(capsys):
+    loggers = [logging.getLogger(name) for name in ("vestibule", "app")]
+    saved = [list(logger.handlers) for logger in loggers]
+    for logger in loggers:
+        logger.handlers.clear()
+    try:
+        app = create_app(
+            {
+                "APP_ENV": "development",
+                "LOAD_MIGRATIONS": False,
+                "SQLALCHEMY_DATABASE_URI": "sqlite:////nonexistent-dir/vestibule.db",
+            }
+        )
+        response = app.test_client().get("/readyz")
+    finally:
+        for logger, handlers in zip(loggers, saved, strict=True):
+            logger.handlers[:] = handlers
+
+    assert response.status_code == 503
+    request_id = response.headers["X-Request-ID"]
+    logged = capsys.readouterr().err
+    assert f"request={request_id} readiness check: database unreachable" in logged
+
+
+def test_a_proxys_request_id_is_kept_and_a_hostile_one_replaced(client):
+    kept = client.get("/healthz", headers={"X-Request-ID": "lb-1234.abc"})
+    replaced = client.get("/healthz", headers={"X-Request-ID": "x y\tz=<script>"})
+
+    assert kept.headers["X-Request-ID"] == "lb-1234.abc"
+    assert replaced.headers["X-Request-ID"] != "x y\tz=<script>"
+    assert len(replaced.headers["X-Request-ID"]) == 32
