@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,7 +16,7 @@ from werkzeug.test import TestResponse
 from app.extensions import db
 from app.forms import EXPIRED_MESSAGE
 from app.models import OutboxMail, User
-from tests.conftest import csrf_from, link_in, sign_in, submit
+from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
 
 NEW_PASSWORD = "lantern orchard quietly sixteen"
@@ -31,9 +30,6 @@ FORM_DATA = {
     "listed": "y",
 }
 # Bookkeeping a page view may write; no form changes it.
-IGNORED_COLUMNS = frozenset({"last_seen_at"})
-
-Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 def form_post_rules(app: Flask) -> list[Rule]:
@@ -54,18 +50,6 @@ def path_of(rule: Rule) -> str:
     built = rule.build(dict.fromkeys(rule.arguments, "1"))
     assert built is not None, rule
     return built[1]
-
-
-def snapshot(app: Flask) -> Snapshot:
-    """Every row of every table, for proving that nothing changed."""
-    state: Snapshot = {}
-    with app.app_context():
-        for table in db.metadata.sorted_tables:
-            columns = [c for c in table.columns if c.name not in IGNORED_COLUMNS]
-            rows = db.session.execute(select(*columns)).all()
-            state[table.name] = sorted((tuple(row) for row in rows), key=repr)
-        db.session.remove()
-    return state
 
 
 def count(app: Flask, model: type) -> int:

@@ -29,7 +29,7 @@ from werkzeug.test import TestResponse
 from app.extensions import db
 from app.models import OutboxMail, User
 from app.services.accounts import BIO_MAX, NAME_MAX
-from tests.conftest import csrf_from, link_in, sign_in, submit
+from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
 
 ADA = "ada@example.com"  # verified and active: the one whose password can be reset
@@ -175,7 +175,6 @@ LEAKS = (
 # A refusal; whatever the values, such an answer must not have written anything.
 REFUSED = frozenset({400, 413, 422})
 # Bookkeeping a page view may write.
-IGNORED_COLUMNS = frozenset({"last_seen_at"})
 
 FUZZ = settings(
     max_examples=25,
@@ -377,21 +376,6 @@ def server_errors(response: TestResponse) -> list[str]:
     body = response.get_data(as_text=True)
     problems += [f"{leak!r} in the body" for leak in LEAKS if leak in body]
     return problems
-
-
-Snapshot = dict[str, list[tuple[Any, ...]]]
-
-
-def snapshot(app: Flask) -> Snapshot:
-    """Every row of every table."""
-    state: Snapshot = {}
-    with app.app_context():
-        for table in db.metadata.sorted_tables:
-            columns = [c for c in table.columns if c.name not in IGNORED_COLUMNS]
-            rows = db.session.execute(select(*columns)).all()
-            state[table.name] = sorted((tuple(row) for row in rows), key=repr)
-        db.session.remove()
-    return state
 
 
 def _controls(text: str, allowed: str = "") -> list[str]:
