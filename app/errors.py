@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
@@ -42,7 +41,8 @@ def _retry_after() -> int | None:
     limit = limiter.current_limit
     if limit is None:
         return None
-    return max(1, math.ceil(limit.reset_at - time.time()))
+    # Floored like the Retry-After header Flask-Limiter sets from the same reset time.
+    return max(1, int(limit.reset_at - time.time()))
 
 
 def render_error(error: HTTPException) -> Response:
