@@ -10,7 +10,7 @@ from flask import Flask, Request, Response, current_app, g, session
 from flask_login import current_user
 
 from app.extensions import login_manager
-from app.models import User, UserSession
+from app.models import User
 from app.services import sessions
 from app.services.security_log import ClientInfo
 
@@ -23,12 +23,12 @@ def _load_user(request: Request) -> User | None:
     token = request.cookies.get(current_app.config["AUTH_COOKIE_NAME"])
     if not token:
         return None
-    user_session = sessions.find_session(token)
-    if user_session is None:
+    found = sessions.find_session(token)
+    if found is None:
         g.clear_auth_cookie = True
         return None
-    g.user_session = user_session
-    return user_session.user
+    g.user_session, user = found
+    return user
 
 
 def login_required(view: View) -> View:
@@ -36,12 +36,12 @@ def login_required(view: View) -> View:
     return cast(View, flask_login.login_required(view))
 
 
-def current_session() -> UserSession | None:
+def current_session() -> sessions.ActiveSession | None:
     """Return the server-side session of the signed-in user, if any."""
     # Flask-Login loads the user (and so the session) only when first asked.
     if not current_user.is_authenticated:
         return None
-    user_session: UserSession | None = g.get("user_session")
+    user_session: sessions.ActiveSession | None = g.get("user_session")
     return user_session
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import User, UserSession
+from app.models import User
 from app.models.base import utcnow
 from app.services import ServiceError, mailer
 from app.services.passwords import (
@@ -15,7 +15,7 @@ from app.services.passwords import (
     verify_password,
 )
 from app.services.security_log import ClientInfo, record_event
-from app.services.sessions import end_other_sessions
+from app.services.sessions import ActiveSession, end_other_sessions
 from app.services.tokens import InvalidLink, make_token, read_token
 
 VERIFY_PURPOSE = "verify-email"
@@ -154,7 +154,7 @@ def change_password(
     current: str,
     new: str,
     *,
-    keep: UserSession | None,
+    keep: ActiveSession | None,
     client: ClientInfo,
 ) -> None:
     """Set a new password after checking the current one; end the other sessions."""
@@ -174,7 +174,7 @@ def set_password(
     user: User,
     new: str,
     *,
-    keep: UserSession | None,
+    keep: ActiveSession | None,
     client: ClientInfo,
     event: str,
     subject: str,

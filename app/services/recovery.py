@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 
 from app.extensions import db
-from app.models import User, UserSession
+from app.models import User
 from app.services import mailer
 from app.services.accounts import find_user_by_email, set_password
 from app.services.security_log import ClientInfo
+from app.services.sessions import ActiveSession
 from app.services.tokens import InvalidLink, make_token, read_token
 
 RESET_PURPOSE = "reset-password"
@@ -49,7 +50,7 @@ def reset_password(
     new: str,
     *,
     max_age: int,
-    keep: UserSession | None,
+    keep: ActiveSession | None,
     client: ClientInfo,
 ) -> User:
     """Set a new password from a reset link; end every other session; mail a notice."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import insert
+
 from app.extensions import db
 from app.models import SecurityEvent
+from app.models.base import utcnow
 
 
 @dataclass(frozen=True)
@@ -16,10 +19,18 @@ class ClientInfo:
     user_agent: str = ""
 
 
+_INSERT = insert(SecurityEvent.__table__)
+
+
 def record_event(user_id: int, kind: str, client: ClientInfo) -> None:
     """Add an event to the user's log; the caller's transaction commits it."""
-    db.session.add(
-        SecurityEvent(
-            user_id=user_id, kind=kind, ip=client.ip, user_agent=client.user_agent[:255]
-        )
+    db.session.execute(
+        _INSERT,
+        {
+            "user_id": user_id,
+            "kind": kind,
+            "ip": client.ip,
+            "user_agent": client.user_agent[:255],
+            "created_at": utcnow(),
+        },
     )

@@ -1,0 +1,187 @@
+"""Time one page inside the process, without gunicorn or wrk, and show where it goes.
+
+    python bench/inprocess.py login|profile|search|last|signin [--profile] [-n N]
+
+It seeds the same 100,000 members as `bench/run.py` (once, kept in
+bench/results/profile.db), calls the WSGI app directly with the headers the
+benchmark sends, and prints microseconds per request beside a bare Flask "hello"
+timed the same way. With --profile it prints cProfile's top entries by own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import PASSWORD, SECRET, seed  # noqa: E402
+from werkzeug.test import EnvironBuilder  # noqa: E402
+
+DB = ROOT / "bench" / "results" / "profile.db"
+STATE = ROOT / "bench" / "results" / "profile.state"
+
+
+def _seeded() -> tuple[str, int, int]:
+    if not (DB.exists() and STATE.exists()):
+        DB.parent.mkdir(exist_ok=True)
+        DB.unlink(missing_ok=True)
+        token, member_id, last_page, _ = seed(f"sqlite:///{DB}")
+        STATE.write_text(f"{token} {member_id} {last_page}")
+    token, member_id, last_page = STATE.read_text().split()
+    return token, int(member_id), int(last_page)
+
+
+def _runner(app: Any, environ_for: Callable[[], dict[str, Any]]) -> Callable[[], int]:
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        codes.append(int(status[:3]))
+
+    codes: list[int] = []
+
+    def once() -> int:
+        body: Iterable[bytes] = app(environ_for(), start_response)
+        for _ in body:
+            pass
+        close = getattr(body, "close", None)
+        if close:
+            close()
+        return codes.pop()
+
+    return once
+
+
+def _get(app: Any, path: str, headers: dict[str, str]) -> Any:
+    from werkzeug.test import run_wsgi_app
+    from werkzeug.wrappers import Response
+
+    environ = EnvironBuilder(path, headers=headers).get_environ()
+    body, status, response_headers = run_wsgi_app(app, environ, buffered=True)
+    return Response(body, status, response_headers)
+
+
+def _state_cookie(response: Any) -> str:
+    """Return the CSRF state cookie a page set, as a browser would send it back."""
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.startswith("vestibule_state="):
+            return str(header.split(";", 1)[0])
+    raise RuntimeError("the page set no state cookie")
+
+
+def _time(once: Callable[[], int], count: int) -> float:
+    for _ in range(min(200, count)):
+        once()
+    start = time.perf_counter()
+    for _ in range(count):
+        once()
+    return (time.perf_counter() - start) / count * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "page", choices=["login", "profile", "search", "last", "signin"]
+    )
+    parser.add_argument("-n", type=int, default=2000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    token, member_id, last_page = _seeded()
+    os.environ["FLASK_LOAD_MIGRATIONS"] = "false"
+
+    from bare_app import app as bare
+
+    from app import create_app
+
+    app = create_app(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": SECRET,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{DB}",
+            "RATELIMIT_ENABLED": False,
+            "MAIL_DELIVERY": "worker",
+        }
+    )
+    app.logger.disabled = True
+    cookie = f"vestibule_session={token}"
+    paths = {
+        "login": "/auth/login",
+        "profile": f"/users/{member_id}",
+        "search": "/users/?q=ada",
+        "last": f"/users/?page={last_page}",
+    }
+    if args.page == "signin":
+        from app.extensions import db
+
+        response = _get(app, "/auth/login", {})
+        csrf = response.get_data(as_text=True).split('name="csrf_token" value="', 1)[1]
+        csrf = csrf.split('"', 1)[0]
+        state_cookie = _state_cookie(response)
+        body = urllib.parse.urlencode(
+            {"csrf_token": csrf, "email": "bench@bench.example", "password": PASSWORD}
+        )
+
+        def environ_for() -> dict[str, Any]:
+            return EnvironBuilder(
+                "/auth/login",
+                method="POST",
+                data=body,
+                content_type="application/x-www-form-urlencoded",
+                headers={"Cookie": state_cookie},
+            ).get_environ()
+
+        with app.app_context():
+            from app.services.passwords import hash_password, verify_password
+
+            stored = hash_password(PASSWORD)
+            hash_us = _time(lambda: int(verify_password(stored, PASSWORD)), 50)
+            db.session.remove()
+        once = _runner(app, environ_for)
+        count = min(args.n, 300)
+    else:
+        response = _get(app, "/", {"Cookie": cookie})
+        headers = {}
+        if args.page != "login":
+            headers = {"Cookie": f"{cookie}; {_state_cookie(response)}"}
+        path = paths[args.page]
+        once = _runner(app, lambda: EnvironBuilder(path, headers=headers).get_environ())
+        count = args.n
+        hash_us = 0.0
+    status = once()
+    bare_once = _runner(bare, lambda: EnvironBuilder("/").get_environ())
+    bare_us = _time(bare_once, count)
+    page_us = _time(once, count)
+    print(
+        f"{args.page}: status {status}, {page_us:.0f} us/request; "
+        f"bare Flask {bare_us:.0f} us/request"
+    )
+    if hash_us:
+        outside = page_us - hash_us
+        print(
+            f"one verify {hash_us:.0f} us; outside the hash {outside:.0f} us "
+            f"({outside / page_us:.0%})"
+        )
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(count):
+            once()
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(35)
+        stats.sort_stats("cumulative").print_stats(60)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
