@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_request_hooks(app)
+    register_templating(app)
     register_commands(app)
     return app
 
@@ -164,6 +165,13 @@ def _deliver(app: Flask) -> None:
             Exception
         ):  # the outbox keeps the mail; the worker or next request retries
             app.logger.exception("delivering mail after the response failed")
+
+
+def register_templating(app: Flask) -> None:
+    """Install the template helpers."""
+    from app.templating import register_templating as register
+
+    register(app)
 
 
 def register_commands(app: Flask) -> None:

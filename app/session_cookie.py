@@ -1,4 +1,8 @@
-"""The bridge between the session cookie, Flask-Login and the sessions service."""
+"""The bridge between the session cookie, Flask-Login and the sessions service.
+
+Two cookies: the session cookie names a server-side session (who is signed in);
+Flask's signed "state" cookie carries only the CSRF secret and flash messages.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from typing import Any, TypeVar, cast
 
 import flask_login
 from flask import Flask, Request, Response, current_app, g, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from itsdangerous import URLSafeTimedSerializer
 
 from app.extensions import login_manager
 from app.models import User
@@ -88,8 +94,26 @@ def _write_cookie(response: Response) -> Response:
     return response
 
 
+class StateCookie(SecureCookieSessionInterface):
+    """Flask's signed cookie session, with its serializer built once per app.
+
+    Flask builds a new serializer each time it reads or writes the cookie, which
+    cost as much as the signing itself; the key and salt never change after start.
+    """
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        serializer: URLSafeTimedSerializer | None = app.extensions.get(
+            "vestibule_state_serializer"
+        )
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            app.extensions["vestibule_state_serializer"] = serializer
+        return serializer
+
+
 def register_session_cookie(app: Flask) -> None:
     """Let Flask-Login find users through the session cookie."""
+    app.session_interface = StateCookie()
     login_manager.request_loader(_load_user)
     login_manager.session_protection = None
     login_manager.login_view = "auth.login"
