@@ -86,16 +86,22 @@ def start_request() -> None:
     g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+_HSTS = "max-age=63072000; includeSubDomains"
+
+
 def set_security_headers(response: Response) -> Response:
     """Add the security headers every response carries."""
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "same-origin"
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers.update(_SECURITY_HEADERS)
     if current_app.config["HSTS"]:
-        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        headers["Strict-Transport-Security"] = _HSTS
     if current_app.config["AUTH_COOKIE_NAME"] in request.cookies:
         headers["Cache-Control"] = "no-store"
         headers.add("Vary", "Cookie")

@@ -23,7 +23,7 @@ from app.services.security_log import ClientInfo
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-def _load_user(request: Request) -> User | None:
+def _load_user(request: Request) -> sessions.SignedInUser | None:
     if g.get("database_failed"):  # rendering an error page: do not ask again
         return None
     token = request.cookies.get(current_app.config["AUTH_COOKIE_NAME"])

@@ -90,7 +90,16 @@ def _time(once: Callable[[], int], count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "page", choices=["login", "profile", "search", "last", "signin"]
+        "page",
+        choices=[
+            "login",
+            "profile",
+            "search",
+            "last",
+            "signin",
+            "home",
+            "home-anonymous",
+        ],
     )
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")
@@ -118,6 +127,8 @@ def main() -> None:
         "profile": f"/users/{member_id}",
         "search": "/users/?q=ada",
         "last": f"/users/?page={last_page}",
+        "home": "/",
+        "home-anonymous": "/",
     }
     if args.page == "signin":
         from app.extensions import db
@@ -150,7 +161,7 @@ def main() -> None:
     else:
         response = _get(app, "/", {"Cookie": cookie})
         headers = {}
-        if args.page != "login":
+        if args.page not in ("login", "home-anonymous"):
             headers = {"Cookie": f"{cookie}; {_state_cookie(response)}"}
         path = paths[args.page]
         once = _runner(app, lambda: EnvironBuilder(path, headers=headers).get_environ())

@@ -66,3 +66,16 @@ def test_sign_in_post_statements_are_bounded(client, make_user, count_queries):
     assert response.status_code == 302
     # find the user; insert the session and the security event; set last_login_at
     assert len(log) == 4, log.statements
+
+
+def test_signed_in_pages_never_read_the_password_hash(
+    client, signed_in, make_user, count_queries
+):
+    member = make_user(name="Grace")
+
+    with count_queries() as log:
+        for path in ("/", f"/users/{member.id}", "/users/?q=grace", "/account/profile"):
+            assert client.get(path).status_code == 200
+
+    assert log.statements
+    assert not [sql for sql in log.statements if "password_hash" in sql]

@@ -31,7 +31,7 @@ def profile() -> Page:
     if form.validate_on_submit():
         try:
             accounts.update_profile(
-                current_user,
+                current_user.id,
                 name=form.name.data or "",
                 bio=form.bio.data or "",
                 is_listed=form.listed.data,
@@ -52,7 +52,7 @@ def password() -> Page:
     if form.validate_on_submit():
         try:
             accounts.change_password(
-                current_user,
+                current_user.id,
                 form.current.data or "",
                 form.password.data or "",
                 keep=current_session(),

@@ -138,12 +138,13 @@ def resend_verification(email: str) -> None:
         db.session.commit()
 
 
-def update_profile(user: User, *, name: str, bio: str, is_listed: bool) -> None:
+def update_profile(user_id: int, *, name: str, bio: str, is_listed: bool) -> None:
     """Save the user's name, bio and directory visibility."""
     name = clean_name(name)
     bio = bio.strip()
     if len(bio) > BIO_MAX:
         raise InvalidProfile(f"Your bio must be at most {BIO_MAX} characters.")
+    user = db.session.get_one(User, user_id)
     user.name = name
     user.name_key = name_key(name)
     user.bio = bio
@@ -152,7 +153,7 @@ def update_profile(user: User, *, name: str, bio: str, is_listed: bool) -> None:
 
 
 def change_password(
-    user: User,
+    user_id: int,
     current: str,
     new: str,
     *,
@@ -160,6 +161,7 @@ def change_password(
     client: ClientInfo,
 ) -> None:
     """Set a new password after checking the current one; end the other sessions."""
+    user = db.session.get_one(User, user_id)
     if not verify_password(user.password_hash, current):
         raise WrongPassword()
     set_password(

@@ -1,8 +1,9 @@
 """Server-side sessions: the cookie holds a random token, the table holds the rest.
 
 Every signed-in page looks its session up, so that lookup and the sign-in's writes
-are prebuilt Core statements: building and loading through the ORM cost three
-times what SQLite spends on them.
+are prebuilt Core statements: building them and loading ORM objects cost three times
+what the database spends. The lookup reads the user as a plain `SignedInUser`
+(never the password hash); a page that changes the account loads the `User` itself.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
@@ -25,7 +24,17 @@ from app.services.security_log import ClientInfo, record_event
 
 _SESSIONS = UserSession.__table__
 _USERS = User.__table__
-_USER_FIELDS = tuple(column.key for column in _USERS.c)
+_USER_FIELDS = (
+    "id",
+    "email",
+    "name",
+    "bio",
+    "is_active",
+    "is_admin",
+    "is_listed",
+    "email_verified_at",
+    "created_at",
+)
 _SESSION_FIELDS = (
     "id",
     "user_id",
@@ -39,7 +48,7 @@ _SESSION_FIELDS = (
 _LOOKUP = (
     select(
         *(_SESSIONS.c[name].label(f"session_{name}") for name in _SESSION_FIELDS),
-        *_USERS.c,
+        *(_USERS.c[name] for name in _USER_FIELDS),
     )
     .join_from(_SESSIONS, _USERS, _SESSIONS.c.user_id == _USERS.c.id)
     .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
@@ -68,6 +77,32 @@ class ActiveSession:
     created_at: datetime
     last_seen_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SignedInUser:
+    """Who is signed in, as read with the session: for pages and permission checks."""
+
+    id: int
+    email: str
+    name: str
+    bio: str
+    is_active: bool
+    is_admin: bool
+    is_listed: bool
+    email_verified_at: datetime | None
+    created_at: datetime
+
+    # Flask-Login's user protocol
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 def _digest(token: str) -> str:
@@ -106,40 +141,31 @@ def start_session(user: User, *, remember: bool, client: ClientInfo) -> str:
     return token
 
 
-def find_session(token: str) -> tuple[ActiveSession, User] | None:
+def find_session(token: str) -> tuple[ActiveSession, SignedInUser] | None:
     """Return the live session behind a cookie token, and its user."""
     if not token or len(token) > 100:
         return None
-    row = (
-        db.session.connection()
-        .execute(_LOOKUP, {"token_hash": _digest(token)})
-        .mappings()
-        .first()
-    )
+    # A pooled connection of its own: a page that only reads never opens an ORM
+    # transaction, which cost as much as the query.
+    with db.engine.connect() as connection:
+        row = connection.execute(_LOOKUP, {"token_hash": _digest(token)}).first()
     if row is None:
         return None
-    active = ActiveSession(*(row[f"session_{name}"] for name in _SESSION_FIELDS))
+    active = ActiveSession(*row[: len(_SESSION_FIELDS)])
     now = utcnow()
     idle_timeout = current_app.config["SESSION_IDLE_TIMEOUT"]
     expired = now >= active.expires_at or (
         not active.remember and now - active.last_seen_at > idle_timeout
     )
-    if expired or not row["is_active"]:
+    user = SignedInUser(*row[len(_SESSION_FIELDS) :])
+    if expired or not user.is_active:
         end_session(active)
         return None
     # Touch at most once a minute: a write per page view would cost more than the page.
     if now - active.last_seen_at > current_app.config["SESSION_TOUCH_INTERVAL"]:
         db.session.execute(_TOUCH, {"session_id": active.id, "now": now})
         db.session.commit()
-    return active, _as_loaded(User, {key: row[key] for key in _USER_FIELDS})
-
-
-def _as_loaded(model: type[User], values: dict[str, Any]) -> User:
-    # The row was read with Core: make it the session's persistent object, as if the
-    # ORM had loaded it, so that views may change and commit it.
-    instance = model(**values)
-    make_transient_to_detached(instance)
-    return db.session.merge(instance, load=False)
+    return active, user
 
 
 def end_session(user_session: ActiveSession) -> None:
