@@ -79,6 +79,7 @@ def _add_request_id(record: logging.LogRecord) -> bool:
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
     from app.extensions import csrf, db, limiter, login_manager
+    from app.services.reads import close_read_connection
 
     if app.config["TRUSTED_PROXIES"] > 0:
         hops = app.config["TRUSTED_PROXIES"]
@@ -100,6 +101,7 @@ def register_extensions(app: Flask) -> None:
             directory=str(INSTANCE_DIR.parent / "migrations"),
             render_as_batch=True,
         )
+    app.teardown_appcontext(close_read_connection)
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

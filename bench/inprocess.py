@@ -30,17 +30,22 @@ from run import PASSWORD, SECRET, seed  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 DB = ROOT / "bench" / "results" / "profile.db"
+# BENCH_DATABASE_URL (PostgreSQL) is seeded on each run; SQLite once.
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{DB}"
 STATE = ROOT / "bench" / "results" / "profile.state"
 
 
 def _seeded() -> tuple[str, int, int]:
-    if not (DB.exists() and STATE.exists()):
-        DB.parent.mkdir(exist_ok=True)
+    if DATABASE_URL.startswith("sqlite") and DB.exists() and STATE.exists():
+        token, member_id, last_page = STATE.read_text().split()
+        return token, int(member_id), int(last_page)
+    DB.parent.mkdir(exist_ok=True)
+    if DATABASE_URL.startswith("sqlite"):
         DB.unlink(missing_ok=True)
-        token, member_id, last_page, _ = seed(f"sqlite:///{DB}")
-        STATE.write_text(f"{token} {member_id} {last_page}")
-    token, member_id, last_page = STATE.read_text().split()
-    return token, int(member_id), int(last_page)
+    token, seeded_id, pages, _ = seed(DATABASE_URL)
+    if DATABASE_URL.startswith("sqlite"):
+        STATE.write_text(f"{token} {seeded_id} {pages}")
+    return token, seeded_id, pages
 
 
 def _runner(app: Any, environ_for: Callable[[], dict[str, Any]]) -> Callable[[], int]:
@@ -115,7 +120,7 @@ def main() -> None:
         {
             "APP_ENV": "production",
             "SECRET_KEY": SECRET,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{DB}",
+            "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
             "RATELIMIT_ENABLED": False,
             "MAIL_DELIVERY": "worker",
         }

@@ -1,8 +1,8 @@
 """The member directory and profiles: who can be seen by whom.
 
-Pages are read with prebuilt Core statements into plain records, on a pooled
-connection of their own: building the query, loading twenty ORM objects and opening
-an ORM transaction each cost more than the database's work.
+Pages are read with prebuilt Core statements into plain records, on the request's
+read connection (`reads.py`): building the query and loading twenty ORM objects
+each cost more than the database's work.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from flask import current_app
 from sqlalchemy import Connection, Integer, Select, bindparam, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.extensions import db
 from app.models import User
 from app.models.user import LISTED
 from app.services import ServiceError
 from app.services.accounts import name_key
+from app.services.reads import read_connection
 from app.services.sessions import SignedInUser
 
 QUERY_MAX = 80
@@ -86,19 +86,19 @@ def list_members(query: str, page: int, per_page: int) -> MemberPage:
     params: dict[str, Any] = {}
     if search:
         params["pattern"] = f"%{_escape_like(name_key(query))}%"
-    with db.engine.connect() as connection:
-        total = _count(connection, query, search, params)
-        pages = max(1, math.ceil(total / per_page))
-        page = min(max(1, page), pages)
-        offset = (page - 1) * per_page
-        after = total - offset - per_page  # how many entries follow this page
-        from_end = after < offset
-        if from_end:  # walk the index from its far end: fewer entries to skip
-            params |= {"limit": per_page + min(after, 0), "offset": max(after, 0)}
-        else:
-            params |= {"limit": per_page, "offset": offset}
-        rows = connection.execute(_page_statement(search, from_end), params)
-        members = [Member(*row) for row in rows]
+    connection = read_connection()
+    total = _count(connection, query, search, params)
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    offset = (page - 1) * per_page
+    after = total - offset - per_page  # how many entries follow this page
+    from_end = after < offset
+    if from_end:  # walk the index from its far end: fewer entries to skip
+        params |= {"limit": per_page + min(after, 0), "offset": max(after, 0)}
+    else:
+        params |= {"limit": per_page, "offset": offset}
+    rows = connection.execute(_page_statement(search, from_end), params)
+    members = [Member(*row) for row in rows]
     return MemberPage(members=members, page=page, pages=pages, total=total, query=query)
 
 
@@ -154,8 +154,7 @@ def get_member(member_id: int, viewer: SignedInUser) -> Member:
     """Return the member's profile if the viewer may see it."""
     row = None
     if 0 < member_id <= ID_MAX:
-        with db.engine.connect() as connection:
-            row = connection.execute(_BY_ID, {"member_id": member_id}).first()
+        row = read_connection().execute(_BY_ID, {"member_id": member_id}).first()
     if row is None:
         raise MemberNotFound()
     member = Member(*row[: len(_MEMBER_COLUMNS)])

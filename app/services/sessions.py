@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.extensions import db
 from app.models import User, UserSession
 from app.models.base import utcnow
+from app.services.reads import read_connection
 from app.services.security_log import ClientInfo, record_event
 
 _SESSIONS = UserSession.__table__
@@ -145,10 +146,7 @@ def find_session(token: str) -> tuple[ActiveSession, SignedInUser] | None:
     """Return the live session behind a cookie token, and its user."""
     if not token or len(token) > 100:
         return None
-    # A pooled connection of its own: a page that only reads never opens an ORM
-    # transaction, which cost as much as the query.
-    with db.engine.connect() as connection:
-        row = connection.execute(_LOOKUP, {"token_hash": _digest(token)}).first()
+    row = read_connection().execute(_LOOKUP, {"token_hash": _digest(token)}).first()
     if row is None:
         return None
     active = ActiveSession(*row[: len(_SESSION_FIELDS)])
