@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event
+
+from app.extensions import db
 from tests.conftest import sign_in
 
 
@@ -79,3 +84,35 @@ def test_signed_in_pages_never_read_the_password_hash(
 
     assert log.statements
     assert not [sql for sql in log.statements if "password_hash" in sql]
+
+
+def test_profile_page_reads_on_one_connection_in_autocommit(
+    app, client, signed_in, make_user
+):
+    member = make_user(name="Grace")
+    checkouts: list[object] = []
+    isolation: list[object] = []
+    with app.app_context():
+        engine = db.engine
+
+    def on_checkout(*args: object) -> None:
+        checkouts.append(args)
+
+    def on_execute(connection: Any, *args: object) -> None:
+        isolation.append(connection.get_execution_options().get("isolation_level"))
+
+    event.listen(engine, "checkout", on_checkout)
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        response = client.get(f"/users/{member.id}")
+    finally:
+        event.remove(engine, "checkout", on_checkout)
+        event.remove(engine, "before_cursor_execute", on_execute)
+
+    assert response.status_code == 200
+    assert len(checkouts) == 1
+    assert len(isolation) == 2
+    # PostgreSQL reads skip the BEGIN and ROLLBACK round trips; SQLite's driver
+    # opens no transaction for a read in the first place.
+    expected = None if engine.dialect.name == "sqlite" else "AUTOCOMMIT"
+    assert isolation == [expected, expected]
