@@ -31,13 +31,6 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
 
-    # Flask-Login's user protocol, written out because `is_active` is a column here.
-    is_authenticated = True
-    is_anonymous = False
-
-    def get_id(self) -> str:
-        return str(self.id)
-
     @property
     def is_verified(self) -> bool:
         return self.email_verified_at is not None

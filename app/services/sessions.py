@@ -94,7 +94,7 @@ class SignedInUser:
     email_verified_at: datetime | None
     created_at: datetime
 
-    # Flask-Login's user protocol
+    # Flask-Login's user protocol (`is_active` is a field above)
     is_authenticated = True
     is_anonymous = False
 
