@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import g, request
 from flask_wtf import FlaskForm
 from wtforms import Field
 
@@ -19,9 +19,15 @@ def _has_control_characters(value: str) -> bool:
 
 
 class Form(FlaskForm):
-    """A form that refuses control characters and explains an expired page."""
+    """A form that refuses control characters and explains an expired page.
+
+    The CSRF token is checked once per request, for every unsafe request, by
+    `security.check_csrf`; a form only reports a genuine token that expired.
+    """
 
     class Meta(FlaskForm.Meta):
+        csrf = False
+
         def wrap_formdata(self, form: Any, formdata: Any) -> Any:
             if formdata is None or hasattr(formdata, "getlist"):  # given by the caller
                 return formdata
@@ -35,8 +41,9 @@ class Form(FlaskForm):
             if isinstance(field.data, str) and _has_control_characters(field.data):
                 field.errors = [*field.errors, BAD_CHARACTERS]
                 valid = False
-        if self.meta.csrf and self.csrf_token.errors:
-            self.csrf_token.errors = [EXPIRED_MESSAGE]
+        if g.get("csrf_expired"):
+            self.form_errors.append(EXPIRED_MESSAGE)
+            valid = False
         return valid
 
 

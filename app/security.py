@@ -54,9 +54,9 @@ def client_info() -> ClientInfo:
 def check_csrf() -> None:
     """Refuse an unsafe request without a genuine CSRF token (400).
 
-    A genuine but expired token is let through: the form's own validation then
-    fails on it, and the page comes back with what was typed and a request to
-    submit again.
+    A genuine but expired token is let through, marked: the form then fails to
+    validate, and the page comes back with what was typed and a request to submit
+    again (`forms.Form.validate`).
     """
     if request.method not in UNSAFE_METHODS:
         return
