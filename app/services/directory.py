@@ -30,19 +30,6 @@ QUERY_MAX = 80
 COUNT_CACHE_SIZE = 1000
 ID_MAX = 2**31 - 1  # ids are 32-bit INTEGER on PostgreSQL: larger ones cannot exist
 
-_USERS = User.__table__
-_MEMBER_COLUMNS = (
-    _USERS.c.id,
-    _USERS.c.name,
-    _USERS.c.bio,
-    _USERS.c.created_at,
-    _USERS.c.is_listed,
-)
-_MATCH = _USERS.c.name_key.like(bindparam("pattern"), escape="\\")
-_BY_ID = select(*_MEMBER_COLUMNS, _USERS.c.is_active, _USERS.c.email_verified_at).where(
-    _USERS.c.id == bindparam("member_id")
-)
-
 
 class MemberNotFound(ServiceError):
     """No member the viewer may see has this id."""
@@ -67,6 +54,14 @@ class MemberPage:
     pages: int
     total: int
     query: str
+
+
+_USERS = User.__table__
+_MEMBER_COLUMNS = tuple(_USERS.c[name] for name in Member._fields)
+_MATCH = _USERS.c.name_key.like(bindparam("pattern"), escape="\\")
+_BY_ID = select(*_MEMBER_COLUMNS, _USERS.c.is_active, _USERS.c.email_verified_at).where(
+    _USERS.c.id == bindparam("member_id")
+)
 
 
 def clean_query(query: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -22,50 +22,6 @@ from app.models import User, UserSession
 from app.models.base import utcnow
 from app.services.reads import read_connection
 from app.services.security_log import ClientInfo, record_event
-
-_SESSIONS = UserSession.__table__
-_USERS = User.__table__
-_USER_FIELDS = (
-    "id",
-    "email",
-    "name",
-    "bio",
-    "is_active",
-    "is_admin",
-    "is_listed",
-    "email_verified_at",
-    "created_at",
-)
-_SESSION_FIELDS = (
-    "id",
-    "user_id",
-    "remember",
-    "created_at",
-    "last_seen_at",
-    "expires_at",
-)
-
-# The session and its user in one statement.
-_LOOKUP = (
-    select(
-        *(_SESSIONS.c[name].label(f"session_{name}") for name in _SESSION_FIELDS),
-        *(_USERS.c[name] for name in _USER_FIELDS),
-    )
-    .join_from(_SESSIONS, _USERS, _SESSIONS.c.user_id == _USERS.c.id)
-    .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
-)
-_INSERT = insert(_SESSIONS)
-_TOUCH = (
-    update(_SESSIONS)
-    .where(_SESSIONS.c.id == bindparam("session_id"))
-    .values(last_seen_at=bindparam("now"))
-)
-_DELETE = delete(_SESSIONS).where(_SESSIONS.c.id == bindparam("session_id"))
-_LAST_LOGIN = (
-    update(_USERS)
-    .where(_USERS.c.id == bindparam("user_id"))
-    .values(last_login_at=bindparam("now"))
-)
 
 
 @dataclass(frozen=True)
@@ -104,6 +60,35 @@ class SignedInUser:
     @property
     def is_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+_SESSIONS = UserSession.__table__
+_USERS = User.__table__
+# The lookup reads exactly the records' fields, in their order.
+_SESSION_FIELDS = tuple(field.name for field in fields(ActiveSession))
+_USER_FIELDS = tuple(field.name for field in fields(SignedInUser))
+
+# The session and its user in one statement.
+_LOOKUP = (
+    select(
+        *(_SESSIONS.c[name].label(f"session_{name}") for name in _SESSION_FIELDS),
+        *(_USERS.c[name] for name in _USER_FIELDS),
+    )
+    .join_from(_SESSIONS, _USERS, _SESSIONS.c.user_id == _USERS.c.id)
+    .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
+)
+_INSERT = insert(_SESSIONS)
+_TOUCH = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("session_id"))
+    .values(last_seen_at=bindparam("now"))
+)
+_DELETE = delete(_SESSIONS).where(_SESSIONS.c.id == bindparam("session_id"))
+_LAST_LOGIN = (
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("user_id"))
+    .values(last_login_at=bindparam("now"))
+)
 
 
 def _digest(token: str) -> str:
