@@ -1,11 +1,13 @@
 """Time one page inside the process, without gunicorn or wrk, and show where it goes.
 
-    python bench/inprocess.py login|profile|search|last|signin [--profile] [-n N]
+    python bench/inprocess.py login|profile|search|last|signin|home [--profile] [-n N]
 
-It seeds the same 100,000 members as `bench/run.py` (once, kept in
-bench/results/profile.db), calls the WSGI app directly with the headers the
-benchmark sends, and prints microseconds per request beside a bare Flask "hello"
-timed the same way. With --profile it prints cProfile's top entries by own time.
+It seeds the same 100,000 members as `bench/run.py` (on SQLite once, kept in
+bench/results/profile.db; on BENCH_DATABASE_URL each run), calls the WSGI app
+directly with the cookies the benchmark sends, and prints microseconds per request
+beside a bare Flask "hello" timed the same way. `signin` also times one argon2 verify
+and reports the rest; `home-anonymous` is the landing page without cookies. With
+--profile it prints cProfile's top entries by own and by cumulative time.
 """
 
 from __future__ import annotations
