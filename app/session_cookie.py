@@ -101,14 +101,14 @@ class StateCookie(SecureCookieSessionInterface):
     cost as much as the signing itself; the key and salt never change after start.
     """
 
+    def __init__(self) -> None:
+        self._serializer: URLSafeTimedSerializer | None = None
+
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        serializer: URLSafeTimedSerializer | None = app.extensions.get(
-            "vestibule_state_serializer"
-        )
-        if serializer is None:
-            serializer = super().get_signing_serializer(app)
-            app.extensions["vestibule_state_serializer"] = serializer
-        return serializer
+        # One interface per app (see register_session_cookie), so one serializer.
+        if self._serializer is None:
+            self._serializer = super().get_signing_serializer(app)
+        return self._serializer
 
 
 def register_session_cookie(app: Flask) -> None:

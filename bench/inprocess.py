@@ -28,13 +28,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import PASSWORD, SECRET, seed  # noqa: E402
+from run import PASSWORD, SECRET, csrf_token_in, seed  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 DB = ROOT / "bench" / "results" / "profile.db"
 # BENCH_DATABASE_URL (PostgreSQL) is seeded on each run; SQLite once.
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{DB}"
 STATE = ROOT / "bench" / "results" / "profile.state"
+# The pages timed with GET; "signin" posts the sign-in form.
+PAGES = {
+    "login": "/auth/login",
+    "profile": "/users/{member_id}",
+    "search": "/users/?q=ada",
+    "last": "/users/?page={last_page}",
+    "home": "/",
+    "home-anonymous": "/",
+}
+ANONYMOUS = frozenset({"login", "home-anonymous"})
 
 
 def _seeded() -> tuple[str, int, int]:
@@ -96,18 +106,7 @@ def _time(once: Callable[[], int], count: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "page",
-        choices=[
-            "login",
-            "profile",
-            "search",
-            "last",
-            "signin",
-            "home",
-            "home-anonymous",
-        ],
-    )
+    parser.add_argument("page", choices=[*PAGES, "signin"])
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
@@ -129,20 +128,11 @@ def main() -> None:
     )
     app.logger.disabled = True
     cookie = f"vestibule_session={token}"
-    paths = {
-        "login": "/auth/login",
-        "profile": f"/users/{member_id}",
-        "search": "/users/?q=ada",
-        "last": f"/users/?page={last_page}",
-        "home": "/",
-        "home-anonymous": "/",
-    }
     if args.page == "signin":
         from app.extensions import db
 
         response = _get(app, "/auth/login", {})
-        csrf = response.get_data(as_text=True).split('name="csrf_token" value="', 1)[1]
-        csrf = csrf.split('"', 1)[0]
+        csrf = csrf_token_in(response.get_data(as_text=True))
         state_cookie = _state_cookie(response)
         body = urllib.parse.urlencode(
             {"csrf_token": csrf, "email": "bench@bench.example", "password": PASSWORD}
@@ -168,9 +158,9 @@ def main() -> None:
     else:
         response = _get(app, "/", {"Cookie": cookie})
         headers = {}
-        if args.page not in ("login", "home-anonymous"):
+        if args.page not in ANONYMOUS:
             headers = {"Cookie": f"{cookie}; {_state_cookie(response)}"}
-        path = paths[args.page]
+        path = PAGES[args.page].format(member_id=member_id, last_page=last_page)
         once = _runner(app, lambda: EnvironBuilder(path, headers=headers).get_environ())
         count = args.n
         hash_us = 0.0

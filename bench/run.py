@@ -289,12 +289,17 @@ def browser_cookies(port: int, token: str) -> str:
     return "; ".join(cookies)
 
 
+def csrf_token_in(page: str) -> str:
+    """Return the CSRF token a page's form carries."""
+    return re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
 def login_script(port: int, directory: Path) -> Path:
     """Write a wrk script that posts the sign-in form with a genuine CSRF token."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"http://127.0.0.1:{port}/auth/login").read().decode()
-    token = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    token = csrf_token_in(page)
     cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
     body = urllib.parse.urlencode(
         {"csrf_token": token, "email": "bench@bench.example", "password": PASSWORD}
@@ -319,12 +324,13 @@ class HashShare:
 
     def __init__(self, server: Server, seconds: int, directory: Path) -> None:
         spy = Path(sys.executable).parent / "py-spy"
-        self.outputs = [directory / f"spy-{pid}.txt" for pid in server.worker_pids()]
+        pids = server.worker_pids()
+        self.outputs = [directory / f"spy-{pid}.txt" for pid in pids]
         self.processes = []
         if not spy.exists():
             log("py-spy is not installed: the hash's share is estimated from timings")
             return
-        for pid, output in zip(server.worker_pids(), self.outputs, strict=True):
+        for pid, output in zip(pids, self.outputs, strict=True):
             self.processes.append(
                 subprocess.Popen(
                     [

@@ -29,7 +29,6 @@ FORM_DATA = {
     "bio": "changed by a forged post",
     "listed": "y",
 }
-# Bookkeeping a page view may write; no form changes it.
 
 
 def form_post_rules(app: Flask) -> list[Rule]:

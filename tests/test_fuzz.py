@@ -174,8 +174,6 @@ LEAKS = (
 )
 # A refusal; whatever the values, such an answer must not have written anything.
 REFUSED = frozenset({400, 413, 422})
-# Bookkeeping a page view may write.
-
 FUZZ = settings(
     max_examples=25,
     deadline=None,

@@ -8,7 +8,6 @@ from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import SecurityEvent
-from app.models.base import utcnow
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,5 @@ def record_event(user_id: int, kind: str, client: ClientInfo) -> None:
             "kind": kind,
             "ip": client.ip,
             "user_agent": client.user_agent[:255],
-            "created_at": utcnow(),
         },
     )
