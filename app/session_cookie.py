@@ -16,7 +16,6 @@ from flask_login import current_user
 from itsdangerous import URLSafeTimedSerializer
 
 from app.extensions import login_manager
-from app.models import User
 from app.services import sessions
 from app.services.security_log import ClientInfo
 
@@ -51,10 +50,10 @@ def current_session() -> sessions.ActiveSession | None:
     return user_session
 
 
-def sign_in(user: User, *, remember: bool, client: ClientInfo) -> None:
+def sign_in(user_id: int, *, remember: bool, client: ClientInfo) -> None:
     """Start a new session for the user; its cookie is set on the response."""
     g.new_session = (
-        sessions.start_session(user, remember=remember, client=client),
+        sessions.start_session(user_id, remember=remember, client=client),
         remember,
     )
     # A fresh CSRF secret too, so nothing from before the sign-in carries over.

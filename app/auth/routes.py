@@ -66,7 +66,7 @@ def verify(token: str) -> Page:
         return render_template(
             "auth/verify_failed.html", form=EmailForm(), expired=expired
         ), 400
-    sign_in(user, remember=False, client=client_info())
+    sign_in(user.id, remember=False, client=client_info())
     flash("Your e-mail address is verified. Welcome to Vestibule!", "success")
     return redirect(url_for("main.index"))
 
@@ -106,7 +106,7 @@ def login_submit() -> Page:
     problem = None
     if form.validate_on_submit():
         try:
-            user = signin.authenticate(
+            user_id = signin.authenticate(
                 form.email.data or "", form.password.data or "", client_info()
             )
         except signin.BadCredentials:
@@ -116,7 +116,7 @@ def login_submit() -> Page:
         except signin.Inactive:
             problem = "inactive"
         else:
-            sign_in(user, remember=form.remember.data, client=client_info())
+            sign_in(user_id, remember=form.remember.data, client=client_info())
             return redirect(safe_next(form.next.data, url_for("main.index")))
     status = {"bad_credentials": 401, "unverified": 403, "inactive": 403}.get(
         problem or "", form_status(form)

@@ -53,7 +53,6 @@ def name_key(name: str) -> str:
     return name.casefold()[: NAME_MAX * 2]
 
 
-# Built once: every sign-in runs it, and building it cost as much as running it.
 _BY_EMAIL = select(User).where(User.email == bindparam("email"))
 
 

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import User, UserSession
@@ -103,15 +102,16 @@ def _lifetime(remember: bool) -> timedelta:
     return lifetime
 
 
-def start_session(user: User, *, remember: bool, client: ClientInfo) -> str:
+def start_session(user_id: int, *, remember: bool, client: ClientInfo) -> str:
     """Sign the user in on a new session; return the cookie token."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.execute(
+    connection = db.session.connection()
+    connection.execute(
         _INSERT,
         {
             "token_hash": _digest(token),
-            "user_id": user.id,
+            "user_id": user_id,
             "remember": remember,
             "created_at": now,
             "last_seen_at": now,
@@ -120,9 +120,8 @@ def start_session(user: User, *, remember: bool, client: ClientInfo) -> str:
             "user_agent": client.user_agent[:255],
         },
     )
-    db.session.execute(_LAST_LOGIN, {"user_id": user.id, "now": now})
-    set_committed_value(user, "last_login_at", now)
-    record_event(user.id, "sign_in", client)
+    connection.execute(_LAST_LOGIN, {"user_id": user_id, "now": now})
+    record_event(user_id, "sign_in", client)
     db.session.commit()
     return token
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select, update
+
 from app.extensions import db
 from app.models import User
 from app.services import ServiceError
-from app.services.accounts import find_user_by_email
+from app.services.accounts import normalize_email
 from app.services.passwords import (
     hash_password,
     needs_rehash,
@@ -27,9 +29,27 @@ class Inactive(ServiceError):
     """The password is right but an admin deactivated the account."""
 
 
-def authenticate(email: str, password: str, client: ClientInfo) -> User:
-    """Return the user whose e-mail and password these are, or raise."""
-    user = find_user_by_email(email)
+# Built once, and read as a plain row: every sign-in runs it, and the checks need
+# four columns, not a User.
+_USERS = User.__table__
+_CREDENTIALS = select(
+    _USERS.c.id,
+    _USERS.c.password_hash,
+    _USERS.c.is_active,
+    _USERS.c.email_verified_at,
+).where(_USERS.c.email == bindparam("email"))
+_REHASH = (
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("user_id"))
+    .values(password_hash=bindparam("password_hash"))
+)
+
+
+def authenticate(email: str, password: str, client: ClientInfo) -> int:
+    """Return the id of the account with this e-mail and password, or raise."""
+    connection = db.session.connection()
+    email = normalize_email(email)
+    user = connection.execute(_CREDENTIALS, {"email": email}).first()
     if user is None:
         verify_against_dummy(password)  # the same hash work as for a real account
         raise BadCredentials()
@@ -39,9 +59,11 @@ def authenticate(email: str, password: str, client: ClientInfo) -> User:
         raise BadCredentials()
     if not user.is_active:
         raise Inactive()
-    if not user.is_verified:
+    if user.email_verified_at is None:
         raise Unverified()
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        new_hash = hash_password(password)
+        connection.execute(_REHASH, {"user_id": user.id, "password_hash": new_hash})
         db.session.commit()
-    return user
+    user_id: int = user.id
+    return user_id
