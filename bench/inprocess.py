@@ -5,9 +5,10 @@
 It seeds the same 100,000 members as `bench/run.py` (on SQLite once, kept in
 bench/results/profile.db; on BENCH_DATABASE_URL each run), calls the WSGI app
 directly with the cookies the benchmark sends, and prints microseconds per request
-beside a bare Flask "hello" timed the same way. `signin` also times one argon2 verify
-and reports the rest; `home-anonymous` is the landing page without cookies. With
---profile it prints cProfile's top entries by own and by cumulative time.
+beside a bare Flask "hello" timed the same way. `signin` also times argon2's verify
+inside each request and reports the rest; `home-anonymous` is the landing page
+without cookies. With --profile it prints cProfile's top entries by own and by
+cumulative time.
 """
 
 from __future__ import annotations
@@ -95,6 +96,27 @@ def _state_cookie(response: Any) -> str:
     raise RuntimeError("the page set no state cookie")
 
 
+def _time_inside_requests(module_name: str, function_name: str) -> list[float]:
+    """Wrap a function so that each call's seconds are recorded, and return the record.
+
+    The hash timed inside the requests, on the caches they leave, is the share that
+    matters; a hash timed alone runs warm and faster.
+    """
+    module = sys.modules[module_name]
+    function = getattr(module, function_name)
+    seconds: list[float] = []
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds.append(time.perf_counter() - start)
+
+    setattr(module, function_name, timed)
+    return seconds
+
+
 def _time(once: Callable[[], int], count: int) -> float:
     for _ in range(min(200, count)):
         once()
@@ -129,8 +151,6 @@ def main() -> None:
     app.logger.disabled = True
     cookie = f"vestibule_session={token}"
     if args.page == "signin":
-        from app.extensions import db
-
         response = _get(app, "/auth/login", {})
         csrf = csrf_token_in(response.get_data(as_text=True))
         state_cookie = _state_cookie(response)
@@ -147,14 +167,9 @@ def main() -> None:
                 headers={"Cookie": state_cookie},
             ).get_environ()
 
-        with app.app_context():
-            from app.services.passwords import hash_password, verify_password
-
-            stored = hash_password(PASSWORD)
-            hash_us = _time(lambda: int(verify_password(stored, PASSWORD)), 50)
-            db.session.remove()
         once = _runner(app, environ_for)
         count = min(args.n, 300)
+        in_hash = _time_inside_requests("argon2._password_hasher", "verify_secret")
     else:
         response = _get(app, "/", {"Cookie": cookie})
         headers = {}
@@ -163,7 +178,7 @@ def main() -> None:
         path = PAGES[args.page].format(member_id=member_id, last_page=last_page)
         once = _runner(app, lambda: EnvironBuilder(path, headers=headers).get_environ())
         count = args.n
-        hash_us = 0.0
+        in_hash = []
     status = once()
     bare_once = _runner(bare, lambda: EnvironBuilder("/").get_environ())
     bare_us = _time(bare_once, count)
@@ -172,11 +187,12 @@ def main() -> None:
         f"{args.page}: status {status}, {page_us:.0f} us/request; "
         f"bare Flask {bare_us:.0f} us/request"
     )
-    if hash_us:
+    if in_hash:
+        hash_us = sum(in_hash[-count:]) / count * 1e6
         outside = page_us - hash_us
         print(
-            f"one verify {hash_us:.0f} us; outside the hash {outside:.0f} us "
-            f"({outside / page_us:.0%})"
+            f"verify inside the requests {hash_us:.0f} us; outside the hash "
+            f"{outside:.0f} us ({outside / page_us:.1%})"
         )
     if args.profile:
         profiler = cProfile.Profile()

@@ -455,6 +455,7 @@ def main() -> None:
             str(script),
         )
         hash_share = spy.share()
+        time.sleep(1)  # a sign-in that wrk cut off still holds its hash's memory
         app_rss, bare_rss = app.worker_rss_mib(), bare.worker_rss_mib()
     finally:
         app.stop()
