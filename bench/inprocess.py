@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from run import PASSWORD, SECRET, csrf_token_in, seed  # noqa: E402
+from werkzeug.datastructures import Headers  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 DB = ROOT / "bench" / "results" / "profile.db"
@@ -83,7 +84,7 @@ def _get(app: Any, path: str, headers: dict[str, str]) -> Any:
     from werkzeug.test import run_wsgi_app
     from werkzeug.wrappers import Response
 
-    environ = EnvironBuilder(path, headers=headers).get_environ()
+    environ = EnvironBuilder(path, headers=Headers(headers)).get_environ()
     body, status, response_headers = run_wsgi_app(app, environ, buffered=True)
     return Response(body, status, response_headers)
 
@@ -164,7 +165,7 @@ def main() -> None:
                 method="POST",
                 data=body,
                 content_type="application/x-www-form-urlencoded",
-                headers={"Cookie": state_cookie},
+                headers=Headers({"Cookie": state_cookie}),
             ).get_environ()
 
         once = _runner(app, environ_for)
@@ -176,7 +177,9 @@ def main() -> None:
         if args.page not in ANONYMOUS:
             headers = {"Cookie": f"{cookie}; {_state_cookie(response)}"}
         path = PAGES[args.page].format(member_id=member_id, last_page=last_page)
-        once = _runner(app, lambda: EnvironBuilder(path, headers=headers).get_environ())
+        once = _runner(
+            app, lambda: EnvironBuilder(path, headers=Headers(headers)).get_environ()
+        )
         count = args.n
         in_hash = []
     status = once()

@@ -172,7 +172,7 @@ def seed(database_url: str) -> tuple[str, int, int, str]:
         db.session.add(user)
         db.session.commit()
         token = sessions.start_session(
-            user, remember=True, client=ClientInfo("127.0.0.1", "wrk")
+            user.id, remember=True, client=ClientInfo("127.0.0.1", "wrk")
         )
         total = 100_001
         per_page = app.config["DIRECTORY_PAGE_SIZE"]
