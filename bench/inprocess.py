@@ -1,6 +1,9 @@
 """Time one page inside the process, without gunicorn or wrk, and show where it goes.
 
-    python bench/inprocess.py login|profile|search|last|signin|home [--profile] [-n N]
+    python bench/inprocess.py PAGE [--profile] [-n N]
+
+PAGE is one of login, profile, search, last, home, account, password (the pages of
+`bench/run.py`), home-anonymous, or signin.
 
 It seeds the same 100,000 members as `bench/run.py` (on SQLite once, kept in
 bench/results/profile.db; on BENCH_DATABASE_URL each run), calls the WSGI app
@@ -44,6 +47,8 @@ PAGES = {
     "search": "/users/?q=ada",
     "last": "/users/?page={last_page}",
     "home": "/",
+    "account": "/account/profile",
+    "password": "/account/password",
     "home-anonymous": "/",
 }
 ANONYMOUS = frozenset({"login", "home-anonymous"})

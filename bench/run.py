@@ -434,6 +434,13 @@ def main() -> None:
                 f"{base_url}/users/?page={last_page}",
                 cookie,
             ),
+            ("GET / (signed in)", f"{base_url}/", cookie),
+            ("GET /account/profile (signed in)", f"{base_url}/account/profile", cookie),
+            (
+                "GET /account/password (signed in)",
+                f"{base_url}/account/password",
+                cookie,
+            ),
         ]
         for label, url, headers in pages:
             log(f"driving {label}")
