@@ -10,7 +10,6 @@ from typing import Any
 
 from dotenv import load_dotenv
 from flask import Flask, Response, g, has_app_context
-from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import CONFIGS, INSTANCE_DIR
@@ -78,6 +77,7 @@ def _add_request_id(record: logging.LogRecord) -> bool:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
+    from app.database import configure_engine
     from app.extensions import csrf, db, limiter, login_manager
     from app.services.reads import close_read_connection
 
@@ -86,16 +86,9 @@ def register_extensions(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A file has no server that could drop a pooled connection: nothing to ping.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-            "pool_pre_ping": False,
-        }
     db.init_app(app)
     with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _tune_sqlite)
+        configure_engine(app, db.engine)
     if app.config["LOAD_MIGRATIONS"]:
         # Alembic costs every process ~10 MiB; gunicorn.conf.py spares the web workers.
         from flask_migrate import Migrate
@@ -111,17 +104,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-
-
-def _tune_sqlite(connection: Any, record: Any) -> None:
-    # WAL lets the workers read while one writes, and with synchronous=NORMAL a
-    # commit no longer waits for the disk twice; SQLite enforces foreign keys
-    # (ON DELETE CASCADE) only when asked.
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:

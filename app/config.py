@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -18,7 +17,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'vestibule.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
+    # Seconds a pooled connection may sit unused before it is tested (app/database.py).
+    DATABASE_PING_AFTER_IDLE = 10.0
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     MAX_CONTENT_LENGTH = 256 * 1024

@@ -70,7 +70,7 @@ def render_error(error: HTTPException) -> Response:
 
 
 def handle_database_down(error: OperationalError) -> Response:
-    """Answer 503 while the database is unreachable; pool_pre_ping reconnects later."""
+    """Answer 503 while the database is unreachable; the pool reconnects later."""
     db.session.rollback()
     g.database_failed = True
     return render_error(ServiceUnavailable())

@@ -109,7 +109,6 @@ def postgres_schema() -> Iterator[Flask]:
     app = build_app(
         conftest.TEST_DATABASE_URL,
         SQLALCHEMY_ENGINE_OPTIONS={
-            "pool_pre_ping": True,
             "connect_args": {"options": f"-csearch_path={schema}"},
         },
     )
