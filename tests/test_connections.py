@@ -55,28 +55,29 @@ def drop_pooled_connections() -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("app_config", [0.0], indirect=True)
-def test_idle_connection_dropped_by_server_is_replaced_before_use(client, make_user):
-    user = make_user(name="Idle Ida")
+@pytest.fixture
+def dropped(client, make_user) -> str:
+    """Sign a member in, then have the server drop the pool's connections."""
+    user = make_user(name="Pooled Pia")
     assert sign_in(client, user.email).status_code == 302
-
     drop_pooled_connections()
+    return user.name
+
+
+@pytest.mark.parametrize("app_config", [0.0], indirect=True)
+def test_idle_connection_dropped_by_server_is_replaced_before_use(client, dropped):
     response = client.get("/users/")
 
     assert response.status_code == 200
-    assert "Idle Ida" in response.get_data(as_text=True)
+    assert dropped in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("app_config", [3600.0], indirect=True)
-def test_busy_connection_dropped_by_server_costs_one_request(client, make_user):
-    user = make_user(name="Busy Bea")
-    assert sign_in(client, user.email).status_code == 302
-
-    drop_pooled_connections()
+def test_busy_connection_dropped_by_server_costs_one_request(client, dropped):
     first = client.get("/users/")
     second = client.get("/users/")
 
     assert first.status_code == 503
     assert "Temporarily unavailable" in first.get_data(as_text=True)
     assert second.status_code == 200
-    assert "Busy Bea" in second.get_data(as_text=True)
+    assert dropped in second.get_data(as_text=True)
