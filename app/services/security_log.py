@@ -23,7 +23,7 @@ _INSERT = insert(SecurityEvent.__table__)
 
 def record_event(user_id: int, kind: str, client: ClientInfo) -> None:
     """Add an event to the user's log; the caller's transaction commits it."""
-    db.session.connection().execute(
+    db.session.execute(
         _INSERT,
         {
             "user_id": user_id,
