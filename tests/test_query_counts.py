@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from app.extensions import db
@@ -20,11 +21,12 @@ def test_anonymous_sign_in_page_reads_no_database(client, count_queries):
     assert len(log) == 0, log.statements
 
 
+@pytest.mark.parametrize("path", ["/", "/account/profile", "/account/password"])
 def test_signed_in_page_loads_session_and_user_in_one_statement(
-    client, signed_in, count_queries
+    client, signed_in, count_queries, path
 ):
     with count_queries() as log:
-        response = client.get("/")
+        response = client.get(path)
 
     assert response.status_code == 200
     assert len(log) == 1, log.statements
@@ -79,7 +81,13 @@ def test_signed_in_pages_never_read_the_password_hash(
     member = make_user(name="Grace")
 
     with count_queries() as log:
-        for path in ("/", f"/users/{member.id}", "/users/?q=grace", "/account/profile"):
+        for path in (
+            "/",
+            f"/users/{member.id}",
+            "/users/?q=grace",
+            "/account/profile",
+            "/account/password",
+        ):
             assert client.get(path).status_code == 200
 
     assert log.statements
