@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import PASSWORD, SECRET, csrf_token_in, seed  # noqa: E402
+from run import PAGES as BENCH_PAGES  # noqa: E402
+from run import PASSWORD, QUERY, SECRET, csrf_token_in, seed  # noqa: E402
 from werkzeug.datastructures import Headers  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
@@ -40,18 +41,12 @@ DB = ROOT / "bench" / "results" / "profile.db"
 # BENCH_DATABASE_URL (PostgreSQL) is seeded on each run; SQLite once.
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{DB}"
 STATE = ROOT / "bench" / "results" / "profile.state"
-# The pages timed with GET; "signin" posts the sign-in form.
-PAGES = {
-    "login": "/auth/login",
-    "profile": "/users/{member_id}",
-    "search": "/users/?q=ada",
-    "last": "/users/?page={last_page}",
-    "home": "/",
-    "account": "/account/profile",
-    "password": "/account/password",
-    "home-anonymous": "/",
-}
-ANONYMOUS = frozenset({"login", "home-anonymous"})
+# The benchmark's pages, and the landing page without cookies; "signin" posts the
+# sign-in form.
+PAGES = {name: path for name, path, _ in BENCH_PAGES} | {"home-anonymous": "/"}
+ANONYMOUS = frozenset(
+    {name for name, _, signed_in in BENCH_PAGES if not signed_in} | {"home-anonymous"}
+)
 
 
 def _seeded() -> tuple[str, int, int]:
@@ -181,7 +176,9 @@ def main() -> None:
         headers = {}
         if args.page not in ANONYMOUS:
             headers = {"Cookie": f"{cookie}; {_state_cookie(response)}"}
-        path = PAGES[args.page].format(member_id=member_id, last_page=last_page)
+        path = PAGES[args.page].format(
+            member_id=member_id, last_page=last_page, query=QUERY
+        )
         once = _runner(
             app, lambda: EnvironBuilder(path, headers=Headers(headers)).get_environ()
         )

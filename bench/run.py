@@ -75,6 +75,20 @@ LAST = [
 ]
 
 
+# Every page the benchmark drives with GET: (name, path, signed in). The paths take
+# the seeded {member_id}, {last_page} and {query}; bench/inprocess.py times the same.
+PAGES = (
+    ("login", "/auth/login", False),
+    ("profile", "/users/{member_id}", True),
+    ("search", "/users/?q={query}", True),
+    ("last", "/users/?page={last_page}", True),
+    ("home", "/", True),
+    ("account", "/account/profile", True),
+    ("password", "/account/password", True),
+)
+QUERY = "ada"  # a common start of the seeded names
+
+
 @dataclass
 class Result:
     label: str
@@ -184,7 +198,7 @@ def seed(database_url: str) -> tuple[str, int, int, str]:
                 isolation_level="AUTOCOMMIT"
             ) as connection:
                 connection.execute(text("VACUUM ANALYZE"))
-    return token, member_id, -(-total // per_page), "ada"
+    return token, member_id, -(-total // per_page), QUERY
 
 
 class Server:
@@ -421,28 +435,13 @@ def main() -> None:
     results: list[tuple[Result, Result]] = []
     try:
         base_url = "http://127.0.0.1:8102"
-        pages = [
-            ("GET /auth/login (anonymous)", f"{base_url}/auth/login", []),
-            ("GET /users/<id> (signed in)", f"{base_url}/users/{member_id}", cookie),
-            (
-                f"GET /users/?q={query} (signed in)",
-                f"{base_url}/users/?q={query}",
-                cookie,
-            ),
-            (
-                f"GET /users/?page={last_page} (signed in)",
-                f"{base_url}/users/?page={last_page}",
-                cookie,
-            ),
-            ("GET / (signed in)", f"{base_url}/", cookie),
-            ("GET /account/profile (signed in)", f"{base_url}/account/profile", cookie),
-            (
-                "GET /account/password (signed in)",
-                f"{base_url}/account/password",
-                cookie,
-            ),
-        ]
-        for label, url, headers in pages:
+        seeded = {"last_page": last_page, "query": query}
+        for _, path, signed_in in PAGES:
+            # the label names no particular member: "/users/<id>"
+            shown = path.format(member_id="<id>", **seeded)
+            label = f"GET {shown} ({'signed in' if signed_in else 'anonymous'})"
+            url = base_url + path.format(member_id=member_id, **seeded)
+            headers = cookie if signed_in else []
             log(f"driving {label}")
             reference = drive(
                 wrk, "bare Flask", "http://127.0.0.1:8101/", seconds, conns, []
