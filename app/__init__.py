@@ -78,7 +78,8 @@ def _add_request_id(record: logging.LogRecord) -> bool:
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
     from app.database import configure_engine
-    from app.extensions import csrf, db, limiter, login_manager
+    from app.extensions import csrf, db, login_manager
+    from app.ratelimits import init_limiter
     from app.services.reads import close_read_connection
 
     if app.config["TRUSTED_PROXIES"] > 0:
@@ -103,7 +104,7 @@ def register_extensions(app: Flask) -> None:
     app.teardown_appcontext(close_read_connection)
     login_manager.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
 
 
 def register_blueprints(app: Flask) -> None:

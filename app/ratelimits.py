@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -42,12 +42,30 @@ def user_key() -> str:
     return f"user|{current_user.get_id()}"
 
 
+# Settings that declare limits for every route, which only the app-wide hook checks.
+APP_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+
+
+def init_limiter(app: Flask) -> None:
+    """Bind the limiter; without app-wide limits, drop its check before every request.
+
+    Every limit here is declared on a route, and the route's decorator checks it.
+    The app-wide hook looks for limits on every request, before any request filter
+    can skip it, which cost each page 5 %.
+    """
+    limiter.init_app(app)
+    hooks = app.before_request_funcs[None]
+    check = limiter._check_request_limit
+    if check in hooks and not any(app.config.get(name) for name in APP_WIDE_LIMITS):
+        hooks.remove(check)
+
+
 @limiter.request_filter
 def reads_are_not_limited() -> bool:
     """Skip the limiter for reads: every limit here guards a POST.
 
-    Flask-Limiter would otherwise resolve limits for each page view, a fifth of
-    the cost of a small page.
+    A route that shows its form on GET and limits its POST would otherwise resolve
+    its limits for each view of the form.
     """
     return request.method not in UNSAFE_METHODS
 

@@ -33,7 +33,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from run import PAGES as BENCH_PAGES  # noqa: E402
-from run import PASSWORD, QUERY, SECRET, csrf_token_in, seed  # noqa: E402
+from run import (  # noqa: E402
+    PASSWORD,
+    QUERY,
+    SECRET,
+    UNREACHABLE_LIMIT,
+    csrf_token_in,
+    seed,
+)
 from werkzeug.datastructures import Headers  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
@@ -145,7 +152,7 @@ def main() -> None:
             "APP_ENV": "production",
             "SECRET_KEY": SECRET,
             "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
-            "RATELIMIT_ENABLED": False,
+            "LOGIN_LIMIT_PER_IP": UNREACHABLE_LIMIT,
             "MAIL_DELIVERY": "worker",
         }
     )

@@ -166,6 +166,19 @@ def test_sign_in_limit_per_email_is_a_setting(
     assert fail_sign_in(client, user.email).status_code == 429
 
 
+@pytest.mark.parametrize(
+    "app_config", [{"RATELIMIT_APPLICATION": "2 per minute"}], ids=["2 per minute"]
+)
+def test_an_operators_site_wide_limit_holds_before_the_routes_own(
+    client: FlaskClient, user: User, now: None
+) -> None:
+    # The app-wide check is left out only while no site-wide limit is set.
+    assert fail_sign_in(client, user.email).status_code == 401
+    assert fail_sign_in(client, user.email).status_code == 401
+
+    assert fail_sign_in(client, user.email).status_code == 429
+
+
 # --- the client's address, with and without a proxy in front --------------------------
 
 
