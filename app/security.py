@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
@@ -83,7 +83,7 @@ def start_request() -> None:
     """Give the request an id for the log and the response."""
     given = request.headers.get("X-Request-ID", "")
     # A proxy's id is kept so log lines match across hops; anything odd is replaced.
-    g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = given if REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
 
 
 _SECURITY_HEADERS = {

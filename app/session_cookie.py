@@ -6,6 +6,7 @@ Flask's signed "state" cookie carries only the CSRF secret and flash messages.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -99,6 +100,10 @@ class StateCookie(SecureCookieSessionInterface):
     Flask builds a new serializer each time it reads or writes the cookie, which
     cost as much as the signing itself; the key and salt never change after start.
     """
+
+    # OpenSSL's HMAC: Flask wraps hashlib.sha1 in a Python function, which sends
+    # each signature through the hmac module's slower pure-Python path.
+    digest_method = staticmethod(hashlib.sha1)
 
     def __init__(self) -> None:
         self._serializer: URLSafeTimedSerializer | None = None

@@ -11,7 +11,9 @@ directly with the cookies the benchmark sends, and prints microseconds per reque
 beside a bare Flask "hello" timed the same way. `signin` also times argon2's verify
 inside each request and reports the rest; `home-anonymous` is the landing page
 without cookies. With --profile it prints cProfile's top entries by own and by
-cumulative time.
+cumulative time. With --instructions it counts the instructions of one request of
+the page and of bare Flask under valgrind instead: slower, but the same count on a
+busy machine as on an idle one, so two versions of the code can be compared.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ import cProfile
 import io
 import os
 import pstats
+import re
+import shutil
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -48,6 +53,7 @@ DB = ROOT / "bench" / "results" / "profile.db"
 # BENCH_DATABASE_URL (PostgreSQL) is seeded on each run; SQLite once.
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{DB}"
 STATE = ROOT / "bench" / "results" / "profile.state"
+SEEDED = "BENCH_SEEDED"
 # The benchmark's pages, and the landing page without cookies; "signin" posts the
 # sign-in form.
 PAGES = {name: path for name, path, _ in BENCH_PAGES} | {"home-anonymous": "/"}
@@ -57,6 +63,10 @@ ANONYMOUS = frozenset(
 
 
 def _seeded() -> tuple[str, int, int]:
+    handed_down = os.environ.get(SEEDED)  # by --instructions to its valgrind runs
+    if handed_down:
+        token, member_id, last_page = handed_down.split()
+        return token, int(member_id), int(last_page)
     if DATABASE_URL.startswith("sqlite") and DB.exists() and STATE.exists():
         token, member_id, last_page = STATE.read_text().split()
         return token, int(member_id), int(last_page)
@@ -134,12 +144,74 @@ def _time(once: Callable[[], int], count: int) -> float:
     return (time.perf_counter() - start) / count * 1e6
 
 
+def _instructions_per_request(
+    page: str, seeded: tuple[str, int, int], *, bare: bool
+) -> int:
+    """Count the instructions of one request with valgrind, whatever the machine's load.
+
+    Two runs, of FEW and MANY requests, differ by MANY - FEW requests alone: start-up,
+    seeding and imports cancel out.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        sys.exit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    few, many = 50, 250
+    env = {**os.environ, "PYTHONHASHSEED": "0", SEEDED: " ".join(map(str, seeded))}
+    runs = [
+        subprocess.Popen(
+            [
+                valgrind,
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                sys.executable,
+                __file__,
+                page,
+                "--repeat",
+                str(count),
+                *(["--bare"] if bare else []),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for count in (few, many)
+    ]
+    totals = []
+    for run in runs:
+        _, err = run.communicate()
+        match = re.search(r"Collected : (\d+)", err)
+        if run.returncode != 0 or match is None:
+            sys.exit(f"valgrind failed:\n{err[-2000:]}")
+        totals.append(int(match.group(1)))
+    return (totals[1] - totals[0]) // (many - few)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("page", choices=[*PAGES, "signin"])
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request under valgrind instead of timing",
+    )
+    # what --instructions runs under valgrind: N requests, nothing timed
+    parser.add_argument("--repeat", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.instructions:
+        if args.page == "signin":
+            parser.error("--instructions counts pages; a sign-in is the hash")
+        seeded = _seeded()
+        page = _instructions_per_request(args.page, seeded, bare=False)
+        bare_page = _instructions_per_request(args.page, seeded, bare=True)
+        print(
+            f"{args.page}: {page:,} instructions/request; bare Flask {bare_page:,} "
+            f"({page / bare_page:.1f}x)"
+        )
+        return
     token, member_id, last_page = _seeded()
     os.environ["FLASK_LOAD_MIGRATIONS"] = "false"
 
@@ -193,6 +265,10 @@ def main() -> None:
         in_hash = []
     status = once()
     bare_once = _runner(bare, lambda: EnvironBuilder("/").get_environ())
+    if args.repeat is not None:
+        for _ in range(args.repeat):
+            (bare_once if args.bare else once)()
+        return
     bare_us = _time(bare_once, count)
     page_us = _time(once, count)
     print(
