@@ -51,7 +51,7 @@ def init_limiter(app: Flask) -> None:
 
     Every limit here is declared on a route, and the route's decorator checks it.
     The app-wide hook looks for limits on every request, before any request filter
-    can skip it, which cost each page 5 %.
+    can skip it: 5 % of a page's instructions.
     """
     limiter.init_app(app)
     hooks = app.before_request_funcs[None]
