@@ -1,6 +1,6 @@
 """Time one page inside the process, without gunicorn or wrk, and show where it goes.
 
-    python bench/inprocess.py PAGE [--profile] [-n N]
+    python bench/inprocess.py PAGE [--profile | --instructions] [-n N]
 
 PAGE is one of login, profile, search, last, home, account, password (the pages of
 `bench/run.py`), home-anonymous, or signin.
@@ -52,6 +52,7 @@ from werkzeug.test import EnvironBuilder  # noqa: E402
 DB = ROOT / "bench" / "results" / "profile.db"
 # BENCH_DATABASE_URL (PostgreSQL) is seeded on each run; SQLite once.
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{DB}"
+ON_SQLITE = DATABASE_URL.startswith("sqlite")
 STATE = ROOT / "bench" / "results" / "profile.state"
 SEEDED = "BENCH_SEEDED"
 # The benchmark's pages, and the landing page without cookies; "signin" posts the
@@ -67,14 +68,14 @@ def _seeded() -> tuple[str, int, int]:
     if handed_down:
         token, member_id, last_page = handed_down.split()
         return token, int(member_id), int(last_page)
-    if DATABASE_URL.startswith("sqlite") and DB.exists() and STATE.exists():
+    if ON_SQLITE and DB.exists() and STATE.exists():
         token, member_id, last_page = STATE.read_text().split()
         return token, int(member_id), int(last_page)
     DB.parent.mkdir(exist_ok=True)
-    if DATABASE_URL.startswith("sqlite"):
+    if ON_SQLITE:
         DB.unlink(missing_ok=True)
     token, seeded_id, pages, _ = seed(DATABASE_URL)
-    if DATABASE_URL.startswith("sqlite"):
+    if ON_SQLITE:
         STATE.write_text(f"{token} {seeded_id} {pages}")
     return token, seeded_id, pages
 

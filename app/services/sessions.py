@@ -56,10 +56,6 @@ class SignedInUser:
     def get_id(self) -> str:
         return str(self.id)
 
-    @property
-    def is_verified(self) -> bool:
-        return self.email_verified_at is not None
-
 
 _SESSIONS = UserSession.__table__
 _USERS = User.__table__
