@@ -73,7 +73,10 @@ class Config:
     # process had, so one app built with limits off would turn them off for the next.
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: they cost a storage round trip on every limited
+    # post and tell a guesser how many tries are left. A refusal still says when
+    # to retry (errors.render_error sets Retry-After).
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_KEY_PREFIX = "vestibule"

@@ -41,7 +41,6 @@ def _retry_after() -> int | None:
     limit = limiter.current_limit
     if limit is None:
         return None
-    # Floored like the Retry-After header Flask-Limiter sets from the same reset time.
     return max(1, int(limit.reset_at - time.time()))
 
 
@@ -49,10 +48,10 @@ def render_error(error: HTTPException) -> Response:
     """Render an HTTP error in the layout (JSON for the machine endpoints)."""
     code = error.code or 500
     title, message = MESSAGES.get(code, (error.name, error.description or ""))
+    retry_after = _retry_after() if code == 429 else None
     if request.path in JSON_PATHS:
         response = jsonify(status=title.lower())
     else:
-        retry_after = _retry_after() if code == 429 else None
         response = Response(
             render_template(
                 "errors/error.html",
@@ -66,6 +65,8 @@ def render_error(error: HTTPException) -> Response:
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

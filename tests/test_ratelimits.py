@@ -107,6 +107,17 @@ def test_sixth_failed_sign_in_within_a_minute_is_refused(
     assert abs(int(waited.group(1)) - retry_after) <= 1
 
 
+def test_a_refused_sign_in_does_not_say_how_many_tries_are_left(
+    client: FlaskClient, user: User, now: None
+) -> None:
+    responses = [fail_sign_in(client, user.email) for _ in range(6)]
+
+    assert [response.status_code for response in responses] == [401] * 5 + [429]
+    for response in responses:
+        names = [name.lower() for name, _ in response.headers.items()]
+        assert not [name for name in names if name.startswith("x-ratelimit")]
+
+
 def test_while_limited_even_the_right_password_waits(
     client: FlaskClient, user: User, now: None
 ) -> None:
