@@ -14,8 +14,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The web workers run with docstrings and asserts stripped (PYTHONOPTIMIZE=2, 5 MiB less
+# per worker); their bytecode is compiled here, or each worker would compile it at start.
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/python -OO -m compileall -q -j 0 $(VENV)/lib
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
@@ -26,7 +29,7 @@ migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 
 run: migrate
-	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+	PYTHONOPTIMIZE=2 $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)

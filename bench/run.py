@@ -229,7 +229,8 @@ class Server:
                 target,
             ],
             cwd=ROOT,
-            env=env,
+            # workers optimized as `make run` and production run them
+            env={**env, "PYTHONOPTIMIZE": "2"},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

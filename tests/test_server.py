@@ -1,0 +1,97 @@
+"""The site as `make run` serves it: gunicorn, its settings, optimized workers."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(app: Flask, database_url: str) -> Iterator[str]:
+    """Start gunicorn as the Makefile's `run` does, on the test's database."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONOPTIMIZE": "2",
+        "APP_ENV": "development",
+        "DATABASE_URL": database_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310
+                break
+            except OSError:
+                if process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        else:
+            pytest.fail("gunicorn did not answer within 15 s")
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn stopped:\n{process.communicate()[1][-2000:]}")
+        yield base
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def test_the_served_site_takes_a_sign_up(server: str, app: Flask) -> None:
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    page = browser.open(f"{server}/auth/register").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "the sign-up page has no CSRF token"
+    form = {
+        "csrf_token": token.group(1),
+        "name": "Grace Hopper",
+        "email": "grace@example.com",
+        "password": "lantern orchard quietly sixteen",
+        "confirm": "lantern orchard quietly sixteen",
+    }
+
+    answer = browser.open(
+        f"{server}/auth/register", urllib.parse.urlencode(form).encode()
+    )
+
+    assert answer.geturl() == f"{server}/auth/check-inbox"
+    with app.app_context():
+        emails = list(db.session.scalars(select(User.email)))
+    assert emails == ["grace@example.com"]
