@@ -33,7 +33,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(app: Flask, database_url: str) -> Iterator[str]:
+def server(app: Flask, database_url: str, tmp_path: Path) -> Iterator[str]:
     """Start gunicorn as the Makefile's `run` does, on the test's database."""
     port = _free_port()
     env = {
@@ -44,14 +44,22 @@ def server(app: Flask, database_url: str) -> Iterator[str]:
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "gunicorn.conf.py",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -65,11 +73,11 @@ def server(app: Flask, database_url: str) -> Iterator[str]:
         else:
             pytest.fail("gunicorn did not answer within 15 s")
         if process.poll() is not None:
-            pytest.fail(f"gunicorn stopped:\n{process.communicate()[1][-2000:]}")
+            pytest.fail(f"gunicorn stopped:\n{log.read_text()[-2000:]}")
         yield base
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        process.wait(timeout=30)
 
 
 def test_the_served_site_takes_a_sign_up(server: str, app: Flask) -> None:
