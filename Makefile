@@ -16,9 +16,10 @@ $(BIN)/python:
 
 # The web workers run with docstrings and asserts stripped (PYTHONOPTIMIZE=2, 5 MiB less
 # per worker); their bytecode is compiled here, or each worker would compile it at start.
+# Best effort, as pip's own compiling: a file that does not compile is left to import.
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/python -OO -m compileall -q -j 0 $(VENV)/lib
+	-$(BIN)/python -OO -m compileall -q -j 0 $(VENV)/lib
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
