@@ -34,7 +34,10 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(app: Flask, database_url: str, tmp_path: Path) -> Iterator[str]:
-    """Start gunicorn as the Makefile's `run` does, on the test's database."""
+    """Start gunicorn as the Makefile's `run` does, on the test's database.
+
+    It asks for `app` so that the database is cleaned only after gunicorn stopped.
+    """
     port = _free_port()
     env = {
         **os.environ,
@@ -63,17 +66,15 @@ def server(app: Flask, database_url: str, tmp_path: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn stopped:\n{log.read_text()[-2000:]}")
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310
                 break
             except OSError:
-                if process.poll() is not None:
-                    break
                 time.sleep(0.1)
         else:
             pytest.fail("gunicorn did not answer within 15 s")
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn stopped:\n{log.read_text()[-2000:]}")
         yield base
     finally:
         process.terminate()
