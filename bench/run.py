@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Column, Engine, MetaData, Table, Text, inspect, text
+from sqlalchemy.exc import OperationalError
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -92,6 +95,8 @@ WARM_UP_SECONDS = 2
 # Sign-ins are limited per address; the benchmark posts from one, so its limit is
 # raised out of reach rather than switched off: the limiter's work stays measured.
 UNREACHABLE_LIMIT = "1000000 per minute"
+# A table of this name marks a database as the benchmark's, to empty at will.
+BENCH_MARK = "vestibule_bench"
 
 
 @dataclass
@@ -132,10 +137,52 @@ def ensure_wrk() -> str:
     return found
 
 
+def claim_database(engine: Engine) -> None:
+    """Empty the database for seeding; exit if it holds what the benchmark did not make.
+
+    BENCH_DATABASE_URL may by mistake name a database with real accounts in it: the
+    benchmark empties only a database that is empty already or carries its mark.
+    """
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        found = inspect(engine)
+        names = set(found.get_table_names()) | set(found.get_view_names())
+        if engine.dialect.name == "postgresql":
+            names |= set(found.get_sequence_names())
+    except OperationalError as error:
+        sys.exit(
+            f"cannot open {shown}: {error.orig}\n"
+            "Give the benchmark an empty database of its own, e.g. `createdb bench`."
+        )
+    if names and BENCH_MARK not in names:
+        sys.exit(
+            f"{shown} holds tables the benchmark did not make "
+            f"({', '.join(sorted(names))}); it empties only its own database. "
+            "Give it an empty database of its own, e.g. `createdb bench`."
+        )
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        else:  # SQLite: views first, then tables (their indexes go with them)
+            schema = connection.execute(
+                text(
+                    "SELECT type, name FROM sqlite_master WHERE type IN "
+                    "('view', 'table') AND name NOT LIKE 'sqlite_%' ORDER BY type DESC"
+                )
+            )
+            for kind, name in schema.all():
+                quoted = connection.dialect.identifier_preparer.quote_identifier(name)
+                connection.exec_driver_sql(f"DROP {kind.upper()} {quoted}")
+        mark = MetaData()
+        Table(BENCH_MARK, mark, Column("made_by", Text))
+        mark.create_all(connection)
+
+
 def seed(database_url: str) -> tuple[str, int, int, str]:
     """Fill the database; return (session token, a member id, last page, a query)."""
     from flask_migrate import upgrade
-    from sqlalchemy import insert, text
+    from sqlalchemy import insert
 
     from app import create_app
     from app.extensions import db
@@ -152,10 +199,7 @@ def seed(database_url: str) -> tuple[str, int, int, str]:
         }
     )
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
+        claim_database(db.engine)
         upgrade()
         now = datetime.now(UTC)
         password_hash = hash_password(PASSWORD)
