@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,6 +45,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason="TEST_DATABASE_URL is not set"))
         if "redis" in item.keywords and not TEST_REDIS_URL:
             item.add_marker(pytest.mark.skip(reason="TEST_REDIS_URL is not set"))
+
+
+def free_port() -> int:
+    """Return a port on 127.0.0.1 that nobody listens on, for a server to start on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class BrowserLikeClient(FlaskClient):

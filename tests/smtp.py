@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.conftest import free_port
 
 MAIL_TIMEOUT = 10.0  # seconds for a mail sent after a response to reach the inbox
 
@@ -17,9 +18,7 @@ class SmtpInbox:
     """An SMTP server on 127.0.0.1 that keeps every message it accepts."""
 
     def __init__(self) -> None:
-        with socket.socket() as probe:  # a port nobody listens on until start()
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
+        self.port = free_port()  # nobody listens on it until start()
         self.messages: list[EmailMessage] = []
         self._arrived = threading.Condition()
         self._controller: Controller | None = None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
-import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,15 +19,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
+from tests.conftest import CSRF_RE, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -38,7 +30,7 @@ def server(app: Flask, database_url: str, tmp_path: Path) -> Iterator[str]:
 
     It asks for `app` so that the database is cleaned only after gunicorn stopped.
     """
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PYTHONOPTIMIZE": "2",
@@ -86,7 +78,7 @@ def test_the_served_site_takes_a_sign_up(server: str, app: Flask) -> None:
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
     )
     page = browser.open(f"{server}/auth/register").read().decode()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    token = CSRF_RE.search(page)
     assert token, "the sign-up page has no CSRF token"
     form = {
         "csrf_token": token.group(1),
