@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 from flask import Flask, Response, g, has_app_context
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.config import CONFIGS, INSTANCE_DIR
+from app.config import CONFIGS, INSTANCE_DIR, settings_from_environment
 
 
 class ConfigError(RuntimeError):
@@ -30,6 +30,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(CONFIGS[env_name])
+    if env_name != "testing":
+        # the shell that runs the suite must not point it at real servers
+        app.config.update(settings_from_environment())
     app.config.from_prefixed_env("FLASK")
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
@@ -46,8 +49,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _env_name() -> str:
+    """Return APP_ENV, read after a .env in the working directory unless testing."""
     if os.environ.get("APP_ENV", "development") != "testing":
-        load_dotenv()  # a .env in the working directory, for development
+        # Found as Flask's CLI finds it, so `flask db upgrade` and gunicorn read the
+        # same file; variables already set win over it.
+        path = find_dotenv(usecwd=True)
+        if path:
+            load_dotenv(path, encoding="utf-8")
     return os.environ.get("APP_ENV", "development")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -13,31 +15,23 @@ class Config:
     """Defaults shared by every environment."""
 
     APP_ENV = "development"
-    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'vestibule.db'}"
-    )
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'vestibule.db'}"
     # Seconds a pooled connection may sit unused before it is tested (app/database.py).
     DATABASE_PING_AFTER_IDLE = 10.0
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")
-    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    BASE_URL = "http://127.0.0.1:8000"
+    TRUSTED_PROXIES = 0
     MAX_CONTENT_LENGTH = 256 * 1024
     TESTING_ROUTES = False
     LOAD_MIGRATIONS = True  # `flask db ...`; off in the gunicorn workers
 
     # Mail: with MAIL_SERVER unset every mail is written to the log.
-    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
-    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "true").lower() in {
-        "1",
-        "true",
-        "yes",
-    }
-    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
-    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
-    MAIL_DEFAULT_SENDER = os.environ.get(
-        "MAIL_DEFAULT_SENDER", "Vestibule <no-reply@localhost>"
-    )
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "Vestibule <no-reply@localhost>"
     MAIL_TIMEOUT = 10
     # "after_response": the web process sends right after answering;
     # "worker": only `flask mail worker` sends.
@@ -51,6 +45,17 @@ class Config:
 
     # Signed links.
     VERIFY_TOKEN_MAX_AGE = int(timedelta(hours=48).total_seconds())
+    UNLOCK_TOKEN_MAX_AGE = int(timedelta(hours=24).total_seconds())
+    # A sign-up waits this long for its link (a new link can be asked for meanwhile).
+    SIGN_UP_CLAIM_LIFETIME = timedelta(days=7)
+
+    # Lockout: after this many failed sign-ins in a row for one address, each
+    # further one locks it, for a wait that doubles from the first to the longest.
+    LOCKOUT_THRESHOLD = 10
+    LOCKOUT_FIRST_WAIT = timedelta(minutes=1)
+    LOCKOUT_LONGEST_WAIT = timedelta(minutes=15)
+    # A count with no new failure for this long starts again from zero.
+    LOCKOUT_FORGET_AFTER = timedelta(days=1)
     RESET_TOKEN_MAX_AGE = int(timedelta(hours=1).total_seconds())
 
     # Server-side sessions behind a random cookie token.
@@ -72,7 +77,7 @@ class Config:
     # Said outright: Flask-Limiter's default is whatever the previous app in the
     # process had, so one app built with limits off would turn them off for the next.
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = "memory://"
     # No X-RateLimit-* headers: they cost a storage round trip on every limited
     # post and tell a guesser how many tries are left. A refusal still says when
     # to retry (errors.render_error sets Retry-After).
@@ -82,22 +87,24 @@ class Config:
     RATELIMIT_KEY_PREFIX = "vestibule"
     LOGIN_LIMIT_PER_EMAIL = "5 per minute"
     LOGIN_LIMIT_PER_IP = "20 per minute"
-    LOGIN_LIMIT_PER_ACCOUNT = "10 per hour;30 per day"
+    # Accepted sign-ups per IP; every post, typos too, also counts against the
+    # second limit, which bounds the strength checks one client can ask for.
     REGISTER_LIMIT = "5 per hour"
+    REGISTER_ATTEMPT_LIMIT = "20 per minute"
+    RESET_LIMIT = "10 per hour"
     MAIL_LINK_LIMIT = "3 per hour"
     TWO_FACTOR_LIMIT = "5 per minute"
     ACCOUNT_LIMIT = "10 per hour"
 
     DIRECTORY_PAGE_SIZE = 20
-    # Seconds a directory count is reused: totals lag changes by at most this much.
-    DIRECTORY_COUNT_TTL = 30
     HSTS = False
 
 
 class DevelopmentConfig(Config):
     """Local development: embedded SQLite, mail to the log."""
 
-    SECRET_KEY = Config.SECRET_KEY or "dev-only-not-secret"
+    # a known key, for development only; SECRET_KEY replaces it
+    SECRET_KEY = "dev-only-not-secret"  # noqa: S105  # nosec B105
 
 
 class TestingConfig(Config):
@@ -112,7 +119,6 @@ class TestingConfig(Config):
     ARGON2_PARALLELISM = 1
     RATELIMIT_STORAGE_URI = "memory://"
     TESTING_ROUTES = True
-    DIRECTORY_COUNT_TTL = 0
     BASE_URL = "http://localhost"
 
 
@@ -133,3 +139,39 @@ CONFIGS: dict[str, type[Config]] = {
     "testing": TestingConfig,
     "production": ProductionConfig,
 }
+
+
+def _flag(text: str) -> bool:
+    return text.lower() in {"1", "true", "yes"}
+
+
+# Each variable, the setting it gives and how its text is read. Where the default
+# is None an empty variable counts as unset: `SECRET_KEY=` keeps the development
+# key, and production still refuses to start without one.
+ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "BASE_URL": ("BASE_URL", str),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
+    "MAIL_SERVER": ("MAIL_SERVER", str),
+    "MAIL_PORT": ("MAIL_PORT", int),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", _flag),
+    "MAIL_USERNAME": ("MAIL_USERNAME", str),
+    "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
+    "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+}
+_EMPTY_IS_UNSET = frozenset(
+    {"SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD"}
+)
+
+
+def settings_from_environment() -> dict[str, Any]:
+    """Return the settings the environment variables give, as they are now."""
+    settings: dict[str, Any] = {}
+    for variable, (key, parse) in ENVIRONMENT_VARIABLES.items():
+        text = os.environ.get(variable)
+        if text is None or (not text and variable in _EMPTY_IS_UNSET):
+            continue
+        settings[key] = parse(text)
+    return settings

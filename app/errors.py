@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import time
+import math
+from collections.abc import Callable, Mapping
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from app.extensions import db, limiter
+from app.extensions import db
+from app.ratelimits import describe_wait, seconds_until_reset
 
 JSON_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -37,18 +40,11 @@ MESSAGES = {
 }
 
 
-def _retry_after() -> int | None:
-    limit = limiter.current_limit
-    if limit is None:
-        return None
-    return max(1, int(limit.reset_at - time.time()))
-
-
 def render_error(error: HTTPException) -> Response:
     """Render an HTTP error in the layout (JSON for the machine endpoints)."""
     code = error.code or 500
     title, message = MESSAGES.get(code, (error.name, error.description or ""))
-    retry_after = _retry_after() if code == 429 else None
+    retry_after = seconds_until_reset() if code == 429 else None
     if request.path in JSON_PATHS:
         response = jsonify(status=title.lower())
     else:
@@ -58,7 +54,7 @@ def render_error(error: HTTPException) -> Response:
                 code=code,
                 title=title,
                 message=message,
-                retry_after=retry_after,
+                wait=describe_wait(retry_after) if retry_after else None,
             )
         )
     response.status_code = code
@@ -68,6 +64,31 @@ def render_error(error: HTTPException) -> Response:
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def too_many(body: str, retry_after: float) -> Response:
+    """Return a page refused for a while: status 429 and when to retry, in seconds."""
+    response = Response(body, status=429)
+    response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return response
+
+
+def refused_form_page(
+    error: RateLimitExceeded, forms: Mapping[str, tuple[str, Callable[[str], str]]]
+) -> Response:
+    """Answer a rate-limited post with its form, what was typed, why, and the wait.
+
+    `forms` maps an endpoint to the reason shown and a function that renders its
+    form with a form-level message; other endpoints get the error page.
+    """
+    seconds = seconds_until_reset()
+    refused = forms.get(request.endpoint or "")
+    if refused is None or seconds is None:
+        return render_error(error)
+    reason, render = refused
+    return too_many(
+        render(f"{reason} Please try again {describe_wait(seconds)}."), seconds
+    )
 
 
 def handle_database_down(error: OperationalError) -> Response:

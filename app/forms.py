@@ -6,9 +6,13 @@ from typing import Any
 
 from flask import g, request
 from flask_wtf import FlaskForm
-from wtforms import Field
+from wtforms import Field, HiddenField
 
 EXPIRED_MESSAGE = "This form expired, please submit it again."
+STALE_MESSAGE = (
+    "You signed in or out in another tab. Check the form and submit it again."
+)
+HIDDEN_FIELD_MESSAGE = "Part of this form could not be read. Please submit it again."
 BAD_CHARACTERS = "This contains characters that are not allowed."
 
 
@@ -22,7 +26,8 @@ class Form(FlaskForm):
     """A form that refuses control characters and explains an expired page.
 
     The CSRF token is checked once per request, for every unsafe request, by
-    `security.check_csrf`; a form only reports a genuine token that expired.
+    `security.check_csrf`; a form only reports a genuine token that expired or
+    that was made before a sign-in or sign-out (in another tab, say).
     """
 
     class Meta(FlaskForm.Meta):
@@ -41,10 +46,23 @@ class Form(FlaskForm):
             if isinstance(field.data, str) and _has_control_characters(field.data):
                 field.errors = [*field.errors, BAD_CHARACTERS]
                 valid = False
+        self._show_hidden_errors()
         if g.get("csrf_expired"):
             self.form_errors.append(EXPIRED_MESSAGE)
             valid = False
+        if g.get("csrf_stale"):
+            self.form_errors.append(STALE_MESSAGE)
+            valid = False
         return valid
+
+    def _show_hidden_errors(self) -> None:
+        # A page shows a field's errors next to it, and a hidden field has no
+        # place: its refusal would send the form back with no reason given.
+        hidden = [field for field in self if isinstance(field, HiddenField)]
+        if any(field.errors for field in hidden):
+            self.form_errors.append(HIDDEN_FIELD_MESSAGE)
+        for field in hidden:
+            field.errors = []
 
 
 def add_error(field: Field, message: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, request
@@ -10,7 +12,7 @@ from flask_login import current_user
 
 from app.extensions import limiter
 from app.security import UNSAFE_METHODS
-from app.services.accounts import normalize_email
+from app.services.email_address import normalize_email
 
 
 def setting(name: str) -> Callable[[], str]:
@@ -73,3 +75,28 @@ def reads_are_not_limited() -> bool:
 def failed_sign_in(response: Response) -> bool:
     """Count only sign-in attempts that failed."""
     return response.status_code == 401
+
+
+def accepted_sign_up(response: Response) -> bool:
+    """Count only sign-ups that were accepted (a form refused for a typo is free)."""
+    return response.status_code == 302
+
+
+def describe_wait(seconds: float) -> str:
+    """Say a wait in words: "in 40 seconds", "in 1 minute", "in 2 hours"."""
+    seconds = max(1, math.ceil(seconds))  # rounded up: never promise too early
+    if seconds > 90 * 60:
+        count, unit = math.ceil(seconds / 3600), "hour"
+    elif seconds >= 60:
+        count, unit = math.ceil(seconds / 60), "minute"
+    else:
+        count, unit = seconds, "second"
+    return f"in {count} {unit}{'s' if count != 1 else ''}"
+
+
+def seconds_until_reset() -> int | None:
+    """Return the seconds until the limit this request broke lets it through again."""
+    limit = limiter.current_limit
+    if limit is None:
+        return None
+    return max(1, int(limit.reset_at - time.time()))

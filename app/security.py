@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
+from enum import Enum
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request
-from flask_wtf.csrf import CSRFError, validate_csrf
-from wtforms.validators import ValidationError
+from flask import Flask, Response, current_app, g, request, session
+from flask_wtf.csrf import CSRFError
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from app.extensions import csrf
 from app.services.security_log import ClientInfo
 
 CSRF_EXPIRED = "The CSRF token has expired."
+# Flask-WTF signs the session's CSRF secret with this salt to make the form's token.
+CSRF_SALT = "wtf-csrf-token"
+# Session key of the CSRF secrets this browser had before its latest sign-in or out.
+EARLIER_CSRF_SECRETS = "csrf_earlier"
+# Enough for a few sign-ins and outs while a form stays open in another tab.
+KEEP_EARLIER_CSRF_SECRETS = 4
+# Longer than any address of this site: a `next` this long is not one of its pages.
+MAX_NEXT_LENGTH = 2000
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -31,9 +41,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def safe_next(target: str | None, fallback: str) -> str:
     """Return `target` if it is a path on this site, else `fallback`."""
-    if not target:
+    if not target or len(target) > MAX_NEXT_LENGTH:
         return fallback
-    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+    if "\\" in target or any(ord(ch) < 32 or 127 <= ord(ch) <= 159 for ch in target):
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
@@ -51,32 +61,123 @@ def client_info() -> ClientInfo:
     )
 
 
+class TokenOwner(Enum):
+    """Which of this browser's CSRF secrets a genuine token was made from."""
+
+    CURRENT = "current"
+    EARLIER = "earlier"  # before a sign-in or sign-out, maybe in another tab
+
+
 def check_csrf() -> None:
     """Refuse an unsafe request without a genuine CSRF token (400).
 
-    A genuine but expired token is let through, marked: the form then fails to
-    validate, and the page comes back with what was typed and a request to submit
-    again (`forms.Form.validate`).
+    Two kinds of genuine tokens of this browser are let through, marked, when the
+    post comes from this site: an expired one (`g.csrf_expired`) and one made
+    before a sign-in or sign-out (`g.csrf_stale`). The form then fails to validate
+    and the page comes back with what was typed and the reason
+    (`forms.Form.validate`); no view acts on such a post.
     """
     if request.method not in UNSAFE_METHODS:
+        return
+    if request.routing_exception is not None:
+        # No view will run: the 404 or 405 is the answer, whatever the token.
         return
     try:
         csrf.protect()
     except CSRFError as error:
-        if error.description != CSRF_EXPIRED or not _issued_to_this_browser():
+        owner = _token_owner() if _same_origin() else None
+        if owner is TokenOwner.CURRENT and error.description == CSRF_EXPIRED:
+            g.csrf_expired = True
+        elif owner is TokenOwner.EARLIER:
+            g.csrf_stale = True
+        else:
             raise
-        g.csrf_expired = True
 
 
-def _issued_to_this_browser() -> bool:
+def stale_token() -> bool:
+    """Whether this post carries a token from before a sign-in or sign-out."""
+    return bool(g.get("csrf_stale"))
+
+
+def _same_origin() -> bool:
+    # A browser names the page that posted; without the header (older browsers,
+    # some privacy settings) the token alone decides, as it does for fresh tokens.
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+def _token_owner() -> TokenOwner | None:
     # Flask-WTF reports a token's age before checking whose it is: an attacker's
-    # own expired token must not pass for this browser's (it would sign it out).
-    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    # own token, expired or not, must not pass for this browser's (it would sign
+    # it out). Signed by this site, of any age, and made from a secret of this
+    # browser's signed session cookie: nobody else can hold such a token.
+    config = current_app.config
+    token = request.form.get(config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    if not token or not key:
+        return None
     try:
-        validate_csrf(request.form.get(field), time_limit=float("inf"))
-    except ValidationError:
-        return False
-    return True
+        secret = URLSafeTimedSerializer(key, salt=CSRF_SALT).loads(token)
+    except BadData:
+        return None
+    if not isinstance(secret, str):
+        return None
+    current = _csrf_secret()
+    if current is not None and _same_secret(current, secret):
+        return TokenOwner.CURRENT
+    if any(_same_secret(earlier, secret) for earlier in _earlier_csrf_secrets()):
+        return TokenOwner.EARLIER
+    return None
+
+
+def _same_secret(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _peek(key: str) -> object:
+    # Reading marks the session accessed, which adds "Vary: Cookie" to the response;
+    # a look at the CSRF secrets on every request (static files too) is no reason.
+    accessed = session.accessed
+    value = session.get(key)
+    session.accessed = accessed
+    return value
+
+
+def _csrf_secret() -> str | None:
+    secret = _peek(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    return secret if isinstance(secret, str) else None
+
+
+def _earlier_csrf_secrets() -> list[str]:
+    earlier = _peek(EARLIER_CSRF_SECRETS)
+    if not isinstance(earlier, list):
+        return []
+    return [secret for secret in earlier if isinstance(secret, str)]
+
+
+def note_csrf_secrets() -> None:
+    """Remember this browser's CSRF secrets as the request found them."""
+    g.csrf_secrets_found = (_csrf_secret(), _earlier_csrf_secrets())
+
+
+def keep_earlier_csrf_secrets(response: Response) -> Response:
+    """Remember a CSRF secret that a sign-in or sign-out replaced.
+
+    Signing in or out clears the session, so the forms open in the browser's
+    other tabs carry tokens of a secret it no longer has; remembering it tells
+    such a form (stale) from a forged one.
+    """
+    found = g.get("csrf_secrets_found")
+    if found is None:
+        return response
+    secret, kept = found
+    if secret is not None and _csrf_secret() != secret:
+        kept = [secret, *kept][:KEEP_EARLIER_CSRF_SECRETS]
+    if _earlier_csrf_secrets() != kept:  # only then: no cookie is written otherwise
+        session[EARLIER_CSRF_SECRETS] = kept
+    return response
 
 
 def start_request() -> None:
@@ -113,5 +214,7 @@ def set_security_headers(response: Response) -> Response:
 def register_security(app: Flask) -> None:
     """Install the request hooks above."""
     app.before_request(start_request)
+    app.before_request(note_csrf_secrets)
     app.before_request(check_csrf)
+    app.after_request(keep_earlier_csrf_secrets)
     app.after_request(set_security_headers)

@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 
 from app.extensions import db
 from app.forms import EXPIRED_MESSAGE
-from app.models import OutboxMail, User
+from app.models import OutboxMail, SignUpClaim, User
 from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
 
@@ -125,6 +125,32 @@ def test_every_form_post_without_a_valid_token_is_refused_and_changes_nothing(
 
     assert problems == []
     assert is_signed_in(client)
+
+
+def test_every_form_post_with_a_stale_token_changes_nothing_and_is_no_400(
+    app: Flask, client: FlaskClient, signed_in: User
+) -> None:
+    # A page opened before this browser signed out and in again (in another tab):
+    # its form must come back (or ask again), never a bare "Bad request".
+    stale = csrf_from(client.get("/"))
+    client.post("/auth/logout", data={"csrf_token": csrf_from(client.get("/"))})
+    assert sign_in(client, signed_in.email).status_code == 302
+    problems = []
+
+    for rule in form_post_rules(app):
+        before = snapshot(app)
+        response = client.post(path_of(rule), data={**FORM_DATA, "csrf_token": stale})
+        after = snapshot(app)
+        if "<title>Bad request · Vestibule</title>" in response.text:
+            problems.append(f"{rule.rule}: answered the bad request page")
+        changed = sorted(name for name in after if after[name] != before[name])
+        if changed:
+            problems.append(f"{rule.rule}: changed {changed}")
+        if not is_signed_in(client):
+            problems.append(f"{rule.rule}: signed the visitor out")
+            assert sign_in(client, signed_in.email).status_code == 302
+
+    assert problems == []
 
 
 def test_error_page_for_a_missing_token_is_the_sites_own(client: FlaskClient) -> None:
@@ -267,7 +293,7 @@ def test_expired_register_form_comes_back_with_what_was_typed(
         "/auth/register", data={**FORM_DATA, "csrf_token": csrf_from(response)}
     )
     assert again.status_code == 302
-    assert count(app, User) == 1
+    assert count(app, SignUpClaim) == 1
 
 
 def test_expired_login_form_comes_back_and_signs_nobody_in(
@@ -348,6 +374,23 @@ def test_expired_token_from_another_browser_is_refused(
     assert is_signed_in(client)
 
 
+def test_cross_site_post_with_this_browsers_expired_token_is_refused(
+    client: FlaskClient, signed_in: User, time_machine: TimeMachineFixture
+) -> None:
+    time_machine.move_to(datetime.now(UTC))
+    token = csrf_from(client.get("/"))
+    let_the_page_expire(time_machine)
+
+    response = client.post(
+        "/auth/logout",
+        data={"csrf_token": token},
+        headers={"Origin": "https://evil.example"},
+    )
+
+    assert_bad_request_page(response)
+    assert is_signed_in(client)
+
+
 def test_a_state_cookie_signed_by_flasks_own_interface_is_still_accepted(
     app: Flask, client: FlaskClient
 ) -> None:
@@ -366,3 +409,51 @@ def test_a_state_cookie_signed_by_flasks_own_interface_is_still_accepted(
         header.startswith(app.config["SESSION_COOKIE_NAME"] + "=")
         for header in page.headers.getlist("Set-Cookie")
     ), "the state cookie was refused and replaced"
+
+
+# --- routing errors come before the token check ----------------------------------
+
+ROUTING_ERRORS = [
+    ("POST", "/no/such/page", 404),
+    ("PUT", "/no/such/page", 404),
+    ("DELETE", "/auth/nothing-here", 404),
+    ("PATCH", "/account/nothing-here", 404),
+    ("PUT", "/auth/login", 405),
+    ("DELETE", "/auth/logout", 405),
+    ("PATCH", "/account/profile", 405),
+    ("PUT", "/account/password", 405),
+    ("POST", "/users/me", 405),
+    ("POST", "/auth/check-inbox", 405),
+    ("POST", "/", 405),
+]
+ROUTING_TITLES = {404: "Page not found", 405: "Method not allowed"}
+
+
+@pytest.mark.parametrize(("method", "path", "status"), ROUTING_ERRORS)
+@pytest.mark.parametrize("token", ["none", "garbage", "the page's"])
+def test_routing_errors_are_answered_whatever_the_token(
+    app: Flask,
+    client: FlaskClient,
+    signed_in: User,
+    method: str,
+    path: str,
+    status: int,
+    token: str,
+) -> None:
+    data = {
+        "none": {},
+        "garbage": {"csrf_token": "garbage"},
+        "the page's": {"csrf_token": csrf_from(client.get("/"))},
+    }[token]
+    before = snapshot(app)
+
+    response = client.open(path, method=method, data=data)
+
+    assert response.status_code == status
+    body = response.get_data(as_text=True)
+    assert f"<title>{ROUTING_TITLES[status]} · Vestibule</title>" in body
+    assert f"Error {status}" in body
+    if status == 405:
+        assert method not in response.headers["Allow"]
+    assert snapshot(app) == before
+    assert is_signed_in(client)

@@ -9,6 +9,7 @@ with the browser's own CSRF token so that the values reach the views.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -37,6 +38,8 @@ UNA = "una@example.com"  # not verified yet
 INA = "ina@example.com"  # deactivated
 STRONG = "lantern orchard quietly sixteen"
 RESET = "/auth/reset/<token>"
+VERIFY = "/auth/verify/<token>"
+UNLOCK = "/auth/unlock/<token>"
 SITE = "http://localhost"
 
 
@@ -61,6 +64,8 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     "/auth/forgot": FormSpec(("email",), page="/auth/forgot"),
     # the page is the reset link itself, fetched from the mail for each example
     RESET: FormSpec(("password", "confirm"), page=RESET),
+    VERIFY: FormSpec(("username", "password"), page=VERIFY),
+    UNLOCK: FormSpec((), page=UNLOCK),
     "/auth/logout": FormSpec((), page="/account/profile", signed_in=True),
     "/account/profile": FormSpec(
         ("name", "bio", "listed"), page="/account/profile", signed_in=True
@@ -78,6 +83,7 @@ PLAUSIBLE: dict[str, list[str]] = {
     "password": [PASSWORD, STRONG],
     "confirm": [PASSWORD, STRONG],
     "current": [PASSWORD],
+    "username": [ADA],
     "bio": ["Wrote the first program.", "line one\r\nline two"],
     "listed": ["y", ""],
     "remember": ["y", ""],
@@ -310,19 +316,56 @@ def as_sent(value: Value) -> Any:
     return value
 
 
-def reset_link(browser: FlaskClient, app: Flask) -> str:
-    """Ask for a reset link for Ada, as she would, and return its path."""
-    assert submit(browser, "/auth/forgot", {"email": ADA}).status_code == 302
+def newest_mail_link(app: Flask, recipient: str, subject: str) -> str:
+    """Return the path of the link in the newest mail of this subject to recipient."""
     with app.app_context():
         mail = db.session.scalars(
             select(OutboxMail)
-            .where(OutboxMail.recipient == ADA)
+            .where(OutboxMail.recipient == recipient, OutboxMail.subject == subject)
             .order_by(OutboxMail.id.desc())
         ).first()
         db.session.remove()
     assert mail is not None
-    assert mail.subject == "Reset your password"
     return link_in(mail.body)
+
+
+def reset_link(browser: FlaskClient, app: Flask) -> str:
+    """Ask for a reset link for Ada, as she would, and return its path."""
+    assert submit(browser, "/auth/forgot", {"email": ADA}).status_code == 302
+    return newest_mail_link(app, ADA, "Reset your password")
+
+
+_SIGN_UPS = itertools.count()
+
+
+def verify_link(browser: FlaskClient, app: Flask) -> str:
+    """Sign up a newcomer in another browser; return the path of the mailed link.
+
+    Opened in `browser`, the confirm page asks for the sign-up's password.
+    """
+    email = f"signup{next(_SIGN_UPS)}@example.com"
+    data = {"name": "New Comer", "email": email, "password": STRONG, "confirm": STRONG}
+    assert submit(app.test_client(), "/auth/register", data).status_code == 302
+    return newest_mail_link(app, email, "Confirm your e-mail address")
+
+
+def unlock_link(browser: FlaskClient, app: Flask) -> str:
+    """Lock Ada out with wrong passwords from many addresses; return her unlock link."""
+    for n in range(10):
+        page = browser.get("/auth/login")
+        browser.post(
+            "/auth/login",
+            data={"email": ADA, "password": "wrong", "csrf_token": csrf_from(page)},
+            environ_base={"REMOTE_ADDR": f"127.0.1.{n + 1}"},
+        )
+    return newest_mail_link(app, ADA, "Sign-in to your account is paused")
+
+
+LINK_PAGES: dict[str, Callable[[FlaskClient, Flask], str]] = {
+    RESET: reset_link,
+    VERIFY: verify_link,
+    UNLOCK: unlock_link,
+}
 
 
 @dataclass
@@ -348,12 +391,13 @@ def open_form(
         # a new member each time: a fuzzed password change must not lock out the next
         assert sign_in(browser, make_user().email).status_code == 302
     page, path = spec.page, route
-    if route == RESET:
-        page = path = reset_link(browser, app)
+    if route in LINK_PAGES:
+        page = path = LINK_PAGES[route](browser, app)
         if path_token is not None:
             keep_genuine, text = path_token
-            token = path.rsplit("/", 1)[1] + text if keep_genuine else text
-            path = "/auth/reset/" + quote(token, safe="")
+            prefix, genuine = path.rsplit("/", 1)
+            token = genuine + text if keep_genuine else text
+            path = f"{prefix}/{quote(token, safe='')}"
     response = browser.get(page)
     assert response.status_code in {200, 400}, page  # a broken verify link is 400
     return Visit(browser, path, response, csrf_from(response))

@@ -139,10 +139,17 @@ def test_wrong_password_on_a_special_account_gets_the_generic_answer(
     assert "deactivated" not in page
 
 
-def test_unverified_account_is_refused_with_a_resend_form(app, client, make_user):
-    user = make_user(email="new@example.com", email_verified_at=None)
+def sign_up_unconfirmed(client, email="new@example.com"):
+    """Sign up without opening the mailed link."""
+    data = {"name": "New Comer", "email": email, "password": PASSWORD}
+    data["confirm"] = PASSWORD
+    assert submit(client, "/auth/register", data).status_code == 302
 
-    response = sign_in(client, user.email)
+
+def test_a_sign_ups_password_before_its_link_is_opened_offers_a_new_link(app, client):
+    sign_up_unconfirmed(client)
+
+    response = sign_in(client, "new@example.com")
 
     page = response.get_data(as_text=True)
     assert response.status_code == 403
@@ -153,21 +160,19 @@ def test_unverified_account_is_refused_with_a_resend_form(app, client, make_user
     assert not is_signed_in(client)
 
 
-def test_resend_form_on_the_sign_in_page_mails_a_working_link(
-    app, client, make_user, outbox
-):
-    user = make_user(email="new@example.com", email_verified_at=None)
-    refused = sign_in(client, user.email)
+def test_resend_form_on_the_sign_in_page_mails_a_working_link(app, client, outbox):
+    sign_up_unconfirmed(client)
+    refused = sign_in(client, "new@example.com")
 
     client.post(
         "/auth/verify/resend",
         data={"email": "new@example.com", "csrf_token": csrf_from(refused)},
     )
 
-    [mail] = outbox()
+    _, mail = outbox()
     assert mail.recipient == "new@example.com"
-    client.get(link_in(mail.body))
-    assert stored_user(app, user.id).email_verified_at is not None
+    assert submit(client, link_in(mail.body), {}).status_code == 302
+    assert is_signed_in(client)
 
 
 def test_inactive_account_is_refused(app, client, make_user):

@@ -10,6 +10,7 @@ from markupsafe import escape
 
 from app.extensions import db
 from app.models import User
+from app.services import accounts
 from tests.conftest import sign_in, submit
 
 MEMBER_LINK_RE = re.compile(r'href="/users/(\d+)"')
@@ -137,6 +138,40 @@ def test_profile_edit_refuses_invalid_input(app, client, make_user, name, bio, f
         "Original bio",
         True,
     )
+
+
+@pytest.mark.parametrize(
+    ("limit", "name", "bio", "field", "message"),
+    [
+        ("NAME_MAX", "n" * 11, "", "name", "Your name must be 1 to 10 characters."),
+        (
+            "BIO_MAX",
+            "Fine Name",
+            "b" * 11,
+            "bio",
+            "Your bio must be at most 10 characters.",
+        ),
+    ],
+    ids=["name", "bio"],
+)
+def test_a_refusal_of_the_service_is_shown_next_to_its_field(
+    app, client, make_user, monkeypatch, limit, name, bio, field, message
+):
+    # No input gets past the form's limits yet breaks the service's: the form counts
+    # the text as sent (a browser's CRLF newlines as two), the service the trimmed
+    # text. A tighter service limit stands in for a rule only the service knows.
+    monkeypatch.setattr(accounts, limit, 10)
+    user = make_user(name="Original Name", bio="Original bio")
+    sign_in(client, user.email)
+
+    response = save_profile(client, name, bio)
+
+    body = response.get_data(as_text=True)
+    errors = dict(re.findall(r'<p class="error" id="(\w+)-error">([^<]*)</p>', body))
+    assert response.status_code == 422
+    assert errors == {field: message}
+    unchanged = stored(app, user.id)
+    assert (unchanged.name, unchanged.bio) == ("Original Name", "Original bio")
 
 
 def test_profile_edit_keeps_typed_values_after_an_error(client, signed_in):

@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import User
+from app.models import SignUpClaim, User
 from app.services.passwords import verify_password
 from tests.conftest import link_in, submit
-from tests.factories import PASSWORD
 
 STRONG = "plum orbit cascade lantern"
 NAME = "Ada Lovelace"
 EMAIL = "ada@example.com"
+OTHER = "velvet harbour quince meadow"
 
 
 def register(client, **fields):
@@ -31,11 +31,20 @@ def accounts_with(app, email):
     return found
 
 
-def account_count(app):
+def account_count(app, model=User):
     with app.app_context():
-        count = db.session.scalar(select(func.count()).select_from(User))
+        count = db.session.scalar(select(func.count()).select_from(model))
         db.session.remove()
     return count
+
+
+def claims_for(app, email):
+    with app.app_context():
+        found = list(
+            db.session.scalars(select(SignUpClaim).where(SignUpClaim.email == email))
+        )
+        db.session.remove()
+    return found
 
 
 def input_tag(page, name):
@@ -63,13 +72,12 @@ def test_sign_up_sends_you_to_check_your_inbox(client):
     assert "Check your inbox" in client.get("/auth/check-inbox").get_data(as_text=True)
 
 
-def test_sign_up_creates_an_unverified_account_with_a_normalised_email(app, client):
+def test_sign_up_claims_the_normalised_address_without_creating_an_account(app, client):
     register(client, email="  Ada@Example.COM ")
 
-    [user] = accounts_with(app, "ada@example.com")
-    assert user.name == NAME
-    assert user.email_verified_at is None
-    assert user.is_active
+    [claim] = claims_for(app, "ada@example.com")
+    assert claim.name == NAME
+    assert account_count(app) == 0
 
 
 def test_sign_up_does_not_sign_you_in(app, client):
@@ -84,8 +92,9 @@ def test_sign_up_mails_a_link_that_verifies_the_account(app, client, outbox):
 
     [mail] = outbox()
     assert mail.recipient == "ada@example.com"
-    assert client.get(link_in(mail.body)).status_code == 302
+    assert submit(client, link_in(mail.body), {}).status_code == 302
     [user] = accounts_with(app, "ada@example.com")
+    assert user.name == NAME
     assert user.email_verified_at is not None
 
 
@@ -131,22 +140,37 @@ def test_signing_up_with_a_taken_email_keeps_the_owners_password(
     assert user.password_hash == owner.password_hash
 
 
-def test_signing_up_with_an_unverified_taken_email_mails_a_fresh_verify_link(
-    app, client, make_user, outbox
+def test_signing_up_again_for_an_unverified_address_is_a_claim_of_its_own(
+    app, client, outbox
 ):
-    make_user(email=EMAIL, email_verified_at=None)
+    register(client)
+    second = app.test_client()
 
-    register(client, email=" ADA@example.com")
+    register(second, name="Grace Hopper", password=OTHER, confirm=OTHER)
 
-    [mail] = outbox()
-    assert mail.recipient == EMAIL
-    assert client.get(link_in(mail.body)).status_code == 302
+    first_mail, second_mail = outbox()
+    assert first_mail.recipient == second_mail.recipient == EMAIL
+    assert link_in(first_mail.body) != link_in(second_mail.body)
+    assert [claim.name for claim in claims_for(app, EMAIL)] == [NAME, "Grace Hopper"]
+    assert account_count(app) == 0
+
+
+def test_the_link_opened_decides_which_sign_up_becomes_the_account(app, client, outbox):
+    register(client)
+    second = app.test_client()
+    register(second, name="Grace Hopper", password=OTHER, confirm=OTHER)
+
+    submit(client, link_in(outbox()[0].body), {})
+
     [user] = accounts_with(app, EMAIL)
-    assert user.email_verified_at is not None
-    # the owner's password still opens the account; the second sign-up's does not
+    assert user.name == NAME
     with app.app_context():
-        assert verify_password(user.password_hash, PASSWORD)
-        assert not verify_password(user.password_hash, STRONG)
+        assert verify_password(user.password_hash, STRONG)
+        assert not verify_password(user.password_hash, OTHER)
+    assert claims_for(app, EMAIL) == []
+    # the other sign-up's link now says the address is taken
+    stale = second.get(link_in(outbox()[1].body), follow_redirects=True)
+    assert "already verified" in stale.get_data(as_text=True)
 
 
 def test_a_long_passphrase_within_the_limit_is_accepted(app, client):
@@ -155,7 +179,7 @@ def test_a_long_passphrase_within_the_limit_is_accepted(app, client):
     response = register(client, password=passphrase, confirm=passphrase)
 
     assert response.status_code == 302
-    assert len(accounts_with(app, EMAIL)) == 1
+    assert len(claims_for(app, EMAIL)) == 1
 
 
 LONG = ("plum orbit cascade lantern " * 10)[:257]
@@ -206,7 +230,7 @@ def test_bad_password_is_refused_with_a_reason(app, client, outbox, fields, reas
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert reason in html.unescape(page)
-    assert account_count(app) == 0
+    assert account_count(app) == account_count(app, SignUpClaim) == 0
     assert outbox() == []
     # what was typed comes back, except the passwords
     assert f'value="{NAME}"' in input_tag(page, "name")

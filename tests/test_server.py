@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import User
+from app.models import SignUpClaim
 from tests.conftest import CSRF_RE, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,5 +94,5 @@ def test_the_served_site_takes_a_sign_up(server: str, app: Flask) -> None:
 
     assert answer.geturl() == f"{server}/auth/check-inbox"
     with app.app_context():
-        emails = list(db.session.scalars(select(User.email)))
+        emails = list(db.session.scalars(select(SignUpClaim.email)))
     assert emails == ["grace@example.com"]

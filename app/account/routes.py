@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from werkzeug import Response
 
 from app.account.forms import PasswordForm, ProfileForm
+from app.errors import refused_form_page
 from app.extensions import limiter
 from app.forms import add_error, form_status
 from app.ratelimits import setting, user_key
@@ -37,7 +39,7 @@ def profile() -> Page:
                 is_listed=form.listed.data,
             )
         except accounts.InvalidProfile as error:
-            add_error(form.name, str(error))
+            add_error(form[error.field], str(error))
         else:
             flash("Your profile is saved.", "success")
             return redirect(url_for("account.profile"))
@@ -66,3 +68,17 @@ def password() -> Page:
             flash("Password changed. Your other sessions were signed out.", "success")
             return redirect(url_for("account.password"))
     return render_template("account/password.html", form=form), form_status(form)
+
+
+def _refused_password(refusal: str) -> str:
+    form = PasswordForm()
+    form.form_errors.append(refusal)
+    return render_template("account/password.html", form=form)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def rate_limited(error: RateLimitExceeded) -> Response:
+    return refused_form_page(
+        error,
+        {"account.password": ("Too many password attempts.", _refused_password)},
+    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.forms import Form
+from app.security import safe_next
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
 
 EMAIL = [
@@ -16,8 +19,22 @@ EMAIL = [
 
 
 def strip(value: str | None) -> str | None:
-    """Drop the spaces around a typed address, as the stored form has none."""
-    return value.strip() if isinstance(value, str) else value
+    """Tidy a typed address as its stored form is: no spaces around, NFKC letters.
+
+    So that a fullwidth at sign or letter is checked as the address it spells.
+    """
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def path_on_this_site(value: str | None) -> str:
+    """Keep a `next` only when it is a path on this site, else drop it.
+
+    The field is hidden: a refusal there would fail the sign-in with no reason
+    shown, so a bad value is dropped instead, as the redirect would drop it.
+    """
+    return safe_next(value, "") if isinstance(value, str) else ""
 
 
 def new_password_fields() -> tuple[PasswordField, PasswordField]:
@@ -56,7 +73,7 @@ class LoginForm(Form):
         "Password", [DataRequired("Enter your password."), Length(max=MAX_LENGTH)]
     )
     remember = BooleanField("Remember me for 30 days")
-    next = HiddenField()
+    next = HiddenField(filters=[path_on_this_site])
 
 
 class EmailForm(Form):
@@ -65,3 +82,11 @@ class EmailForm(Form):
 
 class ResetForm(Form):
     password, confirm = new_password_fields()
+
+
+class ConfirmSignUpForm(Form):
+    """The verify link's button; a browser that did not sign up types the password."""
+
+    password = PasswordField(
+        "The password you chose when you signed up", [Length(max=MAX_LENGTH)]
+    )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     current_app,
@@ -9,17 +13,34 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from werkzeug import Response
 
-from app.auth.forms import EmailForm, LoginForm, RegisterForm, ResetForm
+from app.auth.forms import (
+    ConfirmSignUpForm,
+    EmailForm,
+    LoginForm,
+    RegisterForm,
+    ResetForm,
+)
+from app.errors import refused_form_page, too_many
 from app.extensions import limiter
-from app.forms import add_error, form_status
-from app.ratelimits import email_key, failed_sign_in, ip_email_key, ip_key, setting
-from app.security import client_info, safe_next
-from app.services import accounts, recovery, signin
+from app.forms import ConfirmForm, add_error, form_status
+from app.ratelimits import (
+    accepted_sign_up,
+    describe_wait,
+    failed_sign_in,
+    ip_email_key,
+    ip_key,
+    setting,
+)
+from app.security import client_info, safe_next, stale_token
+from app.services import accounts, lockouts, recovery, sign_up, signin
+from app.services.email_address import mask_email
 from app.services.passwords import WeakPassword
 from app.services.tokens import ExpiredLink, InvalidLink
 from app.session_cookie import current_session, sign_in, sign_out
@@ -28,23 +49,42 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 Page = str | Response | tuple[str, int]
 
+# The state-cookie key of the random key a signing-up browser keeps.
+SIGN_UP_KEY = "sign_up_key"
+
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(setting("REGISTER_LIMIT"), key_func=ip_key, methods=["POST"])
+@limiter.limit(setting("REGISTER_ATTEMPT_LIMIT"), key_func=ip_key, methods=["POST"])
+@limiter.limit(
+    setting("REGISTER_LIMIT"),
+    key_func=ip_key,
+    methods=["POST"],
+    deduct_when=accepted_sign_up,
+)
 def register() -> Page:
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            accounts.register_user(
-                form.name.data or "", form.email.data or "", form.password.data or ""
+            sign_up.register_user(
+                form.name.data or "",
+                form.email.data or "",
+                form.password.data or "",
+                browser_key=_sign_up_browser_key(),
             )
         except WeakPassword as error:
             add_error(form.password, error.reason)
         except accounts.InvalidProfile as error:
-            add_error(form.name, str(error))
+            add_error(form[error.field], str(error))
         else:
             return redirect(url_for("auth.check_inbox"))
     return render_template("auth/register.html", form=form), form_status(form)
+
+
+def _sign_up_browser_key() -> str:
+    # One random key per browser, in its signed state cookie, kept whether or not
+    # the address was free, so the cookie tells nobody which addresses exist.
+    key: str = session.setdefault(SIGN_UP_KEY, secrets.token_urlsafe(16))
+    return key
 
 
 @bp.route("/check-inbox")
@@ -52,23 +92,80 @@ def check_inbox() -> str:
     return render_template("auth/check_inbox.html")
 
 
-@bp.route("/verify/<token>")
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+@limiter.limit(setting("LOGIN_LIMIT_PER_IP"), key_func=ip_key, methods=["POST"])
 def verify(token: str) -> Page:
+    max_age = current_app.config["VERIFY_TOKEN_MAX_AGE"]
     try:
-        user = accounts.verify_email(
-            token, current_app.config["VERIFY_TOKEN_MAX_AGE"], client_info()
-        )
-    except accounts.AlreadyVerified:
-        flash("Your e-mail address is already verified. Please sign in.", "info")
-        return redirect(url_for("auth.login"))
+        claim = sign_up.read_claim(token, max_age)
+    except sign_up.AlreadyVerified as error:
+        return _already_verified(error)
     except InvalidLink as error:
-        expired = isinstance(error, ExpiredLink)
-        return render_template(
-            "auth/verify_failed.html", form=EmailForm(), expired=expired
-        ), 400
-    sign_in(user.id, remember=False, client=client_info())
-    flash("Your e-mail address is verified. Welcome to Vestibule!", "success")
+        return _verify_failed(error)
+    browser_key: str = session.get(SIGN_UP_KEY, "")
+    from_signing_up_browser = bool(browser_key) and hmac.compare_digest(
+        claim.browser_key_hash, sign_up.browser_key_hash(browser_key)
+    )
+    form = ConfirmSignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = sign_up.confirm_sign_up(
+                token,
+                max_age,
+                browser_key=browser_key,
+                password=form.password.data or "",
+                client=client_info(),
+            )
+        except sign_up.NotYourSignUp:
+            add_error(
+                form.password,
+                "That is not the password chosen for this sign-up."
+                if form.password.data
+                else "Type the password you chose when you signed up.",
+            )
+        except sign_up.AlreadyVerified as error:
+            return _already_verified(error)
+        except InvalidLink as error:
+            return _verify_failed(error)
+        else:
+            return _signed_up(user.id, user.email)
+    return render_template(
+        "auth/verify.html",
+        form=form,
+        email=claim.email,
+        masked_email=mask_email(claim.email),
+        from_signing_up_browser=from_signing_up_browser,
+    ), form_status(form)
+
+
+def _signed_up(user_id: int, email: str) -> Response:
+    if (
+        current_user.is_authenticated
+    ):  # a member confirming another's link stays who they are
+        flash(
+            f"{mask_email(email)} is confirmed. You are still signed in as "
+            f"{current_user.name}; sign out to use the new account.",
+            "success",
+        )
+    else:
+        sign_in(user_id, remember=False, client=client_info())
+        flash("Your e-mail address is verified. Welcome to Vestibule!", "success")
     return redirect(url_for("main.index"))
+
+
+def _already_verified(error: sign_up.AlreadyVerified) -> Response:
+    if current_user.is_authenticated and current_user.id == error.user_id:
+        flash("Your e-mail address is already verified.", "info")
+        return redirect(url_for("main.index"))
+    flash("This address is already verified. Please sign in.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _verify_failed(error: InvalidLink) -> tuple[str, int]:
+    expired = isinstance(error, ExpiredLink)
+    return render_template(
+        "auth/verify_failed.html", form=EmailForm(), expired=expired
+    ), 400
 
 
 @bp.route("/verify/resend", methods=["POST"])
@@ -76,7 +173,7 @@ def verify(token: str) -> Page:
 def verify_resend() -> Page:
     form = EmailForm()
     if form.validate_on_submit():
-        accounts.resend_verification(form.email.data or "")
+        sign_up.resend_link(form.email.data or "")
         return redirect(url_for("auth.check_inbox"))
     return render_template("auth/verify_failed.html", form=form, expired=False), 422
 
@@ -96,9 +193,6 @@ def login() -> Page:
 @limiter.limit(
     setting("LOGIN_LIMIT_PER_EMAIL"), key_func=ip_email_key, deduct_when=failed_sign_in
 )
-@limiter.limit(
-    setting("LOGIN_LIMIT_PER_ACCOUNT"), key_func=email_key, deduct_when=failed_sign_in
-)
 def login_submit() -> Page:
     form = LoginForm(next=request.args.get("next", ""))
     if current_user.is_authenticated:
@@ -108,6 +202,13 @@ def login_submit() -> Page:
         try:
             user_id = signin.authenticate(
                 form.email.data or "", form.password.data or "", client_info()
+            )
+        except lockouts.LockedOut as error:
+            return _login_page(
+                form,
+                f"Too many failed sign-ins for this address. Please try again "
+                f"{describe_wait(error.wait.total_seconds())}, or reset your password.",
+                retry_after=error.wait.total_seconds(),
             )
         except signin.BadCredentials:
             problem = "bad_credentials"
@@ -127,9 +228,24 @@ def login_submit() -> Page:
     ), status
 
 
+def _login_page(form: LoginForm, refusal: str, retry_after: float) -> Response:
+    """Return the sign-in form refused for a while: 429, what was typed, the wait."""
+    form.form_errors.append(refusal)
+    return too_many(
+        render_template("auth/login.html", form=form, problem=None), retry_after
+    )
+
+
 @bp.route("/logout", methods=["POST"])
-def logout() -> Response:
+def logout() -> Page:
     # check_csrf already refused forged posts; an expired but genuine token may sign out
+    if stale_token():  # from a page shown before a sign-in or sign-out
+        if current_user.is_authenticated:
+            # Signed in again since that page was shown: an old button proves less
+            # than a fresh one, so a fresh one is asked for rather than obeyed.
+            return render_template("auth/logout_confirm.html", form=ConfirmForm())
+        flash("You are signed out.", "info")  # as they asked, already
+        return redirect(url_for("main.index"))
     sign_out()
     flash("You are signed out.", "info")
     return redirect(url_for("main.index"))
@@ -146,6 +262,7 @@ def forgot() -> Page:
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(setting("RESET_LIMIT"), key_func=ip_key, methods=["POST"])
 def reset(token: str) -> Page:
     max_age = current_app.config["RESET_TOKEN_MAX_AGE"]
     try:
@@ -176,3 +293,80 @@ def reset(token: str) -> Page:
                 return redirect(url_for("main.index"))
             return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form), form_status(form)
+
+
+@bp.route("/unlock/<token>", methods=["GET", "POST"])
+def unlock(token: str) -> Page:
+    max_age = current_app.config["UNLOCK_TOKEN_MAX_AGE"]
+    try:
+        lockout = lockouts.read_unlock_link(token, max_age)
+    except InvalidLink as error:
+        expired = isinstance(error, ExpiredLink)
+        return render_template("auth/link_failed.html", expired=expired), 400
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            lockouts.unlock(token, max_age, client_info())
+        except InvalidLink as error:  # used in another tab meanwhile
+            expired = isinstance(error, ExpiredLink)
+            return render_template("auth/link_failed.html", expired=expired), 400
+        flash("Sign-in is unlocked. You can sign in now.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template(
+        "auth/unlock.html", form=form, masked_email=mask_email(lockout.email)
+    ), form_status(form)
+
+
+# A form refused by a rate limit comes back with what was typed (never passwords),
+# why, when to try again and the page's own ways out.
+def _refused_register(refusal: str) -> str:
+    form = RegisterForm()
+    form.form_errors.append(refusal)
+    return render_template("auth/register.html", form=form)
+
+
+def _refused_login(refusal: str) -> str:
+    form = LoginForm(next=request.args.get("next", ""))
+    form.form_errors.append(refusal)
+    return render_template("auth/login.html", form=form, problem=None)
+
+
+def _refused_forgot(refusal: str) -> str:
+    form = EmailForm()
+    form.form_errors.append(refusal)
+    return render_template("auth/forgot.html", form=form)
+
+
+def _refused_resend(refusal: str) -> str:
+    form = EmailForm()
+    form.form_errors.append(refusal)
+    return render_template("auth/verify_failed.html", form=form, expired=False)
+
+
+def _refused_reset(refusal: str) -> str:
+    form = ResetForm()
+    form.form_errors.append(refusal)
+    return render_template("auth/reset.html", form=form)
+
+
+_REFUSED_FORMS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "auth.register": (
+        "Too many accounts were created from your network.",
+        _refused_register,
+    ),
+    "auth.login_submit": ("Too many sign-in attempts.", _refused_login),
+    "auth.forgot": (
+        "We already sent links for this address: check your inbox.",
+        _refused_forgot,
+    ),
+    "auth.verify_resend": (
+        "We already sent links for this address: check your inbox.",
+        _refused_resend,
+    ),
+    "auth.reset": ("Too many attempts to set a password.", _refused_reset),
+}
+
+
+@bp.errorhandler(RateLimitExceeded)
+def rate_limited(error: RateLimitExceeded) -> Response:
+    return refused_form_page(error, _REFUSED_FORMS)

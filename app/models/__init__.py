@@ -1,8 +1,17 @@
 """The models, one module per aggregate; imported here so Alembic sees them all."""
 
+from app.models.lockout import SignInLockout
 from app.models.outbox import OutboxMail
 from app.models.security_event import SecurityEvent
 from app.models.session import UserSession
+from app.models.sign_up import SignUpClaim
 from app.models.user import User
 
-__all__ = ["OutboxMail", "SecurityEvent", "User", "UserSession"]
+__all__ = [
+    "OutboxMail",
+    "SecurityEvent",
+    "SignInLockout",
+    "SignUpClaim",
+    "User",
+    "UserSession",
+]

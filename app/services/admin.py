@@ -9,12 +9,8 @@ from app.extensions import db
 from app.models import User
 from app.models.base import utcnow
 from app.services import ServiceError
-from app.services.accounts import (
-    clean_name,
-    find_user_by_email,
-    name_key,
-    normalize_email,
-)
+from app.services.accounts import clean_name, find_user_by_email, name_key
+from app.services.email_address import normalize_email
 from app.services.passwords import check_password_strength, hash_password
 from app.services.sessions import end_other_sessions
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from flask import current_app
-from sqlalchemy import Connection, Integer, Select, bindparam, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import User
@@ -27,7 +25,6 @@ from app.services.reads import read_connection
 from app.services.sessions import SignedInUser
 
 QUERY_MAX = 80
-COUNT_CACHE_SIZE = 1000
 ID_MAX = 2**31 - 1  # ids are 32-bit INTEGER on PostgreSQL: larger ones cannot exist
 
 
@@ -82,7 +79,8 @@ def list_members(query: str, page: int, per_page: int) -> MemberPage:
     if search:
         params["pattern"] = f"%{_escape_like(name_key(query))}%"
     connection = read_connection()
-    total = _count(connection, query, search, params)
+    # Counted on every page: the far-end read below is only right with the true total.
+    total = connection.execute(_count_statement(search), params).scalar() or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     offset = (page - 1) * per_page
@@ -123,26 +121,6 @@ def _page_statement(search: bool, from_end: bool) -> Select[Any]:
         .join_from(_USERS, ids, _USERS.c.id == ids.c.id)
         .order_by(*key)
     )
-
-
-def _count(
-    connection: Connection, query: str, search: bool, params: dict[str, Any]
-) -> int:
-    """Count the matches, reusing a recent count: an exact count reads every entry."""
-    ttl = current_app.config["DIRECTORY_COUNT_TTL"]
-    cache: dict[str, tuple[float, int]] = current_app.extensions.setdefault(
-        "directory_counts", {}
-    )
-    now = time.time()
-    cached = cache.get(query)
-    if cached is not None and now - cached[0] < ttl:
-        return cached[1]
-    statement = _count_statement(search)
-    total = connection.execute(statement, params).scalar() or 0
-    if len(cache) >= COUNT_CACHE_SIZE:
-        cache.clear()
-    cache[query] = (now, total)
-    return total
 
 
 def get_member(member_id: int, viewer: SignedInUser) -> Member:

@@ -8,6 +8,7 @@ from app.extensions import db
 from app.models import User
 from app.services import mailer
 from app.services.accounts import find_user_by_email, set_password
+from app.services.email_address import normalize_email
 from app.services.security_log import ClientInfo
 from app.services.sessions import ActiveSession
 from app.services.tokens import InvalidLink, make_token, read_token
@@ -21,18 +22,29 @@ def _fingerprint(user: User) -> str:
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the address has an active account; tell nobody which."""
+    """Mail the address a reset link if it has an active account, else a note.
+
+    Both answers are a mail to the address typed, queued in one commit: the same
+    work, so neither the page nor its timing tells which addresses have accounts.
+    """
+    email = normalize_email(email)
     user = find_user_by_email(email)
-    if user is None or not user.is_active:
-        return
-    token = make_token(RESET_PURPOSE, {"uid": user.id, "pw": _fingerprint(user)})
-    mailer.queue_mail(
-        user.email,
-        "Reset your password",
-        "reset",
-        user=user,
-        link=mailer.link("auth.reset", token=token),
-    )
+    if user is not None and user.is_active:
+        token = make_token(RESET_PURPOSE, {"uid": user.id, "pw": _fingerprint(user)})
+        mailer.queue_mail(
+            user.email,
+            "Reset your password",
+            "reset",
+            user=user,
+            link=mailer.link("auth.reset", token=token),
+        )
+    else:
+        mailer.queue_mail(
+            email,
+            "Your password reset request",
+            "no_account",
+            register_link=mailer.link("auth.register"),
+        )
     db.session.commit()
 
 

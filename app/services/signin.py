@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from sqlalchemy import bindparam, select, update
 
 from app.extensions import db
 from app.models import User
-from app.services import ServiceError
-from app.services.accounts import normalize_email
+from app.services import ServiceError, lockouts
+from app.services.email_address import normalize_email
 from app.services.passwords import (
     hash_password,
     needs_rehash,
@@ -15,6 +17,7 @@ from app.services.passwords import (
     verify_password,
 )
 from app.services.security_log import ClientInfo, record_event
+from app.services.sign_up import newest_claim
 
 
 class BadCredentials(ServiceError):
@@ -22,7 +25,7 @@ class BadCredentials(ServiceError):
 
 
 class Unverified(ServiceError):
-    """The password is right but the e-mail address is not verified yet."""
+    """The password is a sign-up's whose link was not opened yet: nobody signs in."""
 
 
 class Inactive(ServiceError):
@@ -46,24 +49,44 @@ _REHASH = (
 
 
 def authenticate(email: str, password: str, client: ClientInfo) -> int:
-    """Return the id of the account with this e-mail and password, or raise."""
+    """Return the id of the account with this e-mail and password, or raise.
+
+    Raises LockedOut (before any password is checked) while the address is
+    locked, BadCredentials, Unverified or Inactive. Every address, with or without
+    an account, costs one password hash and counts its failures the same way.
+    """
     connection = db.session.connection()
     email = normalize_email(email)
+    failures = lockouts.check_lockout(email)
     user = connection.execute(_CREDENTIALS, {"email": email}).first()
     if user is None:
-        verify_against_dummy(password)  # the same hash work as for a real account
-        raise BadCredentials()
-    if not verify_password(user.password_hash, password):
+        _check_sign_up_password(email, password, client)
+    elif not verify_password(user.password_hash, password):
         record_event(user.id, "sign_in_failed", client)
+        lockouts.record_failure(email, user.id, client)
         db.session.commit()
         raise BadCredentials()
     if not user.is_active:
         raise Inactive()
     if user.email_verified_at is None:
         raise Unverified()
+    if failures is not None:  # a right password ends the count
+        db.session.delete(failures)
     if needs_rehash(user.password_hash):
         new_hash = hash_password(password)
         connection.execute(_REHASH, {"user_id": user.id, "password_hash": new_hash})
-        db.session.commit()
+    db.session.commit()
     user_id: int = user.id
     return user_id
+
+
+def _check_sign_up_password(email: str, password: str, client: ClientInfo) -> NoReturn:
+    """Raise Unverified for the password of the address's newest sign-up, else fail."""
+    claim = newest_claim(email)
+    if claim is None:
+        verify_against_dummy(password)  # the same hash work as for a real account
+    elif verify_password(claim.password_hash, password):
+        raise Unverified()
+    lockouts.record_failure(email, None, client)
+    db.session.commit()
+    raise BadCredentials()

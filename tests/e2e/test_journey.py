@@ -41,6 +41,7 @@ def test_newcomer_signs_up_verifies_edits_profile_finds_a_member_and_signs_out(
     [link] = LINK_RE.findall(mail.get_content())
     assert link.startswith(live_server.url + "/auth/verify/")
     page.goto(link)
+    page.get_by_role("button", name="Confirm my address").click()
     expect(page.get_by_text("Your e-mail address is verified")).to_be_visible()
     expect(nav(page).get_by_role("link", name="Grace Hopper")).to_be_visible()
 

@@ -1,0 +1,33 @@
+"""A sign-up waiting for its link: until one is opened, nobody holds the address."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+
+class SignUpClaim(db.Model):  # type: ignore[name-defined,misc]
+    """One sign-up's name and password for an address nobody has verified yet.
+
+    Several claims may wait for one address; the one whose link is opened becomes
+    the account and the others are dropped.
+    """
+
+    __tablename__ = "sign_up_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Random, in the claim's link: a link outlives neither its claim nor a reused id.
+    link_key: Mapped[str] = mapped_column(String(32))
+    # sha256 of the random key kept in the signing-up browser's state cookie
+    browser_key_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_sign_up_claims_email_time", "email", "created_at"),)

@@ -1,0 +1,31 @@
+"""The one stored form of an e-mail address, and how pages may show one."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+
+
+def normalize_email(email: str) -> str:
+    """Return the canonical form of an address, the form accounts are stored under.
+
+    Trimmed, NFKC-normalised and lowercased, with the domain in its IDNA (ASCII)
+    form as email-validator gives it, so that every spelling of one mailbox
+    (`A@Example.COM`, fullwidth letters, a Unicode domain) is one account. Text
+    that is not an address is only trimmed, normalised and lowercased: it matches
+    no account. Never raises.
+    """
+    text = unicodedata.normalize("NFKC", email.strip())
+    try:
+        address = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return text.lower()
+    local_part = unicodedata.normalize("NFKC", address.local_part).lower()
+    return f"{local_part}@{address.ascii_domain.lower()}"
+
+
+def mask_email(email: str) -> str:
+    """Return the address with its local part hidden but the first letter: a…@x.org."""
+    local_part, at, domain = email.partition("@")
+    return f"{local_part[:1]}…{at}{domain}" if at else "…"

@@ -1,0 +1,165 @@
+"""Lockout: failed sign-ins for one address brake guessing, never keep the owner out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SecurityEvent, SignInLockout
+from tests.conftest import csrf_from, link_in, submit
+from tests.factories import PASSWORD
+
+START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
+WRONG = "not the password at all"
+
+
+@pytest.fixture
+def now(time_machine):
+    time_machine.move_to(START, tick=False)
+    return time_machine
+
+
+def attempt(app, email, password, n=0):
+    """Sign in from a client of its own, each from another address (any IP counts)."""
+    client = app.test_client()
+    page = client.get("/auth/login")
+    return client.post(
+        "/auth/login",
+        data={"email": email, "password": password, "csrf_token": csrf_from(page)},
+        environ_base={"REMOTE_ADDR": f"127.0.{n // 250}.{n % 250 + 1}"},
+    )
+
+
+def fail(app, email, times, start=0):
+    for n in range(start, start + times):
+        assert attempt(app, email, WRONG, n).status_code == 401
+
+
+def test_ten_failures_lock_the_address_for_a_minute_even_for_the_right_password(
+    app, make_user, now
+):
+    user = make_user()
+    fail(app, user.email, 10)
+
+    refused = attempt(app, user.email, PASSWORD, 50)
+
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 429
+    assert "try again in 1 minute" in page
+    assert "Forgot your password?" in page
+    assert f'value="{user.email}"' in page
+    assert int(refused.headers["Retry-After"]) == 60
+    now.shift(timedelta(seconds=61))
+    assert attempt(app, user.email, PASSWORD, 51).status_code == 302
+
+
+def test_the_wait_doubles_with_each_further_failure_up_to_fifteen_minutes(
+    app, make_user, now
+):
+    user = make_user()
+    fail(app, user.email, 10)
+    waits = []
+    for n in range(5):
+        now.shift(timedelta(minutes=16))
+        assert attempt(app, user.email, WRONG, 20 + n).status_code == 401
+        waits.append(
+            int(attempt(app, user.email, PASSWORD, 40 + n).headers["Retry-After"])
+        )
+
+    assert waits == [120, 240, 480, 900, 900]
+
+
+def test_nine_failures_do_not_lock_and_a_right_password_starts_the_count_again(
+    app, make_user, now
+):
+    user = make_user()
+    fail(app, user.email, 9)
+    assert attempt(app, user.email, PASSWORD, 30).status_code == 302
+
+    fail(app, user.email, 9, start=31)
+
+    assert attempt(app, user.email, PASSWORD, 60).status_code == 302
+
+
+def test_an_address_without_an_account_locks_the_same_way(app, make_user, now):
+    user = make_user()
+    fail(app, user.email, 10)
+    fail(app, "nobody@example.com", 10, start=10)
+
+    known = attempt(app, user.email, WRONG, 30)
+    unknown = attempt(app, "nobody@example.com", WRONG, 31)
+
+    assert known.status_code == unknown.status_code == 429
+    assert known.headers["Retry-After"] == unknown.headers["Retry-After"]
+    strip = lambda page, email: page.get_data(as_text=True).replace(email, "")  # noqa: E731
+    assert strip(known, user.email).replace(csrf_from(known), "") == strip(
+        unknown, "nobody@example.com"
+    ).replace(csrf_from(unknown), "")
+
+
+def test_the_owner_gets_one_mail_and_sees_the_lockout_in_the_security_log(
+    app, make_user, outbox, now
+):
+    user = make_user()
+    fail(app, user.email, 10)
+    for n in range(3):  # locked again after each, but mailed only once
+        now.shift(timedelta(minutes=16))
+        fail(app, user.email, 1, start=10 + n)
+
+    [mail] = outbox()
+    assert mail.recipient == user.email
+    assert "/auth/unlock/" in mail.body
+    with app.app_context():
+        kinds = db.session.scalars(
+            select(SecurityEvent.kind).where(SecurityEvent.user_id == user.id)
+        ).all()
+        db.session.remove()
+    assert kinds.count("lockout") == 1
+    assert kinds.count("sign_in_failed") == 13
+
+
+def test_it_was_me_link_unlocks_once_and_a_get_changes_nothing(
+    app, make_user, outbox, now
+):
+    user = make_user()
+    fail(app, user.email, 10)
+    link = link_in(outbox()[0].body)
+    owner = app.test_client()
+
+    shown = owner.get(link)
+    assert shown.status_code == 200
+    assert attempt(app, user.email, PASSWORD, 40).status_code == 429
+
+    unlocked = submit(owner, link, {})
+    again = owner.get(link)
+
+    assert unlocked.status_code == 302
+    assert attempt(app, user.email, PASSWORD, 41).status_code == 302
+    assert again.status_code == 400
+
+
+def test_a_completed_password_reset_ends_the_lockout(app, make_user, outbox, now):
+    user = make_user()
+    fail(app, user.email, 10)
+    owner = app.test_client()
+    submit(owner, "/auth/forgot", {"email": user.email})
+    reset_link = link_in(outbox()[-1].body)
+    new_password = "velvet harbour quince meadow"
+
+    submit(owner, reset_link, {"password": new_password, "confirm": new_password})
+
+    assert attempt(app, user.email, new_password, 40).status_code == 302
+
+
+def test_lockouts_are_stored_where_an_admin_can_list_them(app, make_user, now):
+    user = make_user()
+    fail(app, user.email, 10)
+
+    with app.app_context():
+        [lockout] = db.session.scalars(select(SignInLockout)).all()
+        db.session.remove()
+    assert lockout.email == user.email
+    assert lockout.locked_until is not None
