@@ -45,6 +45,7 @@ class Config:
 
     # Signed links.
     VERIFY_TOKEN_MAX_AGE = int(timedelta(hours=48).total_seconds())
+    RESET_TOKEN_MAX_AGE = int(timedelta(hours=1).total_seconds())
     UNLOCK_TOKEN_MAX_AGE = int(timedelta(hours=24).total_seconds())
     # A sign-up waits this long for its link (a new link can be asked for meanwhile).
     SIGN_UP_CLAIM_LIFETIME = timedelta(days=7)
@@ -56,7 +57,6 @@ class Config:
     LOCKOUT_LONGEST_WAIT = timedelta(minutes=15)
     # A count with no new failure for this long starts again from zero.
     LOCKOUT_FORGET_AFTER = timedelta(days=1)
-    RESET_TOKEN_MAX_AGE = int(timedelta(hours=1).total_seconds())
 
     # Server-side sessions behind a random cookie token.
     AUTH_COOKIE_NAME = "vestibule_session"

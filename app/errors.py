@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
@@ -11,6 +13,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.extensions import db
+from app.forms import Form
 from app.ratelimits import describe_wait, seconds_until_reset
 
 JSON_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -73,22 +76,43 @@ def too_many(body: str, retry_after: float) -> Response:
     return response
 
 
+@dataclass(frozen=True)
+class FormPage:
+    """How a form's page is shown again: its form, template and other context."""
+
+    form: Callable[[], Form]
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+def refuse_form(
+    page: FormPage, refusal: str, retry_after: float, form: Form | None = None
+) -> Response:
+    """Show a form again as a 429 refused for `retry_after` seconds.
+
+    The page keeps what was typed (never passwords) and its ways out, and says why.
+    """
+    form = page.form() if form is None else form
+    form.form_errors.append(refusal)
+    body = render_template(page.template, form=form, **page.context)
+    return too_many(body, retry_after)
+
+
 def refused_form_page(
-    error: RateLimitExceeded, forms: Mapping[str, tuple[str, Callable[[str], str]]]
+    error: RateLimitExceeded, forms: Mapping[str, tuple[str, FormPage]]
 ) -> Response:
     """Answer a rate-limited post with its form, what was typed, why, and the wait.
 
-    `forms` maps an endpoint to the reason shown and a function that renders its
-    form with a form-level message; other endpoints get the error page.
+    `forms` maps an endpoint to the reason shown and its form's page; other
+    endpoints get the error page.
     """
     seconds = seconds_until_reset()
     refused = forms.get(request.endpoint or "")
     if refused is None or seconds is None:
         return render_error(error)
-    reason, render = refused
-    return too_many(
-        render(f"{reason} Please try again {describe_wait(seconds)}."), seconds
-    )
+    reason, page = refused
+    refusal = f"{reason} Please try again {describe_wait(seconds)}."
+    return refuse_form(page, refusal, seconds)
 
 
 def handle_database_down(error: OperationalError) -> Response:

@@ -136,48 +136,31 @@ def _same_secret(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-def _peek(key: str) -> object:
-    # Reading marks the session accessed, which adds "Vary: Cookie" to the response;
-    # a look at the CSRF secrets on every request (static files too) is no reason.
-    accessed = session.accessed
-    value = session.get(key)
-    session.accessed = accessed
-    return value
-
-
 def _csrf_secret() -> str | None:
-    secret = _peek(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
     return secret if isinstance(secret, str) else None
 
 
 def _earlier_csrf_secrets() -> list[str]:
-    earlier = _peek(EARLIER_CSRF_SECRETS)
+    earlier = session.get(EARLIER_CSRF_SECRETS)
     if not isinstance(earlier, list):
         return []
     return [secret for secret in earlier if isinstance(secret, str)]
 
 
-def note_csrf_secrets() -> None:
-    """Remember this browser's CSRF secrets as the request found them."""
-    g.csrf_secrets_found = (_csrf_secret(), _earlier_csrf_secrets())
+def renew_session_state() -> None:
+    """Clear the state cookie at a sign-in or sign-out, remembering its CSRF secret.
 
-
-def keep_earlier_csrf_secrets(response: Response) -> Response:
-    """Remember a CSRF secret that a sign-in or sign-out replaced.
-
-    Signing in or out clears the session, so the forms open in the browser's
-    other tabs carry tokens of a secret it no longer has; remembering it tells
-    such a form (stale) from a forged one.
+    The forms open in the browser's other tabs carry tokens of the secret this
+    clears; remembering it (the last few) tells such a stale form from a forged one.
     """
-    found = g.get("csrf_secrets_found")
-    if found is None:
-        return response
-    secret, kept = found
-    if secret is not None and _csrf_secret() != secret:
-        kept = [secret, *kept][:KEEP_EARLIER_CSRF_SECRETS]
-    if _earlier_csrf_secrets() != kept:  # only then: no cookie is written otherwise
-        session[EARLIER_CSRF_SECRETS] = kept
-    return response
+    secret = _csrf_secret()
+    earlier = _earlier_csrf_secrets()
+    session.clear()
+    if secret is not None:
+        earlier = [secret, *earlier][:KEEP_EARLIER_CSRF_SECRETS]
+    if earlier:
+        session[EARLIER_CSRF_SECRETS] = earlier
 
 
 def start_request() -> None:
@@ -214,7 +197,5 @@ def set_security_headers(response: Response) -> Response:
 def register_security(app: Flask) -> None:
     """Install the request hooks above."""
     app.before_request(start_request)
-    app.before_request(note_csrf_secrets)
     app.before_request(check_csrf)
-    app.after_request(keep_earlier_csrf_secrets)
     app.after_request(set_security_headers)

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import flask_login
-from flask import Flask, Request, Response, current_app, g, session
+from flask import Flask, Request, Response, current_app, g
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from itsdangerous import URLSafeTimedSerializer
 
 from app.extensions import login_manager
+from app.security import renew_session_state
 from app.services import sessions
 from app.services.security_log import ClientInfo
 
@@ -58,7 +59,7 @@ def sign_in(user_id: int, *, remember: bool, client: ClientInfo) -> None:
         remember,
     )
     # A fresh CSRF secret too, so nothing from before the sign-in carries over.
-    session.clear()
+    renew_session_state()
 
 
 def sign_out() -> None:
@@ -67,7 +68,7 @@ def sign_out() -> None:
     if user_session is not None:
         sessions.end_session(user_session)
     g.clear_auth_cookie = True
-    session.clear()
+    renew_session_state()
 
 
 def _write_cookie(response: Response) -> Response:

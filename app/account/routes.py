@@ -8,7 +8,7 @@ from flask_login import current_user
 from werkzeug import Response
 
 from app.account.forms import PasswordForm, ProfileForm
-from app.errors import refused_form_page
+from app.errors import FormPage, refused_form_page
 from app.extensions import limiter
 from app.forms import add_error, form_status
 from app.ratelimits import setting, user_key
@@ -70,15 +70,14 @@ def password() -> Page:
     return render_template("account/password.html", form=form), form_status(form)
 
 
-def _refused_password(refusal: str) -> str:
-    form = PasswordForm()
-    form.form_errors.append(refusal)
-    return render_template("account/password.html", form=form)
-
-
 @bp.errorhandler(RateLimitExceeded)
 def rate_limited(error: RateLimitExceeded) -> Response:
     return refused_form_page(
         error,
-        {"account.password": ("Too many password attempts.", _refused_password)},
+        {
+            "account.password": (
+                "Too many password attempts.",
+                FormPage(PasswordForm, "account/password.html"),
+            )
+        },
     )

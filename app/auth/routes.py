@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -27,7 +25,7 @@ from app.auth.forms import (
     RegisterForm,
     ResetForm,
 )
-from app.errors import refused_form_page, too_many
+from app.errors import FormPage, refuse_form, refused_form_page
 from app.extensions import limiter
 from app.forms import ConfirmForm, add_error, form_status
 from app.ratelimits import (
@@ -102,10 +100,7 @@ def verify(token: str) -> Page:
         return _already_verified(error)
     except InvalidLink as error:
         return _verify_failed(error)
-    browser_key: str = session.get(SIGN_UP_KEY, "")
-    from_signing_up_browser = bool(browser_key) and hmac.compare_digest(
-        claim.browser_key_hash, sign_up.browser_key_hash(browser_key)
-    )
+    browser_key: str | None = session.get(SIGN_UP_KEY)
     form = ConfirmSignUpForm()
     if form.validate_on_submit():
         try:
@@ -134,7 +129,7 @@ def verify(token: str) -> Page:
         form=form,
         email=claim.email,
         masked_email=mask_email(claim.email),
-        from_signing_up_browser=from_signing_up_browser,
+        from_signing_up_browser=sign_up.signed_up_in(claim, browser_key),
     ), form_status(form)
 
 
@@ -204,11 +199,13 @@ def login_submit() -> Page:
                 form.email.data or "", form.password.data or "", client_info()
             )
         except lockouts.LockedOut as error:
-            return _login_page(
-                form,
-                f"Too many failed sign-ins for this address. Please try again "
-                f"{describe_wait(error.wait.total_seconds())}, or reset your password.",
-                retry_after=error.wait.total_seconds(),
+            seconds = error.wait.total_seconds()
+            return refuse_form(
+                LOGIN_PAGE,
+                "Too many failed sign-ins for this address. Please try again "
+                f"{describe_wait(seconds)}, or reset your password.",
+                seconds,
+                form=form,
             )
         except signin.BadCredentials:
             problem = "bad_credentials"
@@ -226,14 +223,6 @@ def login_submit() -> Page:
     return render_template(
         "auth/login.html", form=form, problem=problem, resend_form=resend_form
     ), status
-
-
-def _login_page(form: LoginForm, refusal: str, retry_after: float) -> Response:
-    """Return the sign-in form refused for a while: 429, what was typed, the wait."""
-    form.form_errors.append(refusal)
-    return too_many(
-        render_template("auth/login.html", form=form, problem=None), retry_after
-    )
 
 
 @bp.route("/logout", methods=["POST"])
@@ -319,51 +308,27 @@ def unlock(token: str) -> Page:
 
 # A form refused by a rate limit comes back with what was typed (never passwords),
 # why, when to try again and the page's own ways out.
-def _refused_register(refusal: str) -> str:
-    form = RegisterForm()
-    form.form_errors.append(refusal)
-    return render_template("auth/register.html", form=form)
-
-
-def _refused_login(refusal: str) -> str:
-    form = LoginForm(next=request.args.get("next", ""))
-    form.form_errors.append(refusal)
-    return render_template("auth/login.html", form=form, problem=None)
-
-
-def _refused_forgot(refusal: str) -> str:
-    form = EmailForm()
-    form.form_errors.append(refusal)
-    return render_template("auth/forgot.html", form=form)
-
-
-def _refused_resend(refusal: str) -> str:
-    form = EmailForm()
-    form.form_errors.append(refusal)
-    return render_template("auth/verify_failed.html", form=form, expired=False)
-
-
-def _refused_reset(refusal: str) -> str:
-    form = ResetForm()
-    form.form_errors.append(refusal)
-    return render_template("auth/reset.html", form=form)
-
-
-_REFUSED_FORMS: dict[str, tuple[str, Callable[[str], str]]] = {
+LOGIN_PAGE = FormPage(
+    lambda: LoginForm(next=request.args.get("next", "")),
+    "auth/login.html",
+    {"problem": None},
+)
+_CHECK_INBOX = "We already sent links for this address: check your inbox."
+_REFUSED_FORMS = {
     "auth.register": (
         "Too many accounts were created from your network.",
-        _refused_register,
+        FormPage(RegisterForm, "auth/register.html"),
     ),
-    "auth.login_submit": ("Too many sign-in attempts.", _refused_login),
-    "auth.forgot": (
-        "We already sent links for this address: check your inbox.",
-        _refused_forgot,
-    ),
+    "auth.login_submit": ("Too many sign-in attempts.", LOGIN_PAGE),
+    "auth.forgot": (_CHECK_INBOX, FormPage(EmailForm, "auth/forgot.html")),
     "auth.verify_resend": (
-        "We already sent links for this address: check your inbox.",
-        _refused_resend,
+        _CHECK_INBOX,
+        FormPage(EmailForm, "auth/verify_failed.html", {"expired": False}),
     ),
-    "auth.reset": ("Too many attempts to set a password.", _refused_reset),
+    "auth.reset": (
+        "Too many attempts to set a password.",
+        FormPage(ResetForm, "auth/reset.html"),
+    ),
 }
 
 

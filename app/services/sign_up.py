@@ -52,6 +52,13 @@ def browser_key_hash(browser_key: str) -> str:
     return hashlib.sha256(browser_key.encode()).hexdigest()
 
 
+def signed_up_in(claim: SignUpClaim, browser_key: str | None) -> bool:
+    """Tell whether the browser keeping `browser_key` is the one that made the claim."""
+    return bool(browser_key) and hmac.compare_digest(
+        claim.browser_key_hash, browser_key_hash(browser_key or "")
+    )
+
+
 def _claim_lifetime() -> timedelta:
     lifetime: timedelta = current_app.config["SIGN_UP_CLAIM_LIFETIME"]
     return lifetime
@@ -139,16 +146,13 @@ def read_claim(token: str, max_age: int) -> SignUpClaim:
     """
     payload = read_token(VERIFY_PURPOSE, token, max_age)
     email = payload.get("email")
-    claim = db.session.get(SignUpClaim, payload.get("claim"))
-    if claim is not None and claim.link_key == payload.get("key"):
-        owner = find_user_by_email(claim.email)
-        if owner is None:
-            return claim
-    else:
-        owner = find_user_by_email(email) if isinstance(email, str) else None
-    if owner is not None:
+    owner = find_user_by_email(email) if isinstance(email, str) else None
+    if owner is not None:  # the link's claim, or another on its address, won
         raise AlreadyVerified(owner.id)
-    raise InvalidLink()
+    claim = db.session.get(SignUpClaim, payload.get("claim"))
+    if claim is None or claim.link_key != payload.get("key"):
+        raise InvalidLink()
+    return claim
 
 
 def confirm_sign_up(
@@ -166,10 +170,7 @@ def confirm_sign_up(
     nothing is written then.
     """
     claim = read_claim(token, max_age)
-    by_browser = bool(browser_key) and hmac.compare_digest(
-        claim.browser_key_hash, browser_key_hash(browser_key or "")
-    )
-    if not by_browser and not (
+    if not signed_up_in(claim, browser_key) and not (
         password and verify_password(claim.password_hash, password)
     ):
         raise NotYourSignUp()
