@@ -145,14 +145,20 @@ def read_claim(token: str, max_age: int) -> SignUpClaim:
     `max_age` is in seconds.
     """
     payload = read_token(VERIFY_PURPOSE, token, max_age)
-    email = payload.get("email")
+    # The claim first: one confirmed meanwhile has its account committed by the
+    # time its claims are gone, so a missing claim is looked up as an account.
+    claim = db.session.get(SignUpClaim, payload.get("claim"))
+    if claim is None or claim.link_key != payload.get("key"):
+        _refuse_if_taken(payload.get("email"))
+        raise InvalidLink()
+    _refuse_if_taken(claim.email)
+    return claim
+
+
+def _refuse_if_taken(email: object) -> None:
     owner = find_user_by_email(email) if isinstance(email, str) else None
     if owner is not None:  # the link's claim, or another on its address, won
         raise AlreadyVerified(owner.id)
-    claim = db.session.get(SignUpClaim, payload.get("claim"))
-    if claim is None or claim.link_key != payload.get("key"):
-        raise InvalidLink()
-    return claim
 
 
 def confirm_sign_up(
