@@ -43,7 +43,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_request_hooks(app)
-    register_templating(app)
     register_commands(app)
     return app
 
@@ -88,7 +87,6 @@ def register_extensions(app: Flask) -> None:
     from app.database import configure_engine
     from app.extensions import csrf, db, login_manager
     from app.ratelimits import init_limiter
-    from app.services.reads import close_read_connection
 
     if app.config["TRUSTED_PROXIES"] > 0:
         hops = app.config["TRUSTED_PROXIES"]
@@ -109,7 +107,6 @@ def register_extensions(app: Flask) -> None:
             directory=str(INSTANCE_DIR.parent / "migrations"),
             render_as_batch=True,
         )
-    app.teardown_appcontext(close_read_connection)
     login_manager.init_app(app)
     csrf.init_app(app)
     init_limiter(app)
@@ -124,10 +121,6 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, users_bp, account_bp):
         app.register_blueprint(blueprint)
-    if app.config["TESTING_ROUTES"]:
-        from app.testing_routes import bp as testing_bp
-
-        app.register_blueprint(testing_bp)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -138,18 +131,20 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    """Install CSRF, headers, the session cookie and mail after the response."""
+    """Install CSRF, headers, the sign-in cookie and mail after the response."""
     from app.security import register_security
-    from app.session_cookie import register_session_cookie
+    from app.sign_in_cookie import register_sign_in_cookie
 
     register_security(app)
-    register_session_cookie(app)
+    register_sign_in_cookie(app)
     if app.config["MAIL_DELIVERY"] == "after_response":
         app.after_request(partial(_deliver_after_response, app))
 
 
 def _deliver_after_response(app: Flask, response: Response) -> Response:
-    if g.get("mail_queued"):
+    from app.services.mailer import mail_committed
+
+    if mail_committed():
         response.call_on_close(partial(_deliver, app))
     return response
 
@@ -164,13 +159,6 @@ def _deliver(app: Flask) -> None:
             Exception
         ):  # the outbox keeps the mail; the worker or next request retries
             app.logger.exception("delivering mail after the response failed")
-
-
-def register_templating(app: Flask) -> None:
-    """Install the template helpers."""
-    from app.templating import register_templating as register
-
-    register(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -22,7 +22,6 @@ class Config:
     BASE_URL = "http://127.0.0.1:8000"
     TRUSTED_PROXIES = 0
     MAX_CONTENT_LENGTH = 256 * 1024
-    TESTING_ROUTES = False
     LOAD_MIGRATIONS = True  # `flask db ...`; off in the gunicorn workers
 
     # Mail: with MAIL_SERVER unset every mail is written to the log.
@@ -59,8 +58,8 @@ class Config:
     LOCKOUT_FORGET_AFTER = timedelta(days=1)
 
     # Server-side sessions behind a random cookie token.
-    AUTH_COOKIE_NAME = "vestibule_session"
-    AUTH_COOKIE_SECURE = False
+    SIGN_IN_COOKIE_NAME = "vestibule_signin"
+    SIGN_IN_COOKIE_SECURE = False
     SESSION_IDLE_TIMEOUT = timedelta(hours=12)
     SESSION_LIFETIME = timedelta(days=1)
     REMEMBER_LIFETIME = timedelta(days=30)
@@ -93,7 +92,6 @@ class Config:
     REGISTER_ATTEMPT_LIMIT = "20 per minute"
     RESET_LIMIT = "10 per hour"
     MAIL_LINK_LIMIT = "3 per hour"
-    TWO_FACTOR_LIMIT = "5 per minute"
     ACCOUNT_LIMIT = "10 per hour"
 
     DIRECTORY_PAGE_SIZE = 20
@@ -108,7 +106,7 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(Config):
-    """The test suite: fast hashing, fixed key, a route that raises."""
+    """The test suite: fast hashing, a fixed key, in-memory limits."""
 
     APP_ENV = "testing"
     TESTING = True
@@ -118,7 +116,6 @@ class TestingConfig(Config):
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1
     RATELIMIT_STORAGE_URI = "memory://"
-    TESTING_ROUTES = True
     BASE_URL = "http://localhost"
 
 
@@ -126,9 +123,8 @@ class ProductionConfig(Config):
     """Behind a TLS-terminating proxy, on PostgreSQL and Redis."""
 
     APP_ENV = "production"
-    AUTH_COOKIE_SECURE = True
+    SIGN_IN_COOKIE_SECURE = True
     SESSION_COOKIE_SECURE = True
-    REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
     HSTS = True
     MAIL_DELIVERY = "worker"

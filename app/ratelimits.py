@@ -11,7 +11,6 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from app.extensions import limiter
-from app.security import UNSAFE_METHODS
 from app.services.email_address import normalize_email
 
 
@@ -44,32 +43,26 @@ def user_key() -> str:
     return f"user|{current_user.get_id()}"
 
 
-# Settings that declare limits for every route, which only the app-wide hook checks.
-APP_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+# Settings that declare limits for every route, which only the per-request hook checks.
+SITE_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
 
 
 def init_limiter(app: Flask) -> None:
-    """Bind the limiter; without app-wide limits, drop its check before every request.
+    """Bind the limiter; without site-wide limits, take out its per-request hook.
 
-    Every limit here is declared on a route, and the route's decorator checks it.
-    The app-wide hook looks for limits on every request, before any request filter
-    can skip it: 5 % of a page's instructions.
+    Flask-Limiter (4.1.1, pinned in requirements.txt) checks limits in a hook
+    before every request and again in each limited route's decorator. Every limit
+    of this site is declared on its route, so without a site-wide setting the hook
+    finds nothing to check, at 12 % of a page's instructions (bench/README.md).
+    tests/test_ratelimits.py fails if a new Flask-Limiter no longer installs the
+    hook this way, and proves that limits on routes, GET or POST, still hold.
     """
     limiter.init_app(app)
     hooks = app.before_request_funcs[None]
     check = limiter._check_request_limit
-    if check in hooks and not any(app.config.get(name) for name in APP_WIDE_LIMITS):
+    # Absent when limits are switched off (RATELIMIT_ENABLED=false).
+    if check in hooks and not any(app.config.get(name) for name in SITE_WIDE_LIMITS):
         hooks.remove(check)
-
-
-@limiter.request_filter
-def reads_are_not_limited() -> bool:
-    """Skip the limiter for reads: every limit here guards a POST.
-
-    A route that shows its form on GET and limits its POST would otherwise resolve
-    its limits for each view of the form.
-    """
-    return request.method not in UNSAFE_METHODS
 
 
 def failed_sign_in(response: Response) -> bool:

@@ -112,7 +112,7 @@ def _token_owner() -> TokenOwner | None:
     # Flask-WTF reports a token's age before checking whose it is: an attacker's
     # own token, expired or not, must not pass for this browser's (it would sign
     # it out). Signed by this site, of any age, and made from a secret of this
-    # browser's signed session cookie: nobody else can hold such a token.
+    # browser's signed state cookie: nobody else can hold such a token.
     config = current_app.config
     token = request.form.get(config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
     key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
@@ -186,7 +186,7 @@ def set_security_headers(response: Response) -> Response:
     headers.update(_SECURITY_HEADERS)
     if current_app.config["HSTS"]:
         headers["Strict-Transport-Security"] = _HSTS
-    if current_app.config["AUTH_COOKIE_NAME"] in request.cookies:
+    if current_app.config["SIGN_IN_COOKIE_NAME"] in request.cookies:
         headers["Cache-Control"] = "no-store"
         headers.add("Vary", "Cookie")
     if "request_id" in g:

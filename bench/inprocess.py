@@ -257,7 +257,7 @@ def main() -> None:
         }
     )
     app.logger.disabled = True
-    cookie = f"vestibule_session={token}"
+    cookie = f"vestibule_signin={token}"
     if args.page == "signin":
         response = _get(app, "/auth/login", {})
         csrf = csrf_token_in(response.get_data(as_text=True))

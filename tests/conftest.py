@@ -23,6 +23,7 @@ from app import create_app
 from app.extensions import db
 from app.models import OutboxMail, User
 from tests.factories import PASSWORD, UserFactory
+from tests.routes import bp as testing_routes
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -129,6 +130,7 @@ def app(database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
     database open one with `with app.app_context():`.
     """
     app = create_app({**_base_config(database_url), **app_config})
+    app.register_blueprint(testing_routes)
     app.test_client_class = BrowserLikeClient
     yield app
     if TEST_DATABASE_URL:

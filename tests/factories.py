@@ -20,7 +20,6 @@ class UserFactory(SQLAlchemyModelFactory):
         sqlalchemy_session_persistence = "commit"
 
     name = factory.Sequence(lambda n: f"Member {n:05d}")
-    name_key = factory.LazyAttribute(lambda user: user.name.casefold())
     email = factory.Sequence(lambda n: f"member{n}@example.com")
     password_hash = factory.LazyFunction(lambda: hash_password(PASSWORD))
     bio = ""

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from time_machine import TimeMachineFixture
@@ -389,26 +388,6 @@ def test_cross_site_post_with_this_browsers_expired_token_is_refused(
 
     assert_bad_request_page(response)
     assert is_signed_in(client)
-
-
-def test_a_state_cookie_signed_by_flasks_own_interface_is_still_accepted(
-    app: Flask, client: FlaskClient
-) -> None:
-    # Browsers keep the CSRF secret they were given before the cookie's signer moved
-    # to OpenSSL's HMAC: no form they have open breaks on the upgrade.
-    stock = SecureCookieSessionInterface().get_signing_serializer(app)
-    assert stock is not None
-    client.set_cookie(
-        app.config["SESSION_COOKIE_NAME"], stock.dumps({"csrf_token": "a" * 40})
-    )
-
-    page = client.get("/auth/login")
-
-    assert page.status_code == 200
-    assert not any(
-        header.startswith(app.config["SESSION_COOKIE_NAME"] + "=")
-        for header in page.headers.getlist("Set-Cookie")
-    ), "the state cookie was refused and replaced"
 
 
 # --- routing errors come before the token check ----------------------------------

@@ -82,17 +82,6 @@ def test_500_page_is_shown_to_signed_in_users_too(client, signed_in):
     assert client.get("/").status_code == 200
 
 
-def test_boom_route_exists_only_under_testing(tmp_path):
-    app = create_app(
-        {
-            "APP_ENV": "development",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.db'}",
-        }
-    )
-
-    assert app.test_client().get("/_testing/boom").status_code == 404
-
-
 def test_healthz_answers_ok(client):
     response = client.get("/healthz")
 
@@ -126,7 +115,7 @@ def test_healthz_answers_ok_while_database_is_unreachable(tmp_path):
 
 def test_page_needing_database_gives_503_page_when_it_is_unreachable(tmp_path):
     client = unreachable_app(tmp_path).test_client()
-    client.set_cookie("vestibule_session", "a-token-from-before-the-outage")
+    client.set_cookie("vestibule_signin", "a-token-from-before-the-outage")
 
     response = client.get("/users/")
 

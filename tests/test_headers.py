@@ -185,7 +185,7 @@ def test_production_cookies_are_secure(production, make_user):
 
     assert signed.status_code == 302
     cookies = set_cookie_headers(page, "vestibule_state") + set_cookie_headers(
-        signed, "vestibule_session"
+        signed, "vestibule_signin"
     )
     assert len(cookies) == 2
     for cookie in cookies:

@@ -156,7 +156,7 @@ def test_a_sign_ups_password_before_its_link_is_opened_offers_a_new_link(app, cl
     assert "not verified yet" in page
     assert 'action="/auth/verify/resend"' in page
     assert 'value="new@example.com"' in page
-    assert client.get_cookie(app.config["AUTH_COOKIE_NAME"]) is None
+    assert client.get_cookie(app.config["SIGN_IN_COOKIE_NAME"]) is None
     assert not is_signed_in(client)
 
 
@@ -182,7 +182,7 @@ def test_inactive_account_is_refused(app, client, make_user):
 
     assert response.status_code == 403
     assert "deactivated" in response.get_data(as_text=True)
-    assert client.get_cookie(app.config["AUTH_COOKIE_NAME"]) is None
+    assert client.get_cookie(app.config["SIGN_IN_COOKIE_NAME"]) is None
     assert not is_signed_in(client)
     assert stored_user(app, user.id).last_login_at is None
 

@@ -101,6 +101,20 @@ def test_hiding_profile_removes_member_from_directory_and_search(
     assert other.get(f"/users/{hider.id}").status_code == 404
 
 
+def test_a_renamed_member_is_found_by_the_new_name_and_not_the_old(
+    app, client, make_user
+):
+    member = make_user(name="Dorothy Vaughan")
+    sign_in(client, member.email)
+    assert save_profile(client, "Katherine Johnson").status_code == 302
+
+    found_new = MEMBER_LINK_RE.findall(client.get("/users/?q=katherine").get_data(True))
+    found_old = MEMBER_LINK_RE.findall(client.get("/users/?q=dorothy").get_data(True))
+
+    assert found_new == [str(member.id)]
+    assert found_old == []
+
+
 def test_listing_profile_again_returns_member_to_directory(app, client, make_user):
     member = make_user(name="Rita Returning", is_listed=False)
     sign_in(client, member.email)

@@ -13,6 +13,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_limiter import Limiter
 from sqlalchemy import func, select
 from time_machine import TimeMachineFixture
 from werkzeug.test import TestResponse
@@ -22,6 +23,7 @@ from app.extensions import db, limiter
 from app.models import OutboxMail, SignUpClaim, User
 from tests.conftest import TEST_REDIS_URL, BrowserLikeClient, csrf_from, submit
 from tests.factories import PASSWORD
+from tests.routes import GET_LIMIT
 
 WRONG_PASSWORD = "not the password at all"
 NEW_PASSWORD = "lantern orchard quietly sixteen"
@@ -182,17 +184,51 @@ def test_sign_in_limit_per_email_is_a_setting(
     assert fail_sign_in(client, user.email).status_code == 429
 
 
+@pytest.fixture
+def site_wide_limit(app: Flask) -> Iterator[None]:
+    """An operator's site-wide limit, forgotten after the test.
+
+    The limiter is one object for every app of the process, and keeps the first
+    site-wide limit it was given; the suite's later apps must not inherit it.
+    """
+    yield
+    limiter.limit_manager.set_application_limits([])
+
+
 @pytest.mark.parametrize(
     "app_config", [{"RATELIMIT_APPLICATION": "2 per minute"}], ids=["2 per minute"]
 )
-def test_an_operators_site_wide_limit_holds_before_the_routes_own(
-    client: FlaskClient, user: User, now: None
+def test_an_operators_site_wide_limit_counts_every_request(
+    client: FlaskClient, site_wide_limit: None, now: None
 ) -> None:
-    # The app-wide check is left out only while no site-wide limit is set.
-    assert fail_sign_in(client, user.email).status_code == 401
-    assert fail_sign_in(client, user.email).status_code == 401
+    assert client.get("/auth/login").status_code == 200
+    assert client.get("/").status_code == 200
 
-    assert fail_sign_in(client, user.email).status_code == 429
+    assert client.get("/auth/login").status_code == 429
+
+
+def test_a_limit_declared_on_a_get_route_is_enforced(
+    client: FlaskClient, now: None
+) -> None:
+    allowed = int(GET_LIMIT.split()[0])
+    for _ in range(allowed):
+        assert client.get("/_testing/limited").status_code == 200
+
+    response = client.get("/_testing/limited")
+
+    assert response.status_code == 429
+    assert "Retry-After" in response.headers
+
+
+def test_flask_limiter_still_checks_limits_in_the_hook_init_limiter_takes_out() -> None:
+    # init_limiter takes this hook out when no site-wide limit is set (every limit
+    # of the site is on its route); a Flask-Limiter that checks elsewhere must
+    # be looked at again before it is installed.
+    bare = Flask(__name__)
+    own = Limiter(key_func=lambda: "client", storage_uri="memory://")
+    own.init_app(bare)
+
+    assert own._check_request_limit in bare.before_request_funcs[None]
 
 
 # --- the client's address, with and without a proxy in front --------------------------

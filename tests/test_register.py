@@ -83,7 +83,7 @@ def test_sign_up_claims_the_normalised_address_without_creating_an_account(app, 
 def test_sign_up_does_not_sign_you_in(app, client):
     register(client)
 
-    assert client.get_cookie(app.config["AUTH_COOKIE_NAME"]) is None
+    assert client.get_cookie(app.config["SIGN_IN_COOKIE_NAME"]) is None
     assert client.get("/users/").status_code == 302
 
 

@@ -14,7 +14,7 @@ START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 
 
 def cookie_name(app):
-    return app.config["AUTH_COOKIE_NAME"]
+    return app.config["SIGN_IN_COOKIE_NAME"]
 
 
 def session_token(app, client):
@@ -53,7 +53,7 @@ def set_cookie_header(app, response):
     return header
 
 
-def test_every_sign_in_gets_a_new_session_cookie(app, client, make_user):
+def test_every_sign_in_gets_a_new_sign_in_cookie(app, client, make_user):
     user = make_user()
     sign_in(client, user.email)
     first = session_token(app, client)
@@ -77,7 +77,7 @@ def test_cookie_planted_before_sign_in_is_replaced_and_worthless(
     assert not is_signed_in(client_with_cookie(app, "planted-by-an-attacker"))
 
 
-def test_session_cookie_is_http_only_and_same_site_lax(app, client, make_user):
+def test_sign_in_cookie_is_http_only_and_same_site_lax(app, client, make_user):
     user = make_user()
 
     header = set_cookie_header(app, sign_in(client, user.email))

@@ -99,8 +99,8 @@ def test_opening_a_verify_link_with_get_changes_nothing(app, client, outbox):
         assert "Confirm my address" in page.get_data(as_text=True)
 
     assert rows(app, User) == []
-    assert scanner.get_cookie(app.config["AUTH_COOKIE_NAME"]) is None
-    assert client.get_cookie(app.config["AUTH_COOKIE_NAME"]) is None
+    assert scanner.get_cookie(app.config["SIGN_IN_COOKIE_NAME"]) is None
+    assert client.get_cookie(app.config["SIGN_IN_COOKIE_NAME"]) is None
 
 
 def test_the_browser_that_signed_up_confirms_with_one_press(app, client, outbox):

@@ -8,6 +8,8 @@ field never fails a form without the page saying why.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -375,9 +377,10 @@ BAD_NEXT_IDS = ["nul", "newline", "del", "c1", "//", "https", "backslash", "long
 
 def login_page_next(page: TestResponse) -> str:
     """The value the sign-in page's hidden `next` field carries."""
-    body = page.get_data(as_text=True)
-    start = body.index('name="next" value="') + len('name="next" value="')
-    return body[start : body.index('"', start)]
+    field = re.search(r'<input[^>]*name="next"[^>]*>', page.get_data(as_text=True))
+    assert field is not None, "the sign-in page has no next field"
+    value = re.search(r'value="([^"]*)"', field.group(0))
+    return html.unescape(value.group(1)) if value else ""
 
 
 @pytest.mark.parametrize("target", BAD_NEXT, ids=BAD_NEXT_IDS)

@@ -81,7 +81,7 @@ def test_confirmed_verify_link_signs_you_in(app, client, outbox):
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
-    assert client.get_cookie(app.config["AUTH_COOKIE_NAME"]) is not None
+    assert client.get_cookie(app.config["SIGN_IN_COOKIE_NAME"]) is not None
     assert "Hello, Ada Lovelace" in client.get("/").get_data(as_text=True)
 
 
@@ -149,7 +149,7 @@ def test_verify_link_used_twice_says_already_verified_and_signs_nobody_in(
     response = stranger.get(link, follow_redirects=True)
 
     assert "already verified" in response.get_data(as_text=True)
-    assert stranger.get_cookie(app.config["AUTH_COOKIE_NAME"]) is None
+    assert stranger.get_cookie(app.config["SIGN_IN_COOKIE_NAME"]) is None
     assert not is_signed_in(stranger)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.forms import Form
-from app.services.accounts import BIO_MAX, NAME_MAX
+from app.models.user import NAME_MAX
+from app.services.accounts import BIO_MAX
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
+from app.widgets import BooleanField, PasswordField, StringField, TextAreaField
 
 
 class ProfileForm(Form):

@@ -15,7 +15,7 @@ from app.ratelimits import setting, user_key
 from app.security import client_info
 from app.services import accounts
 from app.services.passwords import WeakPassword
-from app.session_cookie import current_session, login_required
+from app.sign_in_cookie import current_session, login_required
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import unicodedata
 
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.forms import Form
 from app.security import safe_next
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
+from app.widgets import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    StringField,
+)
 
 EMAIL = [
     DataRequired("Enter your e-mail address."),

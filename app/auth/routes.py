@@ -28,6 +28,7 @@ from app.auth.forms import (
 from app.errors import FormPage, refuse_form, refused_form_page
 from app.extensions import limiter
 from app.forms import ConfirmForm, add_error, form_status
+from app.models import User
 from app.ratelimits import (
     accepted_sign_up,
     describe_wait,
@@ -41,7 +42,7 @@ from app.services import accounts, lockouts, recovery, sign_up, signin
 from app.services.email_address import mask_email
 from app.services.passwords import WeakPassword
 from app.services.tokens import ExpiredLink, InvalidLink
-from app.session_cookie import current_session, sign_in, sign_out
+from app.sign_in_cookie import current_session, sign_in, sign_out
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -123,7 +124,7 @@ def verify(token: str) -> Page:
         except InvalidLink as error:
             return _verify_failed(error)
         else:
-            return _signed_up(user.id, user.email)
+            return _signed_up(user)
     return render_template(
         "auth/verify.html",
         form=form,
@@ -133,17 +134,16 @@ def verify(token: str) -> Page:
     ), form_status(form)
 
 
-def _signed_up(user_id: int, email: str) -> Response:
-    if (
-        current_user.is_authenticated
-    ):  # a member confirming another's link stays who they are
+def _signed_up(user: User) -> Response:
+    # A member confirming someone else's link stays who they are.
+    if current_user.is_authenticated:
         flash(
-            f"{mask_email(email)} is confirmed. You are still signed in as "
+            f"{mask_email(user.email)} is confirmed. You are still signed in as "
             f"{current_user.name}; sign out to use the new account.",
             "success",
         )
     else:
-        sign_in(user_id, remember=False, client=client_info())
+        sign_in(user, remember=False, client=client_info())
         flash("Your e-mail address is verified. Welcome to Vestibule!", "success")
     return redirect(url_for("main.index"))
 
@@ -195,7 +195,7 @@ def login_submit() -> Page:
     problem = None
     if form.validate_on_submit():
         try:
-            user_id = signin.authenticate(
+            user = signin.authenticate(
                 form.email.data or "", form.password.data or "", client_info()
             )
         except lockouts.LockedOut as error:
@@ -214,7 +214,7 @@ def login_submit() -> Page:
         except signin.Inactive:
             problem = "inactive"
         else:
-            sign_in(user_id, remember=form.remember.data, client=client_info())
+            sign_in(user, remember=form.remember.data, client=client_info())
             return redirect(safe_next(form.next.data, url_for("main.index")))
     status = {"bad_credentials": 401, "unverified": 403, "inactive": 403}.get(
         problem or "", form_status(form)

@@ -1,13 +1,33 @@
-"""Column types and helpers shared by the models."""
+"""The typed base every model derives from, and the column types the models share."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, MetaData
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+# Named constraints keep migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """SQLAlchemy's typed declarative base; `db` (app/extensions.py) is built on it.
+
+    Models derive from this class rather than `db.Model`, so that mypy sees their
+    columns' real types; both share one registry and one metadata.
+    """
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def utcnow() -> datetime:
@@ -16,7 +36,10 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp stored in UTC and always read back timezone-aware."""
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    Raises ValueError when given a naive datetime.
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True

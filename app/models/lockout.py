@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import Base, UTCDateTime, utcnow
 
 
-class SignInLockout(db.Model):  # type: ignore[name-defined,misc]
+class SignInLockout(Base):
     """Failed sign-ins for one address, from any IP, whether or not it has an account.
 
     Keyed by the canonical address, so that an address without an account locks

@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import Base, UTCDateTime, utcnow
 
 
-class OutboxMail(db.Model):  # type: ignore[name-defined,misc]
+class OutboxMail(Base):
     __tablename__ = "outbox_mails"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import Base, UTCDateTime, utcnow
 
 
-class SecurityEvent(db.Model):  # type: ignore[name-defined,misc]
+class SecurityEventKind(StrEnum):
+    """Every kind of event the security log holds, stored as its value."""
+
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    EMAIL_VERIFIED = "email_verified"
+    LOCKOUT = "lockout"
+    UNLOCK = "unlock"
+    # names of events, not passwords
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105  # nosec B105
+    PASSWORD_RESET = "password_reset"  # noqa: S105  # nosec B105
+
+
+class SecurityEvent(Base):
+    """One event of an account's security log, with where it came from."""
+
     __tablename__ = "security_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # a SecurityEventKind's value
     kind: Mapped[str] = mapped_column(String(40))
     ip: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")

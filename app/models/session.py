@@ -1,18 +1,16 @@
-"""A signed-in browser: the server side of the session cookie."""
+"""A session: one signed-in browser, named by the random token of its sign-in cookie."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
-from app.models.user import User
+from app.models.base import Base, UTCDateTime, utcnow
 
 
-class UserSession(db.Model):  # type: ignore[name-defined,misc]
+class UserSession(Base):
     __tablename__ = "user_sessions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -27,5 +25,3 @@ class UserSession(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ip: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")
-
-    user: Mapped[User] = relationship(lazy="raise")

@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import Base, UTCDateTime, utcnow
 
 
-class SignUpClaim(db.Model):  # type: ignore[name-defined,misc]
+class SignUpClaim(Base):
     """One sign-up's name and password for an address nobody has verified yet.
 
     Several claims may wait for one address; the one whose link is opened becomes

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import Boolean, Index, Integer, String, Text, and_, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import Base, UTCDateTime, utcnow
+
+NAME_MAX = 80
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+def name_key(name: str) -> str:
+    """Return the casefolded form of a name that directory search and order use."""
+    return name.casefold()[: NAME_MAX * 2]
+
+
+class User(Base):
+    """An account whose address was verified (sign-ups wait in `SignUpClaim`).
+
+    Also Flask-Login's user: `current_user` is the `User` of the request's session.
+    """
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(80))
-    # casefolded name, kept beside `name` so directory search and order use an index
-    name_key: Mapped[str] = mapped_column(String(160))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    # `name_key(name)`, kept beside it so directory search and order use an index;
+    # set whenever `name` is (see _keep_name_key).
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX * 2))
     bio: Mapped[str] = mapped_column(Text, default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -30,6 +43,19 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    # Flask-Login's user protocol (`is_active` is the column above).
+    is_authenticated: ClassVar[bool] = True
+    is_anonymous: ClassVar[bool] = False
+
+    def get_id(self) -> str:
+        """Return the id as Flask-Login wants it: a string."""
+        return str(self.id)
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
 
     @property
     def is_verified(self) -> bool:

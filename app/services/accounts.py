@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import User
+from app.models import SecurityEventKind, User, UserSession
+from app.models.user import NAME_MAX
 from app.services import ServiceError, lockouts, mailer
 from app.services.email_address import normalize_email
 from app.services.passwords import (
@@ -14,9 +15,8 @@ from app.services.passwords import (
     verify_password,
 )
 from app.services.security_log import ClientInfo, record_event
-from app.services.sessions import ActiveSession, end_other_sessions
+from app.services.sessions import end_every_session, end_other_sessions
 
-NAME_MAX = 80
 BIO_MAX = 500
 
 
@@ -42,21 +42,19 @@ def clean_name(name: str) -> str:
     return name
 
 
-def name_key(name: str) -> str:
-    """Return the casefolded name that directory search and order use."""
-    return name.casefold()[: NAME_MAX * 2]
-
-
-_BY_EMAIL = select(User).where(User.email == bindparam("email"))
-
-
 def find_user_by_email(email: str) -> User | None:
-    """Return the account with this address, if there is one."""
-    return db.session.scalars(_BY_EMAIL, {"email": normalize_email(email)}).first()
+    """Return the account with this address (in any form it may be typed), if any."""
+    return db.session.scalars(
+        select(User).where(User.email == normalize_email(email))
+    ).first()
 
 
 def update_profile(user_id: int, *, name: str, bio: str, is_listed: bool) -> None:
-    """Save the user's name, bio and directory visibility."""
+    """Save the user's name, bio and directory visibility, and commit.
+
+    Raises InvalidProfile (its `field` names "name" or "bio") and changes nothing
+    when either breaks the rules.
+    """
     name = clean_name(name)
     bio = bio.strip()
     if len(bio) > BIO_MAX:
@@ -65,7 +63,6 @@ def update_profile(user_id: int, *, name: str, bio: str, is_listed: bool) -> Non
         )
     user = db.session.get_one(User, user_id)
     user.name = name
-    user.name_key = name_key(name)
     user.bio = bio
     user.is_listed = is_listed
     db.session.commit()
@@ -76,10 +73,14 @@ def change_password(
     current: str,
     new: str,
     *,
-    keep: ActiveSession | None,
+    keep: UserSession | None,
     client: ClientInfo,
 ) -> None:
-    """Set a new password after checking the current one; end the other sessions."""
+    """Set a new password after checking the current one; end the other sessions.
+
+    `keep` is the session that asked, which stays signed in. Raises WrongPassword
+    or WeakPassword, and then changes nothing.
+    """
     user = db.session.get_one(User, user_id)
     if not verify_password(user.password_hash, current):
         raise WrongPassword()
@@ -88,7 +89,7 @@ def change_password(
         new,
         keep=keep,
         client=client,
-        event="password_changed",
+        event=SecurityEventKind.PASSWORD_CHANGED,
         subject="Your password was changed",
     )
 
@@ -97,15 +98,21 @@ def set_password(
     user: User,
     new: str,
     *,
-    keep: ActiveSession | None,
+    keep: UserSession | None,
     client: ClientInfo,
-    event: str,
+    event: SecurityEventKind,
     subject: str,
 ) -> None:
-    """Give the user a new password, end their other sessions and tell them by mail."""
+    """Give the user a new password, end their sessions but `keep`, mail them; commit.
+
+    Also ends a lockout of the address. Raises WeakPassword, changing nothing.
+    """
     check_password_strength(new, email=user.email, name=user.name)
     user.password_hash = hash_password(new)
-    end_other_sessions(user, keep=keep)
+    if keep is None:
+        end_every_session(user.id)
+    else:
+        end_other_sessions(user.id, keep)
     lockouts.end_lockout(user.email)
     record_event(user.id, event, client)
     mailer.queue_mail(

@@ -9,10 +9,10 @@ from app.extensions import db
 from app.models import User
 from app.models.base import utcnow
 from app.services import ServiceError
-from app.services.accounts import clean_name, find_user_by_email, name_key
+from app.services.accounts import clean_name, find_user_by_email
 from app.services.email_address import normalize_email
 from app.services.passwords import check_password_strength, hash_password
-from app.services.sessions import end_other_sessions
+from app.services.sessions import end_every_session
 
 
 class AdminError(ServiceError):
@@ -20,7 +20,11 @@ class AdminError(ServiceError):
 
 
 def create_admin(email: str, name: str, password: str) -> User:
-    """Create a verified admin, or promote the existing account with this address."""
+    """Create a verified admin, or promote the existing account with this address.
+
+    Raises AdminError (with the sentence to show), InvalidProfile or WeakPassword,
+    and then changes nothing.
+    """
     email = normalize_email(email)
     if "@" not in email:
         raise AdminError("That is not an e-mail address.")
@@ -40,7 +44,6 @@ def create_admin(email: str, name: str, password: str) -> User:
     user = User(
         email=email,
         name=name,
-        name_key=name_key(name),
         password_hash=hash_password(password),
         is_admin=True,
         email_verified_at=utcnow(),
@@ -62,11 +65,14 @@ def all_users() -> list[User]:
 
 
 def deactivate_user_by_email(email: str) -> User:
-    """Deactivate the account with this address and end all its sessions."""
+    """Deactivate the account with this address and end all its sessions.
+
+    Raises AdminError when no account has the address.
+    """
     user = find_user_by_email(email)
     if user is None:
         raise AdminError(f"No account has the address {email}.")
     user.is_active = False
-    end_other_sessions(user)
+    end_every_session(user.id)
     db.session.commit()
     return user

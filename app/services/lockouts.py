@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from app.extensions import db
-from app.models import SignInLockout, User
+from app.models import SecurityEventKind, SignInLockout, User
 from app.models.base import utcnow
 from app.services import ServiceError, mailer
 from app.services.security_log import ClientInfo, record_event
@@ -34,7 +34,10 @@ class LockedOut(ServiceError):
 
 
 def check_lockout(email: str) -> SignInLockout | None:
-    """Return the (canonical) address's failure count; raise LockedOut while locked."""
+    """Return the (canonical) address's failure count, if it has one.
+
+    Raises LockedOut, whose `wait` says how long, while the address is locked.
+    """
     lockout = db.session.get(SignInLockout, email)
     if lockout is not None and lockout.locked_until is not None:
         wait = lockout.locked_until - utcnow()
@@ -75,7 +78,7 @@ def record_failure(email: str, owner_id: int | None, client: ClientInfo) -> None
     if owner_id is not None and not lockout.owner_notified:
         lockout.owner_notified = True
         lockout.unlock_key = secrets.token_hex(16)
-        record_event(owner_id, "lockout", client)
+        record_event(owner_id, SecurityEventKind.LOCKOUT, client)
         _queue_lockout_mail(lockout)
 
 
@@ -125,6 +128,6 @@ def unlock(token: str, max_age: int, client: ClientInfo) -> str:
     owner = db.session.scalars(select(User).where(User.email == email)).first()
     end_lockout(email)
     if owner is not None:
-        record_event(owner.id, "unlock", client)
+        record_event(owner.id, SecurityEventKind.UNLOCK, client)
     db.session.commit()
     return email

@@ -9,8 +9,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from flask import current_app, g
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import OutboxMail
@@ -20,6 +21,9 @@ log = logging.getLogger("vestibule.mail")
 
 # How long a sender owns a claimed mail before another may retry it.
 CLAIM_LEASE = timedelta(minutes=5)
+# Keys in `db.session.info`: a mail queued in the open transaction, and one committed.
+_MAIL_PENDING = "mail_pending"
+_MAIL_COMMITTED = "mail_committed"
 
 
 def link(endpoint: str, **values: Any) -> str:
@@ -30,10 +34,35 @@ def link(endpoint: str, **values: Any) -> str:
 
 
 def queue_mail(recipient: str, subject: str, template: str, **context: Any) -> None:
-    """Put a mail in the outbox; it goes out once the caller's transaction commits."""
+    """Put a mail in the outbox; it goes out once the caller's transaction commits.
+
+    `template` names app/templates/mail/<template>.txt, rendered with `context`.
+    """
     body = current_app.jinja_env.get_template(f"mail/{template}.txt").render(**context)
     db.session.add(OutboxMail(recipient=recipient, subject=subject, body=body))
-    g.mail_queued = True
+    db.session.info[_MAIL_PENDING] = True
+
+
+def mail_committed() -> bool:
+    """Tell whether `db.session` committed a mail since the last call (then forget it).
+
+    The web process asks after each response, to deliver right away what the
+    response's work queued.
+    """
+    if not db.session.registry.has():  # no database work in this context
+        return False
+    return bool(db.session.info.pop(_MAIL_COMMITTED, False))
+
+
+@event.listens_for(db.session, "after_commit")
+def _note_mail_committed(session: Session) -> None:
+    if session.info.pop(_MAIL_PENDING, False):
+        session.info[_MAIL_COMMITTED] = True
+
+
+@event.listens_for(db.session, "after_rollback")
+def _forget_pending_mail(session: Session) -> None:
+    session.info.pop(_MAIL_PENDING, None)
 
 
 def _message(mail: OutboxMail) -> EmailMessage:

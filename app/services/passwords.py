@@ -51,12 +51,12 @@ def _hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    """Hash a password with argon2id and the configured cost."""
+    """Return the argon2id hash (PHC string) of a password, at the configured cost."""
     return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    """Tell whether the password matches the hash."""
+    """Tell whether the password matches the hash; a malformed hash never matches."""
     try:
         return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -107,7 +107,11 @@ def strength_sample(password: str) -> str:
 
 
 def check_password_strength(password: str, *, email: str = "", name: str = "") -> None:
-    """Refuse a password that is too short, too long, or easy to guess."""
+    """Refuse a password that is too short, too long, or easy to guess.
+
+    Raises WeakPassword, whose `reason` is the sentence to show. zxcvbn judges the
+    guessability, counting the e-mail address and the name as known to a guesser.
+    """
     if len(password) < MIN_LENGTH:
         raise WeakPassword(f"Use at least {MIN_LENGTH} characters.")
     if len(password) > MAX_LENGTH:

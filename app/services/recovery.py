@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 
 from app.extensions import db
-from app.models import User
+from app.models import SecurityEventKind, User, UserSession
 from app.services import mailer
 from app.services.accounts import find_user_by_email, set_password
 from app.services.email_address import normalize_email
 from app.services.security_log import ClientInfo
-from app.services.sessions import ActiveSession
 from app.services.tokens import InvalidLink, make_token, read_token
 
 RESET_PURPOSE = "reset-password"
@@ -49,7 +48,12 @@ def request_password_reset(email: str) -> None:
 
 
 def user_for_reset(token: str, max_age: int) -> User:
-    """Return the user a genuine, unused, fresh reset link belongs to, or raise."""
+    """Return the user a genuine, unused reset link belongs to.
+
+    `max_age` is in seconds. Raises ExpiredLink for an older link, InvalidLink for
+    one tampered with, used, made before the latest password change, or whose
+    account is gone or deactivated.
+    """
     payload = read_token(RESET_PURPOSE, token, max_age)
     user = db.session.get(User, payload.get("uid"))
     if user is None or not user.is_active or payload.get("pw") != _fingerprint(user):
@@ -62,10 +66,14 @@ def reset_password(
     new: str,
     *,
     max_age: int,
-    keep: ActiveSession | None,
+    keep: UserSession | None,
     client: ClientInfo,
 ) -> User:
-    """Set a new password from a reset link; end every other session; mail a notice."""
+    """Set a new password from a reset link, end the account's sessions, mail a notice.
+
+    `keep`, the session that asked, stays signed in if it is the account's own.
+    Raises what `user_for_reset` raises, or WeakPassword; nothing changes then.
+    """
     user = user_for_reset(token, max_age)
     own_session = keep if keep is not None and keep.user_id == user.id else None
     set_password(
@@ -73,7 +81,7 @@ def reset_password(
         new,
         keep=own_session,
         client=client,
-        event="password_reset",
+        event=SecurityEventKind.PASSWORD_RESET,
         subject="Your password was reset",
     )
     return user

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert
-
 from app.extensions import db
-from app.models import SecurityEvent
+from app.models import SecurityEvent, SecurityEventKind
+
+USER_AGENT_MAX = 255
 
 
 @dataclass(frozen=True)
@@ -18,17 +18,13 @@ class ClientInfo:
     user_agent: str = ""
 
 
-_INSERT = insert(SecurityEvent.__table__)
-
-
-def record_event(user_id: int, kind: str, client: ClientInfo) -> None:
+def record_event(user_id: int, kind: SecurityEventKind, client: ClientInfo) -> None:
     """Add an event to the user's log; the caller's transaction commits it."""
-    db.session.execute(
-        _INSERT,
-        {
-            "user_id": user_id,
-            "kind": kind,
-            "ip": client.ip,
-            "user_agent": client.user_agent[:255],
-        },
+    db.session.add(
+        SecurityEvent(
+            user_id=user_id,
+            kind=kind,
+            ip=client.ip,
+            user_agent=client.user_agent[:USER_AGENT_MAX],
+        )
     )

@@ -1,88 +1,34 @@
-"""Server-side sessions: the cookie holds a random token, the table holds the rest.
+"""Sessions: the sign-in cookie holds a random token, `UserSession` the rest.
 
-Every signed-in page looks its session up, so that lookup and the sign-in's writes
-are prebuilt Core statements: building them and loading ORM objects cost three times
-what the database spends. The lookup reads the user as a plain `SignedInUser`
-(never the password hash); a page that changes the account loads the `User` itself.
+A session is a row of `user_sessions`; the browser's sign-in cookie carries the
+token whose sha256 names it. Not to be confused with Flask's `session` (the
+signed state cookie: CSRF secret, flash messages, a signing-up browser's key) or
+`db.session` (the ORM's unit of work).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select
 
 from app.extensions import db
-from app.models import User, UserSession
+from app.models import SecurityEventKind, User, UserSession
 from app.models.base import utcnow
-from app.services.reads import read_connection
-from app.services.security_log import ClientInfo, record_event
+from app.services.security_log import USER_AGENT_MAX, ClientInfo, record_event
 
+# Longer than any token start_session makes: anything longer is not looked up.
+TOKEN_MAX_LENGTH = 100
 
-@dataclass(frozen=True)
-class ActiveSession:
-    """The live session behind this request's cookie."""
-
-    id: int
-    user_id: int
-    remember: bool
-    created_at: datetime
-    last_seen_at: datetime
-    expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SignedInUser:
-    """Who is signed in, as read with the session: for pages and permission checks."""
-
-    id: int
-    email: str
-    name: str
-    bio: str
-    is_active: bool
-    is_admin: bool
-    is_listed: bool
-    email_verified_at: datetime | None
-    created_at: datetime
-
-    # Flask-Login's user protocol (`is_active` is a field above)
-    is_authenticated = True
-    is_anonymous = False
-
-    def get_id(self) -> str:
-        return str(self.id)
-
-
-_SESSIONS = UserSession.__table__
-_USERS = User.__table__
-# The lookup reads exactly the records' fields, in their order.
-_SESSION_FIELDS = tuple(field.name for field in fields(ActiveSession))
-_USER_FIELDS = tuple(field.name for field in fields(SignedInUser))
-
-# The session and its user in one statement.
-_LOOKUP = (
-    select(
-        *(_SESSIONS.c[name].label(f"session_{name}") for name in _SESSION_FIELDS),
-        *(_USERS.c[name] for name in _USER_FIELDS),
-    )
-    .join_from(_SESSIONS, _USERS, _SESSIONS.c.user_id == _USERS.c.id)
-    .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
-)
-_INSERT = insert(_SESSIONS)
-_TOUCH = (
-    update(_SESSIONS)
-    .where(_SESSIONS.c.id == bindparam("session_id"))
-    .values(last_seen_at=bindparam("now"))
-)
-_DELETE = delete(_SESSIONS).where(_SESSIONS.c.id == bindparam("session_id"))
-_LAST_LOGIN = (
-    update(_USERS)
-    .where(_USERS.c.id == bindparam("user_id"))
-    .values(last_login_at=bindparam("now"))
+# Every signed-in page runs this lookup, so it is built once: building it per
+# request cost a tenth of a member's profile page (bench/README.md).
+SESSION_BY_TOKEN = (
+    select(UserSession, User)
+    .join(User, UserSession.user_id == User.id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
 )
 
 
@@ -98,63 +44,77 @@ def _lifetime(remember: bool) -> timedelta:
     return lifetime
 
 
-def start_session(user_id: int, *, remember: bool, client: ClientInfo) -> str:
-    """Sign the user in on a new session; return the cookie token."""
+def start_session(user: User, *, remember: bool, client: ClientInfo) -> str:
+    """Sign the user in on a new session and commit; return the cookie's token.
+
+    The session lasts REMEMBER_LIFETIME with `remember`, else SESSION_LIFETIME
+    (and ends sooner when idle for SESSION_IDLE_TIMEOUT).
+    """
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    connection = db.session.connection()
-    connection.execute(
-        _INSERT,
-        {
-            "token_hash": _digest(token),
-            "user_id": user_id,
-            "remember": remember,
-            "created_at": now,
-            "last_seen_at": now,
-            "expires_at": now + _lifetime(remember),
-            "ip": client.ip,
-            "user_agent": client.user_agent[:255],
-        },
+    db.session.add(
+        UserSession(
+            token_hash=_digest(token),
+            user_id=user.id,
+            remember=remember,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + _lifetime(remember),
+            ip=client.ip,
+            user_agent=client.user_agent[:USER_AGENT_MAX],
+        )
     )
-    connection.execute(_LAST_LOGIN, {"user_id": user_id, "now": now})
-    record_event(user_id, "sign_in", client)
+    user.last_login_at = now
+    record_event(user.id, SecurityEventKind.SIGN_IN, client)
     db.session.commit()
     return token
 
 
-def find_session(token: str) -> tuple[ActiveSession, SignedInUser] | None:
-    """Return the live session behind a cookie token, and its user."""
-    if not token or len(token) > 100:
+def resume_session(token: str) -> tuple[UserSession, User] | None:
+    """Return the live session behind a sign-in cookie's token, and its user.
+
+    Returns None for an unknown token. Writes as it reads: a session that expired
+    or whose user was deactivated is deleted (None is returned), and a live one
+    has its `last_seen_at` moved forward, at most once per SESSION_TOUCH_INTERVAL.
+    Either write is committed.
+    """
+    if not token or len(token) > TOKEN_MAX_LENGTH:
         return None
-    row = read_connection().execute(_LOOKUP, {"token_hash": _digest(token)}).first()
+    row = db.session.execute(SESSION_BY_TOKEN, {"token_hash": _digest(token)}).first()
     if row is None:
         return None
-    active = ActiveSession(*row[: len(_SESSION_FIELDS)])
+    user_session, user = row.UserSession, row.User
+    config = current_app.config
     now = utcnow()
-    idle_timeout = current_app.config["SESSION_IDLE_TIMEOUT"]
-    expired = now >= active.expires_at or (
-        not active.remember and now - active.last_seen_at > idle_timeout
+    expired = now >= user_session.expires_at or (
+        not user_session.remember
+        and now - user_session.last_seen_at > config["SESSION_IDLE_TIMEOUT"]
     )
-    user = SignedInUser(*row[len(_SESSION_FIELDS) :])
     if expired or not user.is_active:
-        end_session(active)
+        end_session(user_session)
         return None
-    # Touch at most once a minute: a write per page view would cost more than the page.
-    if now - active.last_seen_at > current_app.config["SESSION_TOUCH_INTERVAL"]:
-        db.session.execute(_TOUCH, {"session_id": active.id, "now": now})
+    # Touched at most once a minute: a write per view would cost more than the page.
+    if now - user_session.last_seen_at > config["SESSION_TOUCH_INTERVAL"]:
+        user_session.last_seen_at = now
         db.session.commit()
-    return active, user
+    return user_session, user
 
 
-def end_session(user_session: ActiveSession) -> None:
-    """End one session for good: its cookie signs nobody in again."""
-    db.session.execute(_DELETE, {"session_id": user_session.id})
+def end_session(user_session: UserSession) -> None:
+    """End one session for good and commit: its cookie signs nobody in again."""
+    db.session.delete(user_session)
     db.session.commit()
 
 
-def end_other_sessions(user: User, keep: ActiveSession | None = None) -> None:
-    """End every session of the user but `keep`; the caller commits."""
-    statement = delete(UserSession).where(UserSession.user_id == user.id)
-    if keep is not None:
-        statement = statement.where(UserSession.id != keep.id)
-    db.session.execute(statement)
+def end_other_sessions(user_id: int, keep: UserSession) -> None:
+    """End every session of the user except `keep`; the caller commits."""
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user_id, UserSession.id != keep.id
+        )
+    )
+
+
+def end_every_session(user_id: int) -> None:
+    """End every session of the user; the caller commits."""
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user_id))

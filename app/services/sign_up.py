@@ -19,10 +19,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import SignUpClaim, User
+from app.models import SecurityEventKind, SignUpClaim, User
 from app.models.base import utcnow
 from app.services import ServiceError, mailer
-from app.services.accounts import clean_name, find_user_by_email, name_key
+from app.services.accounts import clean_name, find_user_by_email
 from app.services.email_address import normalize_email
 from app.services.passwords import (
     check_password_strength,
@@ -182,7 +182,6 @@ def confirm_sign_up(
         raise NotYourSignUp()
     user = User(
         name=claim.name,
-        name_key=name_key(claim.name),
         email=claim.email,
         password_hash=claim.password_hash,
         email_verified_at=utcnow(),
@@ -194,7 +193,7 @@ def confirm_sign_up(
         db.session.rollback()
         raise AlreadyVerified(None) from None
     db.session.execute(delete(SignUpClaim).where(SignUpClaim.email == claim.email))
-    record_event(user.id, "email_verified", client)
+    record_event(user.id, SecurityEventKind.EMAIL_VERIFIED, client)
     db.session.commit()
     return user
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import User
+from app.models import SecurityEventKind, User
 from app.services import ServiceError, lockouts
 from app.services.email_address import normalize_email
 from app.services.passwords import (
@@ -32,37 +32,20 @@ class Inactive(ServiceError):
     """The password is right but an admin deactivated the account."""
 
 
-# Built once, and read as a plain row: every sign-in runs it, and the checks need
-# four columns, not a User.
-_USERS = User.__table__
-_CREDENTIALS = select(
-    _USERS.c.id,
-    _USERS.c.password_hash,
-    _USERS.c.is_active,
-    _USERS.c.email_verified_at,
-).where(_USERS.c.email == bindparam("email"))
-_REHASH = (
-    update(_USERS)
-    .where(_USERS.c.id == bindparam("user_id"))
-    .values(password_hash=bindparam("password_hash"))
-)
-
-
-def authenticate(email: str, password: str, client: ClientInfo) -> int:
-    """Return the id of the account with this e-mail and password, or raise.
+def authenticate(email: str, password: str, client: ClientInfo) -> User:
+    """Return the account with this e-mail and password, or raise.
 
     Raises LockedOut (before any password is checked) while the address is
     locked, BadCredentials, Unverified or Inactive. Every address, with or without
     an account, costs one password hash and counts its failures the same way.
     """
-    connection = db.session.connection()
     email = normalize_email(email)
     failures = lockouts.check_lockout(email)
-    user = connection.execute(_CREDENTIALS, {"email": email}).first()
+    user = db.session.scalars(select(User).where(User.email == email)).first()
     if user is None:
         _check_sign_up_password(email, password, client)
     elif not verify_password(user.password_hash, password):
-        record_event(user.id, "sign_in_failed", client)
+        record_event(user.id, SecurityEventKind.SIGN_IN_FAILED, client)
         lockouts.record_failure(email, user.id, client)
         db.session.commit()
         raise BadCredentials()
@@ -73,11 +56,9 @@ def authenticate(email: str, password: str, client: ClientInfo) -> int:
     if failures is not None:  # a right password ends the count
         db.session.delete(failures)
     if needs_rehash(user.password_hash):
-        new_hash = hash_password(password)
-        connection.execute(_REHASH, {"user_id": user.id, "password_hash": new_hash})
+        user.password_hash = hash_password(password)
     db.session.commit()
-    user_id: int = user.id
-    return user_id
+    return user
 
 
 def _check_sign_up_password(email: str, password: str, client: ClientInfo) -> NoReturn:

@@ -23,12 +23,18 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 
 def make_token(purpose: str, payload: dict[str, Any]) -> str:
-    """Sign a payload for one purpose (a verify token never opens a reset)."""
+    """Sign a JSON-able payload for one purpose; return a URL-safe token.
+
+    The purpose is the signature's salt: a verify token never opens a reset.
+    """
     return _serializer(purpose).dumps(payload)
 
 
 def read_token(purpose: str, token: str, max_age: int) -> dict[str, Any]:
-    """Return the payload of a genuine, fresh token, or raise."""
+    """Return the payload of a genuine token signed less than `max_age` seconds ago.
+
+    Raises ExpiredLink for a genuine but older token, InvalidLink for any other.
+    """
     try:
         payload = _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired:

@@ -15,7 +15,7 @@ from flask_login import current_user
 from werkzeug import Response
 
 from app.services import directory
-from app.session_cookie import login_required
+from app.sign_in_cookie import login_required
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 

@@ -1,26 +1,79 @@
-"""Screenshots of the key pages, for a person to look over after a run.
+"""What a person sees first on every key page, on a desktop and on a phone screen.
 
-They land in tests/e2e/artifacts/ (git-ignored); CI can keep them as artifacts.
+Each page of the tour, at both screen sizes, must show exactly one visible main
+heading, whole in the first screen without scrolling; the browser tab's title must
+name the page as its heading does; and on the desktop screen nothing may scroll
+sideways (test_phone.py checks the phone screen, with the longest names).
+
+Screenshots of every page at both sizes land in tests/e2e/artifacts/ (git-ignored)
+as a by-product, for a person to look over after a run; CI can keep them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from playwright.sync_api import Page, ViewportSize
 
 from tests.e2e.conftest import DESKTOP, PHONE, Member, OpenTab
-from tests.e2e.tour import tour
+from tests.e2e.tour import SIGNED_OUT, signed_in_stops, tour
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # a PNG image, and not an empty file
-SCREENS = {"desktop": DESKTOP, "phone": PHONE}
+SCREENS: dict[str, ViewportSize] = {"desktop": DESKTOP, "phone": PHONE}
+TITLE_SUFFIX = " · Vestibule"  # every page's title ends with the site's name
+
+# What a person sees of the page as it is now, scrolled to the top.
+FIRST_LOOK = """() => {
+  window.scrollTo(0, 0);
+  const root = document.documentElement;
+  const shown = [...document.querySelectorAll("h1")].filter((h1) => {
+    const box = h1.getBoundingClientRect();
+    return box.width > 0 && box.height > 0
+      && h1.checkVisibility({opacityProperty: true, visibilityProperty: true});
+  });
+  return {
+    title: document.title,
+    headings: shown.map((h1) => {
+      const box = h1.getBoundingClientRect();
+      return {
+        text: h1.innerText.trim(),
+        inFirstScreen: box.top >= 0 && box.left >= 0
+          && box.bottom <= window.innerHeight && box.right <= window.innerWidth,
+      };
+    }),
+    sideways: root.scrollWidth - window.innerWidth,
+  };
+}"""
 
 
-def test_screenshots_of_key_pages_are_saved(
+def what_is_wrong(page: Page, screen: str) -> list[str]:
+    """Return what a person would notice is wrong with the page at first sight."""
+    look: dict[str, Any] = page.evaluate(FIRST_LOOK)
+    problems = []
+    headings = look["headings"]
+    if len(headings) != 1:
+        texts = [heading["text"] for heading in headings]
+        problems.append(f"{len(headings)} visible h1, not exactly one: {texts}")
+    for heading in headings:
+        if not heading["inFirstScreen"]:
+            problems.append(f"h1 {heading['text']!r} is not whole in the first screen")
+    title = look["title"]
+    named = title.removesuffix(TITLE_SUFFIX)
+    if named == title or not named.strip():
+        problems.append(f"title {title!r} does not name the page, then the site")
+    elif len(headings) == 1 and not headings[0]["text"].startswith(named):
+        problems.append(f"title {title!r} names another page than its h1")
+    if screen == "desktop" and look["sideways"] > 0:
+        problems.append(f"scrolls sideways by {look['sideways']} px")
+    return problems
+
+
+def test_every_page_shows_its_heading_first_on_desktop_and_phone(
     open_tab: OpenTab, make_member: Callable[..., Member]
 ) -> None:
     page = open_tab().page
@@ -28,17 +81,15 @@ def test_screenshots_of_key_pages_are_saved(
     other = make_member(name="Ada Lovelace", bio="Wrote the first program.")
     ARTIFACTS.mkdir(exist_ok=True)
 
-    saved = []
+    wrong: dict[str, list[str]] = {}
     for stop in tour(page, viewer, other):
         for screen, size in SCREENS.items():
             page.set_viewport_size(size)
-            path = ARTIFACTS / f"{stop.name}-{screen}.png"
-            path.unlink(missing_ok=True)  # only this run's picture may pass
-            page.screenshot(path=path, full_page=True)
-            saved.append(path)
+            where = f"{stop.name}-{screen}"
+            wrong[where] = what_is_wrong(page, screen)
+            page.screenshot(path=ARTIFACTS / f"{where}.png", full_page=True)
         page.set_viewport_size(DESKTOP)
 
-    missing = [path.name for path in saved if not path.is_file()]
-    assert missing == []
-    not_png = [p.name for p in saved if p.read_bytes()[:8] != PNG_SIGNATURE]
-    assert not_png == []
+    assert {where: found for where, found in wrong.items() if found} == {}
+    stops = [*SIGNED_OUT, *signed_in_stops(viewer, other)]
+    assert list(wrong) == [f"{s.name}-{screen}" for s in stops for screen in SCREENS]

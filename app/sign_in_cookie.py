@@ -1,0 +1,105 @@
+"""The sign-in cookie: how a request finds its session, through Flask-Login.
+
+A browser carries two cookies. The sign-in cookie (SIGN_IN_COOKIE_NAME) holds a
+random token naming a session, a `UserSession` row (app/services/sessions.py).
+Flask's own signed cookie, the state cookie (SESSION_COOKIE_NAME, `flask.session`),
+carries only the CSRF secret, flash messages and a signing-up browser's key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import flask_login
+from flask import Flask, Request, Response, current_app, g
+from flask_login import current_user
+
+from app.extensions import login_manager
+from app.models import User, UserSession
+from app.security import renew_session_state
+from app.services import sessions
+from app.services.security_log import ClientInfo
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def _load_user(request: Request) -> User | None:
+    if g.get("database_failed"):  # rendering an error page: do not ask again
+        return None
+    token = request.cookies.get(current_app.config["SIGN_IN_COOKIE_NAME"])
+    if not token:
+        return None
+    found = sessions.resume_session(token)
+    if found is None:
+        g.clear_sign_in_cookie = True
+        return None
+    g.user_session, user = found
+    return user
+
+
+def login_required(view: View) -> View:
+    """Send anonymous visitors to sign in first (Flask-Login's decorator, typed)."""
+    return cast(View, flask_login.login_required(view))
+
+
+def current_session() -> UserSession | None:
+    """Return the session of the signed-in user, if any."""
+    # Flask-Login loads the user (and so the session) only when first asked.
+    if not current_user.is_authenticated:
+        return None
+    user_session: UserSession | None = g.get("user_session")
+    return user_session
+
+
+def sign_in(user: User, *, remember: bool, client: ClientInfo) -> None:
+    """Start a new session for the user; its cookie is set on the response."""
+    g.new_sign_in = (
+        sessions.start_session(user, remember=remember, client=client),
+        remember,
+    )
+    # A fresh CSRF secret too, so nothing from before the sign-in carries over.
+    renew_session_state()
+
+
+def sign_out() -> None:
+    """End the current session on the server and drop its cookie."""
+    user_session = current_session()
+    if user_session is not None:
+        sessions.end_session(user_session)
+    g.clear_sign_in_cookie = True
+    renew_session_state()
+
+
+def _write_cookie(response: Response) -> Response:
+    config = current_app.config
+    name = config["SIGN_IN_COOKIE_NAME"]
+    new_sign_in = g.get("new_sign_in")
+    if new_sign_in is not None:
+        token, remember = new_sign_in
+        response.set_cookie(
+            name,
+            token,
+            # without "remember me" the cookie ends with the browser
+            max_age=int(config["REMEMBER_LIFETIME"].total_seconds())
+            if remember
+            else None,
+            secure=config["SIGN_IN_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+    elif g.get("clear_sign_in_cookie"):
+        response.delete_cookie(
+            name, secure=config["SIGN_IN_COOKIE_SECURE"], httponly=True, samesite="Lax"
+        )
+    return response
+
+
+def register_sign_in_cookie(app: Flask) -> None:
+    """Let Flask-Login find users through the sign-in cookie."""
+    login_manager.request_loader(_load_user)
+    login_manager.session_protection = None
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    app.after_request(_write_cookie)

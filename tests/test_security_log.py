@@ -1,0 +1,236 @@
+"""The security log: each event lands in its account's log, with where it came from.
+
+Every flow is driven through the routes, by an owner's browser and an attacker's,
+each with an IP and a User-Agent of its own, then read back from the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import OutboxMail, SecurityEvent, SecurityEventKind, User
+from tests.conftest import link_in, sign_in, submit
+from tests.factories import PASSWORD
+
+Outbox = Callable[[], list[OutboxMail]]
+
+WRONG = "not the password at all"
+NEW_PASSWORD = "lantern orchard quietly sixteen"
+RESET_PASSWORD = "velvet harbour quince meadow"
+
+
+class Origin(NamedTuple):
+    ip: str
+    user_agent: str
+
+
+OWNER = Origin("198.51.100.7", "OwnersBrowser/1.0 (security log test)")
+ATTACKER = Origin("203.0.113.66", "GuessingBot/6.6 (security log test)")
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Limits high enough for one client to fail its way into a lockout."""
+    return {
+        "LOGIN_LIMIT_PER_EMAIL": "100 per minute",
+        "LOGIN_LIMIT_PER_IP": "100 per minute",
+    }
+
+
+def browser(app: Flask, origin: Origin) -> FlaskClient:
+    """A client whose every request comes from `origin`'s IP and User-Agent."""
+    client = app.test_client()
+    client.environ_base.update(REMOTE_ADDR=origin.ip, HTTP_USER_AGENT=origin.user_agent)
+    return client
+
+
+@pytest.fixture
+def owner(app: Flask) -> FlaskClient:
+    return browser(app, OWNER)
+
+
+@pytest.fixture
+def attacker(app: Flask) -> FlaskClient:
+    return browser(app, ATTACKER)
+
+
+def events(app: Flask, user_id: int | None = None) -> list[SecurityEvent]:
+    """The account's security log, oldest first (every account's without one)."""
+    query = select(SecurityEvent).order_by(SecurityEvent.id)
+    if user_id is not None:
+        query = query.where(SecurityEvent.user_id == user_id)
+    with app.app_context():
+        found = list(db.session.scalars(query))
+        db.session.remove()
+    return found
+
+
+def log_of(app: Flask, user_id: int) -> list[tuple[str, str, str]]:
+    """The account's log as (kind, IP, User-Agent), oldest first."""
+    return [(e.kind, e.ip, e.user_agent) for e in events(app, user_id)]
+
+
+def entry(kind: SecurityEventKind, origin: Origin) -> tuple[str, str, str]:
+    return (kind, origin.ip, origin.user_agent)
+
+
+def mailed_link(outbox: Outbox, subject: str) -> str:
+    """The link in the newest mail, which must be the one expected."""
+    mail = outbox()[-1]
+    assert mail.subject == subject
+    return link_in(mail.body)
+
+
+def sign_up(app: Flask, client: FlaskClient, outbox: Outbox, email: str) -> int:
+    """Sign up through the form and confirm the mailed link; return the account id."""
+    data = {"name": "Ada", "email": email, "password": PASSWORD, "confirm": PASSWORD}
+    assert submit(client, "/auth/register", data).status_code == 302
+    link = mailed_link(outbox, "Confirm your e-mail address")
+    assert submit(client, link, {}).status_code == 302
+    with app.app_context():
+        user_id = db.session.scalars(select(User.id).where(User.email == email)).one()
+        db.session.remove()
+    return user_id
+
+
+def fail_sign_ins(client: FlaskClient, email: str, times: int) -> None:
+    for _ in range(times):
+        assert sign_in(client, email, WRONG).status_code == 401
+
+
+def lock_out(app: Flask, client: FlaskClient, email: str) -> None:
+    fail_sign_ins(client, email, app.config["LOCKOUT_THRESHOLD"])
+
+
+def change_password(client: FlaskClient, current: str, new: str) -> None:
+    data = {"current": current, "password": new, "confirm": new}
+    assert submit(client, "/account/password", data).status_code == 302
+
+
+def reset_password(client: FlaskClient, outbox: Outbox, email: str) -> None:
+    assert submit(client, "/auth/forgot", {"email": email}).status_code == 302
+    link = mailed_link(outbox, "Reset your password")
+    data = {"password": RESET_PASSWORD, "confirm": RESET_PASSWORD}
+    assert submit(client, link, data).status_code == 302
+
+
+def test_a_sign_in_is_in_the_members_security_log(
+    app: Flask, owner: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+
+    assert sign_in(owner, user.email).status_code == 302
+
+    assert log_of(app, user.id) == [entry(SecurityEventKind.SIGN_IN, OWNER)]
+
+
+def test_a_failed_sign_in_is_in_the_targeted_accounts_security_log(
+    app: Flask, attacker: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+
+    fail_sign_ins(attacker, user.email, 1)
+
+    assert log_of(app, user.id) == [entry(SecurityEventKind.SIGN_IN_FAILED, ATTACKER)]
+
+
+def test_opening_the_verify_link_puts_the_verification_in_the_new_accounts_log(
+    app: Flask, owner: FlaskClient, outbox: Outbox
+) -> None:
+    user_id = sign_up(app, owner, outbox, "ada@example.com")
+
+    # confirming the link also signs the browser in
+    assert log_of(app, user_id) == [
+        entry(SecurityEventKind.EMAIL_VERIFIED, OWNER),
+        entry(SecurityEventKind.SIGN_IN, OWNER),
+    ]
+
+
+def test_the_failure_that_locks_an_address_puts_a_lockout_in_the_owners_log(
+    app: Flask, attacker: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    fail_sign_ins(attacker, user.email, app.config["LOCKOUT_THRESHOLD"] - 1)
+    seen = len(log_of(app, user.id))
+
+    fail_sign_ins(attacker, user.email, 1)
+
+    assert log_of(app, user.id)[seen:] == [
+        entry(SecurityEventKind.SIGN_IN_FAILED, ATTACKER),
+        entry(SecurityEventKind.LOCKOUT, ATTACKER),
+    ]
+
+
+def test_the_unlock_link_from_the_lockout_mail_is_in_the_owners_log(
+    app: Flask,
+    owner: FlaskClient,
+    attacker: FlaskClient,
+    make_user: Callable[..., User],
+    outbox: Outbox,
+) -> None:
+    user = make_user()
+    lock_out(app, attacker, user.email)
+    link = mailed_link(outbox, "Sign-in to your account is paused")
+    seen = len(log_of(app, user.id))
+
+    assert submit(owner, link, {}).status_code == 302
+
+    assert log_of(app, user.id)[seen:] == [entry(SecurityEventKind.UNLOCK, OWNER)]
+
+
+def test_a_password_change_is_in_the_owners_security_log(
+    app: Flask, owner: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    assert sign_in(owner, user.email).status_code == 302
+    seen = len(log_of(app, user.id))
+
+    change_password(owner, PASSWORD, NEW_PASSWORD)
+
+    assert log_of(app, user.id)[seen:] == [
+        entry(SecurityEventKind.PASSWORD_CHANGED, OWNER)
+    ]
+
+
+def test_a_password_reset_through_the_mailed_link_is_in_the_owners_log(
+    app: Flask, owner: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+
+    reset_password(owner, outbox, user.email)
+
+    assert log_of(app, user.id) == [entry(SecurityEventKind.PASSWORD_RESET, OWNER)]
+
+
+def test_failed_sign_ins_for_an_address_without_an_account_are_in_nobodys_log(
+    app: Flask, attacker: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    make_user()  # an account the failures must not be pinned on
+
+    # up to a lockout, which has no owner to be told either
+    lock_out(app, attacker, "nobody@example.com")
+
+    assert events(app) == []
+
+
+def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
+    app: Flask, owner: FlaskClient, attacker: FlaskClient, outbox: Outbox
+) -> None:
+    email = "ada@example.com"
+    sign_up(app, owner, outbox, email)
+    change_password(owner, PASSWORD, NEW_PASSWORD)
+    lock_out(app, attacker, email)
+    link = mailed_link(outbox, "Sign-in to your account is paused")
+    assert submit(owner, link, {}).status_code == 302
+    reset_password(owner, outbox, email)
+
+    stored = [SecurityEventKind(event.kind) for event in events(app)]
+
+    assert set(stored) == set(SecurityEventKind)  # the journey wrote every kind

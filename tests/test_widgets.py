@@ -1,0 +1,31 @@
+"""The site's form widgets write the same HTML as WTForms' own, hostile values too."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+from wtforms.widgets import html_params
+
+from app.widgets import html_attributes
+
+NAMES = st.sampled_from(
+    ["value", "id", "name", "class_", "for_", "autocomplete", "aria_describedby",
+     "aria_invalid", "data_field_name", "required", "maxlength", "type"]
+)  # fmt: skip
+VALUES = st.one_of(st.text(), st.booleans(), st.integers(), st.none())
+
+
+@given(st.dictionaries(NAMES, VALUES, max_size=8))
+def test_attributes_are_written_exactly_as_wtforms_writes_them(
+    attributes: dict[str, object],
+) -> None:
+    assert html_attributes(**attributes) == html_params(**attributes)
+
+
+def test_a_value_cannot_leave_its_attribute() -> None:
+    written = html_attributes(value='"><script>alert(1)</script>', name="bio")
+
+    assert "<script>" not in written
+    assert (
+        written == 'name="bio" value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"'
+    )
