@@ -35,28 +35,28 @@ def html_attributes(**attributes: Any) -> Markup:
     return Markup(" ".join(parts))  # noqa: S704  # nosec B704
 
 
-class TextInput(widgets.TextInput):
+class WritesAttributesFast:
+    """Put first in a widget's bases: its attributes are written by html_attributes."""
+
     html_params = staticmethod(html_attributes)
 
 
-class EmailInput(widgets.EmailInput):
-    html_params = staticmethod(html_attributes)
+class TextInput(WritesAttributesFast, widgets.TextInput): ...
 
 
-class PasswordInput(widgets.PasswordInput):
-    html_params = staticmethod(html_attributes)
+class EmailInput(WritesAttributesFast, widgets.EmailInput): ...
 
 
-class HiddenInput(widgets.HiddenInput):
-    html_params = staticmethod(html_attributes)
+class PasswordInput(WritesAttributesFast, widgets.PasswordInput): ...
 
 
-class CheckboxInput(widgets.CheckboxInput):
-    html_params = staticmethod(html_attributes)
+class HiddenInput(WritesAttributesFast, widgets.HiddenInput): ...
 
 
-class TextArea(widgets.TextArea):
-    html_params = staticmethod(html_attributes)
+class CheckboxInput(WritesAttributesFast, widgets.CheckboxInput): ...
+
+
+class TextArea(WritesAttributesFast, widgets.TextArea): ...
 
 
 class StringField(wtforms.StringField):
