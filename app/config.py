@@ -95,6 +95,7 @@ class Config:
     ACCOUNT_LIMIT = "10 per hour"
 
     DIRECTORY_PAGE_SIZE = 20
+    SECURITY_LOG_PAGE_SIZE = 20
     HSTS = False
 
 

@@ -62,11 +62,11 @@ def sign_in(user: User, *, remember: bool, client: ClientInfo) -> None:
     renew_session_state()
 
 
-def sign_out() -> None:
+def sign_out(client: ClientInfo) -> None:
     """End the current session on the server and drop its cookie."""
     user_session = current_session()
     if user_session is not None:
-        sessions.end_session(user_session)
+        sessions.sign_out(user_session, client)
     g.clear_sign_in_cookie = True
     renew_session_state()
 

@@ -28,7 +28,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
 from app.extensions import db
-from app.models import OutboxMail, User
+from app.models import OutboxMail, User, UserSession
 from app.services.accounts import BIO_MAX, NAME_MAX
 from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
@@ -40,6 +40,8 @@ STRONG = "lantern orchard quietly sixteen"
 RESET = "/auth/reset/<token>"
 VERIFY = "/auth/verify/<token>"
 UNLOCK = "/auth/unlock/<token>"
+REVOKE = "/account/sessions/<int:session_id>/revoke"
+REVOKE_OTHERS = "/account/sessions/revoke-others"
 SITE = "http://localhost"
 
 
@@ -73,6 +75,9 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     "/account/password": FormSpec(
         ("current", "password", "confirm"), page="/account/password", signed_in=True
     ),
+    # both need a second session of the member (open_form signs in again)
+    REVOKE: FormSpec((), page="/account/sessions", signed_in=True),
+    REVOKE_OTHERS: FormSpec((), page="/account/sessions", signed_in=True),
 }
 
 # Values a real user would type, so that part of the cases pass the form and reach
@@ -387,10 +392,16 @@ def open_form(
     """Open the page of a route's form in a fresh browser (signed in if needed)."""
     spec = FUZZED_FORMS[route]
     browser = app.test_client()
+    page, path = spec.page, route
     if spec.signed_in:
         # a new member each time: a fuzzed password change must not lock out the next
-        assert sign_in(browser, make_user().email).status_code == 302
-    page, path = spec.page, route
+        member = make_user()
+        assert sign_in(browser, member.email).status_code == 302
+        if route in (REVOKE, REVOKE_OTHERS):
+            other = app.test_client()
+            assert sign_in(other, member.email).status_code == 302
+            path = f"/account/sessions/{newest_session_id(app, member.id)}/revoke"
+            path = path if route == REVOKE else route
     if route in LINK_PAGES:
         page = path = LINK_PAGES[route](browser, app)
         if path_token is not None:
@@ -401,6 +412,18 @@ def open_form(
     response = browser.get(page)
     assert response.status_code in {200, 400}, page  # a broken verify link is 400
     return Visit(browser, path, response, csrf_from(response))
+
+
+def newest_session_id(app: Flask, user_id: int) -> int:
+    """The id of the member's newest session."""
+    with app.app_context():
+        found = db.session.scalars(
+            select(UserSession.id)
+            .where(UserSession.user_id == user_id)
+            .order_by(UserSession.id.desc())
+        ).first()
+    assert found is not None
+    return found
 
 
 def post(visit: Visit, route: str, submission: Submission) -> TestResponse:

@@ -6,6 +6,7 @@ each with an IP and a User-Agent of its own, then read back from the database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -220,6 +221,57 @@ def test_failed_sign_ins_for_an_address_without_an_account_are_in_nobodys_log(
     assert events(app) == []
 
 
+REVOKE_OTHERS = "/account/sessions/revoke-others"
+SESSION_ACTION_RE = re.compile(r'action="(/account/sessions/\d+/revoke)"')
+
+
+def session_action(client: FlaskClient) -> str:
+    """The form action that ends the first other session the sessions page lists."""
+    page = client.get("/account/sessions").get_data(as_text=True)
+    found = SESSION_ACTION_RE.search(page)
+    assert found, "the sessions page lists no other session"
+    return found.group(1)
+
+
+def test_signing_out_is_in_the_members_security_log(
+    app: Flask, owner: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    assert sign_in(owner, user.email).status_code == 302
+
+    assert submit(owner, "/", {}, "/auth/logout").status_code == 302
+
+    assert log_of(app, user.id)[-1] == entry(SecurityEventKind.SIGN_OUT, OWNER)
+
+
+def test_ending_a_session_is_in_the_log_of_the_member_who_ended_it(
+    app: Flask, owner: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    stranger = browser(app, ATTACKER)
+    for client in (owner, stranger):
+        assert sign_in(client, user.email).status_code == 302
+
+    ended = submit(owner, "/account/sessions", {}, session_action(owner))
+    assert ended.status_code == 302
+
+    assert log_of(app, user.id)[-1] == entry(SecurityEventKind.SESSION_REVOKED, OWNER)
+
+
+def test_ending_every_other_session_is_in_the_members_security_log(
+    app: Flask, owner: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    stranger = browser(app, ATTACKER)
+    for client in (owner, stranger):
+        assert sign_in(client, user.email).status_code == 302
+
+    assert submit(owner, "/account/sessions", {}, REVOKE_OTHERS).status_code == 302
+
+    kind = SecurityEventKind.OTHER_SESSIONS_REVOKED
+    assert log_of(app, user.id)[-1] == entry(kind, OWNER)
+
+
 def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     app: Flask, owner: FlaskClient, attacker: FlaskClient, outbox: Outbox
 ) -> None:
@@ -230,6 +282,13 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     link = mailed_link(outbox, "Sign-in to your account is paused")
     assert submit(owner, link, {}).status_code == 302
     reset_password(owner, outbox, email)
+    phone, tablet, laptop = (browser(app, OWNER) for _ in range(3))
+    for other in (phone, tablet, laptop):
+        assert sign_in(other, email, RESET_PASSWORD).status_code == 302
+    ended = submit(phone, "/account/sessions", {}, session_action(phone))
+    assert ended.status_code == 302
+    assert submit(phone, "/account/sessions", {}, REVOKE_OTHERS).status_code == 302
+    assert submit(phone, "/", {}, "/auth/logout").status_code == 302
 
     stored = [SecurityEventKind(event.kind) for event in events(app)]
 

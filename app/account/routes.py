@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from datetime import datetime
+from typing import NamedTuple
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from werkzeug import Response
@@ -10,12 +22,14 @@ from werkzeug import Response
 from app.account.forms import PasswordForm, ProfileForm
 from app.errors import FormPage, refused_form_page
 from app.extensions import limiter
-from app.forms import add_error, form_status
+from app.forms import ConfirmForm, add_error, form_status
+from app.models import UserSession
 from app.ratelimits import setting, user_key
 from app.security import client_info
-from app.services import accounts
+from app.services import accounts, security_log, sessions
+from app.services.browsers import describe_browser
 from app.services.passwords import WeakPassword
-from app.sign_in_cookie import current_session, login_required
+from app.sign_in_cookie import current_session, login_required, sign_out
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -68,6 +82,89 @@ def password() -> Page:
             flash("Password changed. Your other sessions were signed out.", "success")
             return redirect(url_for("account.password"))
     return render_template("account/password.html", form=form), form_status(form)
+
+
+class SessionEntry(NamedTuple):
+    """A session as the sessions page lists it."""
+
+    session: UserSession
+    browser: str
+    current: bool
+
+
+class EventEntry(NamedTuple):
+    """A security event as the log page shows it."""
+
+    description: str
+    created_at: datetime
+    ip: str
+    browser: str
+
+
+@bp.get("/sessions")
+@login_required
+def sessions_page() -> str:
+    current = current_session()
+    entries = [
+        SessionEntry(
+            user_session,
+            describe_browser(user_session.user_agent),
+            current is not None and user_session.id == current.id,
+        )
+        for user_session in sessions.list_sessions(current_user.id)
+    ]
+    return render_template("account/sessions.html", sessions=entries)
+
+
+@bp.post("/sessions/<int:session_id>/revoke")
+@login_required
+def revoke_session(session_id: int) -> Response:
+    if not ConfirmForm().validate_on_submit():  # a genuine token, but stale
+        flash("That page was out of date; here is the list as it is now.", "info")
+        return redirect(url_for("account.sessions_page"))
+    current = current_session()
+    if current is not None and current.id == session_id:
+        sign_out(client_info())
+        flash("You signed out of this browser.", "success")
+        return redirect(url_for("auth.login"))
+    try:
+        sessions.revoke_session(current_user.id, session_id, client_info())
+    except sessions.SessionNotFound:
+        abort(404)
+    flash("That session is ended: the browser is signed out.", "success")
+    return redirect(url_for("account.sessions_page"))
+
+
+@bp.post("/sessions/revoke-others")
+@login_required
+def revoke_other_sessions() -> Response:
+    current = current_session()
+    if current is not None and ConfirmForm().validate_on_submit():
+        sessions.revoke_other_sessions(current, client_info())
+        flash("Every other browser is signed out.", "success")
+    else:
+        flash("That page was out of date; here is the list as it is now.", "info")
+    return redirect(url_for("account.sessions_page"))
+
+
+@bp.get("/security")
+@login_required
+def security() -> str:
+    result = security_log.list_events(
+        current_user.id,
+        request.args.get("page", 1, type=int) or 1,
+        current_app.config["SECURITY_LOG_PAGE_SIZE"],
+    )
+    entries = [
+        EventEntry(
+            security_log.describe_event(event.kind),
+            event.created_at,
+            event.ip,
+            describe_browser(event.user_agent),
+        )
+        for event in result.events
+    ]
+    return render_template("account/security.html", result=result, events=entries)
 
 
 @bp.errorhandler(RateLimitExceeded)

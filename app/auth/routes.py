@@ -235,7 +235,7 @@ def logout() -> Page:
             return render_template("auth/logout_confirm.html", form=ConfirmForm())
         flash("You are signed out.", "info")  # as they asked, already
         return redirect(url_for("main.index"))
-    sign_out()
+    sign_out(client_info())
     flash("You are signed out.", "info")
     return redirect(url_for("main.index"))
 

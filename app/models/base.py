@@ -30,6 +30,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Ids are 32-bit INTEGER on PostgreSQL: a larger number from a URL names no row.
+ID_MAX = 2**31 - 1
+
+
 def utcnow() -> datetime:
     """Return the current time, timezone-aware, in UTC."""
     return datetime.now(UTC)

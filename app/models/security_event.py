@@ -16,6 +16,9 @@ class SecurityEventKind(StrEnum):
 
     SIGN_IN = "sign_in"
     SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_OUT = "sign_out"
+    SESSION_REVOKED = "session_revoked"
+    OTHER_SESSIONS_REVOKED = "other_sessions_revoked"
     EMAIL_VERIFIED = "email_verified"
     LOCKOUT = "lockout"
     UNLOCK = "unlock"

@@ -11,11 +11,11 @@ from sqlalchemy import ColumnElement, bindparam, func, select
 
 from app.extensions import db
 from app.models import User
+from app.models.base import ID_MAX
 from app.models.user import LISTED, name_key
 from app.services import ServiceError
 
 QUERY_MAX = 80
-ID_MAX = 2**31 - 1  # ids are 32-bit INTEGER on PostgreSQL: larger ones cannot exist
 
 # Built once, as `db.session.get` would build it on each profile view: a tenth of
 # the page (bench/README.md).

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind
 
 USER_AGENT_MAX = 255
+
+# What each kind of event says to the account's owner.
+DESCRIPTIONS = {
+    SecurityEventKind.SIGN_IN: "Signed in",
+    SecurityEventKind.SIGN_IN_FAILED: "Failed sign-in: wrong password",
+    SecurityEventKind.SIGN_OUT: "Signed out",
+    SecurityEventKind.SESSION_REVOKED: "Ended a session from the sessions page",
+    SecurityEventKind.OTHER_SESSIONS_REVOKED: "Ended every other session",
+    SecurityEventKind.EMAIL_VERIFIED: "Confirmed the e-mail address; account created",
+    SecurityEventKind.LOCKOUT: "Sign-in locked after too many failed attempts",
+    SecurityEventKind.UNLOCK: "Sign-in unlocked from the lockout mail",
+    SecurityEventKind.PASSWORD_CHANGED: "Changed the password",
+    SecurityEventKind.PASSWORD_RESET: "Reset the password from an e-mailed link",
+}
 
 
 @dataclass(frozen=True)
@@ -16,6 +33,15 @@ class ClientInfo:
 
     ip: str = ""
     user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page of a security log, newest first: `page` of `pages`, from 1."""
+
+    events: list[SecurityEvent]
+    page: int
+    pages: int
 
 
 def record_event(user_id: int, kind: SecurityEventKind, client: ClientInfo) -> None:
@@ -28,3 +54,34 @@ def record_event(user_id: int, kind: SecurityEventKind, client: ClientInfo) -> N
             user_agent=client.user_agent[:USER_AGENT_MAX],
         )
     )
+
+
+def list_events(user_id: int, page: int, per_page: int) -> EventPage:
+    """Return page `page` (from 1) of the user's events, newest first.
+
+    A page number out of range gives the nearest page that exists.
+    """
+    total = (
+        db.session.scalar(
+            select(func.count(SecurityEvent.id)).where(SecurityEvent.user_id == user_id)
+        )
+        or 0
+    )
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    events = db.session.scalars(
+        select(SecurityEvent)
+        .where(SecurityEvent.user_id == user_id)
+        .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return EventPage(events=list(events), page=page, pages=pages)
+
+
+def describe_event(kind: str) -> str:
+    """Return what an event of this kind says to the account's owner."""
+    try:
+        return DESCRIPTIONS[SecurityEventKind(kind)]
+    except ValueError:
+        return kind

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, select
 
 from app.extensions import db
 from app.models import SecurityEventKind, User, UserSession
-from app.models.base import utcnow
+from app.models.base import ID_MAX, utcnow
+from app.services import ServiceError
 from app.services.security_log import USER_AGENT_MAX, ClientInfo, record_event
 
 # Longer than any token start_session makes: anything longer is not looked up.
@@ -30,6 +31,10 @@ SESSION_BY_TOKEN = (
     .join(User, UserSession.user_id == User.id)
     .where(UserSession.token_hash == bindparam("token_hash"))
 )
+
+
+class SessionNotFound(ServiceError):
+    """The member has no live session with this id."""
 
 
 def _digest(token: str) -> str:
@@ -84,20 +89,62 @@ def resume_session(token: str) -> tuple[UserSession, User] | None:
     if row is None:
         return None
     user_session, user = row.UserSession, row.User
-    config = current_app.config
     now = utcnow()
-    expired = now >= user_session.expires_at or (
-        not user_session.remember
-        and now - user_session.last_seen_at > config["SESSION_IDLE_TIMEOUT"]
-    )
-    if expired or not user.is_active:
+    if _expired(user_session, now) or not user.is_active:
         end_session(user_session)
         return None
     # Touched at most once a minute: a write per view would cost more than the page.
-    if now - user_session.last_seen_at > config["SESSION_TOUCH_INTERVAL"]:
+    if now - user_session.last_seen_at > current_app.config["SESSION_TOUCH_INTERVAL"]:
         user_session.last_seen_at = now
         db.session.commit()
     return user_session, user
+
+
+def _expired(user_session: UserSession, now: datetime) -> bool:
+    idle_timeout: timedelta = current_app.config["SESSION_IDLE_TIMEOUT"]
+    return now >= user_session.expires_at or (
+        not user_session.remember and now - user_session.last_seen_at > idle_timeout
+    )
+
+
+def list_sessions(user_id: int) -> list[UserSession]:
+    """Return the member's live sessions, the most recently seen first."""
+    now = utcnow()
+    found = db.session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user_id)
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    return [user_session for user_session in found if not _expired(user_session, now)]
+
+
+def revoke_session(user_id: int, session_id: int, client: ClientInfo) -> None:
+    """End one of the member's sessions, log it and commit.
+
+    Raises SessionNotFound, changing nothing, when no session of this member has
+    the id (another member's session included).
+    """
+    user_session = None
+    if 0 < session_id <= ID_MAX:
+        user_session = db.session.get(UserSession, session_id)
+    if user_session is None or user_session.user_id != user_id:
+        raise SessionNotFound()
+    db.session.delete(user_session)
+    record_event(user_id, SecurityEventKind.SESSION_REVOKED, client)
+    db.session.commit()
+
+
+def revoke_other_sessions(keep: UserSession, client: ClientInfo) -> None:
+    """End every session of `keep`'s member but `keep`, log it and commit."""
+    end_other_sessions(keep.user_id, keep)
+    record_event(keep.user_id, SecurityEventKind.OTHER_SESSIONS_REVOKED, client)
+    db.session.commit()
+
+
+def sign_out(user_session: UserSession, client: ClientInfo) -> None:
+    """End the session its member signs out of, log it and commit."""
+    record_event(user_session.user_id, SecurityEventKind.SIGN_OUT, client)
+    end_session(user_session)
 
 
 def end_session(user_session: UserSession) -> None:
