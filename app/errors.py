@@ -115,16 +115,24 @@ def refused_form_page(
     return refuse_form(page, refusal, seconds)
 
 
+def _undo_writes() -> None:
+    # Rolling back expires every loaded object, and the error page's header reads
+    # the signed-in user: detached first, the user keeps what was read and the page
+    # asks the database nothing.
+    db.session.expunge_all()
+    db.session.rollback()
+
+
 def handle_database_down(error: OperationalError) -> Response:
     """Answer 503 while the database is unreachable; the pool reconnects later."""
-    db.session.rollback()
+    _undo_writes()
     g.database_failed = True
     return render_error(ServiceUnavailable())
 
 
 def handle_unexpected(error: Exception) -> Response:
     """Log the failure, undo its half-done writes, and show the 500 page."""
-    db.session.rollback()
+    _undo_writes()
     # Only a database failure makes the nav's user lookup unsafe to repeat.
     g.database_failed = isinstance(error, SQLAlchemyError)
     if isinstance(error, HTTPException):

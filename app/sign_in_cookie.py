@@ -71,6 +71,12 @@ def sign_out(client: ClientInfo) -> None:
     renew_session_state()
 
 
+def forget_sign_in() -> None:
+    """Drop this browser's sign-in cookie and state, its session being gone already."""
+    g.clear_sign_in_cookie = True
+    renew_session_state()
+
+
 def _write_cookie(response: Response) -> Response:
     config = current_app.config
     name = config["SIGN_IN_COOKIE_NAME"]

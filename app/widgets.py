@@ -4,7 +4,8 @@ WTForms writes each attribute of an input with `Markup.format`, which runs Pytho
 pure-Python string formatter: 1.6 M of the 5.6 M instructions of the sign-in page
 (bench/README.md). The widgets below are WTForms' own classes, rendering the same
 markup, with only their `html_params` (which WTForms lets a widget replace) swapped
-for `html_attributes`, which escapes each value with markupsafe's C code.
+for `html_attributes`, which escapes each value with markupsafe's C code. (WTForms'
+textarea calls the module's function instead, so the bio keeps WTForms' own.)
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ def html_attributes(**attributes: Any) -> Markup:
         if value is True:
             parts.append(name)
         elif value is not False:
-            parts.append(f'{name}="{escape(value)}"')
+            # As WTForms: a Markup value is kept, but its quotes cannot end the value.
+            escaped = escape(value).replace('"', "&quot;")
+            parts.append(f'{name}="{escaped}"')
     # The names come from the code and every value is escaped above.
     return Markup(" ".join(parts))  # noqa: S704  # nosec B704
 
@@ -56,9 +59,6 @@ class HiddenInput(WritesAttributesFast, widgets.HiddenInput): ...
 class CheckboxInput(WritesAttributesFast, widgets.CheckboxInput): ...
 
 
-class TextArea(WritesAttributesFast, widgets.TextArea): ...
-
-
 class StringField(wtforms.StringField):
     widget = TextInput()
 
@@ -77,7 +77,3 @@ class HiddenField(wtforms.HiddenField):
 
 class BooleanField(wtforms.BooleanField):
     widget = CheckboxInput()
-
-
-class TextAreaField(wtforms.TextAreaField):
-    widget = TextArea()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app.extensions import db
@@ -171,3 +174,30 @@ def test_database_outage_gives_503_and_site_recovers(movable_database):
     assert after.status_code == 200
     assert "Outage Olga" in after.get_data(as_text=True)
     assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/users/", "/account/security"])
+def test_database_lost_after_the_session_lookup_gives_the_503_page(
+    app: Flask, client, signed_in, path: str
+) -> None:
+    # The server goes away between the session lookup and the page's own query.
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def lose_the_server(connection, cursor, statement, *args) -> None:
+        statements.append(statement)
+        if len(statements) > 1:
+            raise OperationalError(
+                statement, {}, sqlite3.OperationalError("server closed the connection")
+            )
+
+    event.listen(engine, "before_cursor_execute", lose_the_server)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", lose_the_server)
+
+    body = assert_error_page(response, 503, "Temporarily unavailable")
+    assert signed_in.name in body  # the header still shows who is signed in
+    assert "Content-Security-Policy" in response.headers

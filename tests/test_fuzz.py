@@ -75,6 +75,7 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     "/account/password": FormSpec(
         ("current", "password", "confirm"), page="/account/password", signed_in=True
     ),
+    "/account/delete": FormSpec(("password",), page="/account/delete", signed_in=True),
     # both need a second session of the member (open_form signs in again)
     REVOKE: FormSpec((), page="/account/sessions", signed_in=True),
     REVOKE_OTHERS: FormSpec((), page="/account/sessions", signed_in=True),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import create_engine, event, text
+
 from app.extensions import db
 from app.models import User
 from tests.conftest import csrf_from, link_in, sign_in, submit
@@ -279,3 +282,42 @@ def test_reactivated_user_must_sign_in_again(app, client, signed_in):
     set_active(app, signed_in, True)
 
     assert not is_signed_in(client)
+
+
+@pytest.mark.parametrize("step", ["touch", "expiry"])
+def test_a_session_ended_while_a_request_uses_it_leaves_that_request_anonymous(
+    app, client, make_user, time_machine, step
+):
+    # Another browser's password change (say) deletes this session between this
+    # request's lookup and its own write: the last-seen time, or the deletion of
+    # the session it found expired.
+    time_machine.move_to(START, tick=False)
+    user = make_user()
+    sign_in(client, user.email)
+    later = {
+        "touch": timedelta(minutes=5),
+        "expiry": app.config["SESSION_IDLE_TIMEOUT"] + timedelta(minutes=1),
+    }[step]
+    time_machine.move_to(START + later, tick=False)
+    with app.app_context():
+        engine = db.engine
+    other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    ended = []
+
+    def end_it_elsewhere(connection, cursor, statement, *args):
+        write = statement.lstrip().upper().startswith(("UPDATE", "DELETE"))
+        if write and "user_sessions" in statement and not ended:
+            ended.append(statement)
+            with other.begin() as elsewhere:
+                elsewhere.execute(text("DELETE FROM user_sessions"))
+
+    event.listen(engine, "before_cursor_execute", end_it_elsewhere)
+    try:
+        response = client.get("/account/profile")
+    finally:
+        event.remove(engine, "before_cursor_execute", end_it_elsewhere)
+        other.dispose()
+
+    assert ended, "the request wrote nothing to its session"
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import Markup
 from wtforms.widgets import html_params
 
 from app.widgets import html_attributes
@@ -12,7 +13,9 @@ NAMES = st.sampled_from(
     ["value", "id", "name", "class_", "for_", "autocomplete", "aria_describedby",
      "aria_invalid", "data_field_name", "required", "maxlength", "type"]
 )  # fmt: skip
-VALUES = st.one_of(st.text(), st.booleans(), st.integers(), st.none())
+VALUES = st.one_of(
+    st.text(), st.text().map(Markup), st.booleans(), st.integers(), st.none()
+)
 
 
 @given(st.dictionaries(NAMES, VALUES, max_size=8))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.forms import Form
 from app.models.user import NAME_MAX
 from app.services.accounts import BIO_MAX
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
-from app.widgets import BooleanField, PasswordField, StringField, TextAreaField
+from app.widgets import BooleanField, PasswordField, StringField
 
 
 class ProfileForm(Form):
@@ -17,6 +18,13 @@ class ProfileForm(Form):
         "Bio", [Length(max=BIO_MAX, message=f"Use at most {BIO_MAX} characters.")]
     )
     listed = BooleanField("List me in the member directory")
+
+
+class DeleteAccountForm(Form):
+    password = PasswordField(
+        "Your password",
+        [DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
+    )
 
 
 class PasswordForm(Form):

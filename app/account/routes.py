@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -19,17 +20,22 @@ from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from werkzeug import Response
 
-from app.account.forms import PasswordForm, ProfileForm
+from app.account.forms import DeleteAccountForm, PasswordForm, ProfileForm
 from app.errors import FormPage, refused_form_page
 from app.extensions import limiter
 from app.forms import ConfirmForm, add_error, form_status
 from app.models import UserSession
 from app.ratelimits import setting, user_key
 from app.security import client_info
-from app.services import accounts, security_log, sessions
+from app.services import account_data, accounts, security_log, sessions
 from app.services.browsers import describe_browser
 from app.services.passwords import WeakPassword
-from app.sign_in_cookie import current_session, login_required, sign_out
+from app.sign_in_cookie import (
+    current_session,
+    forget_sign_in,
+    login_required,
+    sign_out,
+)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -167,6 +173,33 @@ def security() -> str:
     return render_template("account/security.html", result=result, events=entries)
 
 
+@bp.get("/export")
+@login_required
+def export() -> Response:
+    response = jsonify(account_data.export_account(current_user.id))
+    response.headers["Content-Disposition"] = (
+        'attachment; filename="vestibule-account.json"'
+    )
+    return response
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+@limiter.limit(setting("ACCOUNT_LIMIT"), key_func=user_key, methods=["POST"])
+def delete() -> Page:
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            account_data.delete_account(current_user.id, form.password.data or "")
+        except accounts.WrongPassword:
+            add_error(form.password, "That is not your password.")
+        else:
+            forget_sign_in()
+            flash("Your account is deleted. Goodbye!", "success")
+            return redirect(url_for("main.index"))
+    return render_template("account/delete.html", form=form), form_status(form)
+
+
 @bp.errorhandler(RateLimitExceeded)
 def rate_limited(error: RateLimitExceeded) -> Response:
     return refused_form_page(
@@ -175,6 +208,10 @@ def rate_limited(error: RateLimitExceeded) -> Response:
             "account.password": (
                 "Too many password attempts.",
                 FormPage(PasswordForm, "account/password.html"),
-            )
+            ),
+            "account.delete": (
+                "Too many password attempts.",
+                FormPage(DeleteAccountForm, "account/delete.html"),
+            ),
         },
     )

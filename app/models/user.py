@@ -62,7 +62,7 @@ class User(Base):
         return self.email_verified_at is not None
 
     def __repr__(self) -> str:
-        return f"<User {self.id} {self.email}>"
+        return f"<User {self.id}>"  # no address: a repr may reach a log or a page
 
 
 # Who the directory shows. The partial index below carries exactly this condition, so

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import CursorResult, bindparam, delete, select, update
 
 from app.extensions import db
 from app.models import SecurityEventKind, User, UserSession
@@ -95,8 +96,18 @@ def resume_session(token: str) -> tuple[UserSession, User] | None:
         return None
     # Touched at most once a minute: a write per view would cost more than the page.
     if now - user_session.last_seen_at > current_app.config["SESSION_TOUCH_INTERVAL"]:
-        user_session.last_seen_at = now
+        # An UPDATE's result is a CursorResult, with the count of rows it matched.
+        touched = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(UserSession)
+                .where(UserSession.id == user_session.id)
+                .values(last_seen_at=now)
+            ),
+        )
         db.session.commit()
+        if touched.rowcount == 0:  # ended meanwhile, by another request
+            return None
     return user_session, user
 
 
@@ -129,7 +140,7 @@ def revoke_session(user_id: int, session_id: int, client: ClientInfo) -> None:
         user_session = db.session.get(UserSession, session_id)
     if user_session is None or user_session.user_id != user_id:
         raise SessionNotFound()
-    db.session.delete(user_session)
+    _delete(user_session)
     record_event(user_id, SecurityEventKind.SESSION_REVOKED, client)
     db.session.commit()
 
@@ -148,9 +159,17 @@ def sign_out(user_session: UserSession, client: ClientInfo) -> None:
 
 
 def end_session(user_session: UserSession) -> None:
-    """End one session for good and commit: its cookie signs nobody in again."""
-    db.session.delete(user_session)
+    """End one session for good and commit: its cookie signs nobody in again.
+
+    A session another request ended meanwhile is simply gone.
+    """
+    _delete(user_session)
     db.session.commit()
+
+
+def _delete(user_session: UserSession) -> None:
+    # A statement rather than `db.session.delete`, which insists on finding the row.
+    db.session.execute(delete(UserSession).where(UserSession.id == user_session.id))
 
 
 def end_other_sessions(user_id: int, keep: UserSession) -> None:

@@ -1,0 +1,112 @@
+"""A member's data: all of it as a download, and all of it deleted on request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from app.extensions import db
+from app.models import (
+    OutboxMail,
+    SecurityEvent,
+    SignInLockout,
+    SignUpClaim,
+    User,
+    UserSession,
+)
+from app.services import mailer
+from app.services.accounts import WrongPassword
+from app.services.passwords import verify_password
+
+EXPORT_FORMAT = 1  # bumped when the shape of the export changes
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def export_account(user_id: int) -> dict[str, Any]:
+    """Return everything stored about the member, as JSON-able data.
+
+    The shape: {"format", "profile", "settings", "sessions", "security_log"}, times
+    as ISO 8601 in UTC. No password hash, session token hash or two-factor secret
+    is in it, nor anything they could be rebuilt from.
+    """
+    user = db.session.get_one(User, user_id)
+    sessions = db.session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user_id)
+        .order_by(UserSession.created_at)
+    )
+    events = db.session.scalars(
+        select(SecurityEvent)
+        .where(SecurityEvent.user_id == user_id)
+        .order_by(SecurityEvent.created_at, SecurityEvent.id)
+    )
+    return {
+        "format": EXPORT_FORMAT,
+        "profile": {
+            "id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "bio": user.bio,
+            "created_at": _time(user.created_at),
+            "email_verified_at": _time(user.email_verified_at),
+            "last_sign_in_at": _time(user.last_login_at),
+        },
+        "settings": {
+            "listed_in_directory": user.is_listed,
+            "two_factor": user.totp_secret is not None,
+            "admin": user.is_admin,
+        },
+        "sessions": [
+            {
+                "created_at": _time(user_session.created_at),
+                "last_seen_at": _time(user_session.last_seen_at),
+                "expires_at": _time(user_session.expires_at),
+                "remembered": user_session.remember,
+                "ip": user_session.ip,
+                "user_agent": user_session.user_agent,
+            }
+            for user_session in sessions
+        ],
+        "security_log": [
+            {
+                "kind": event.kind,
+                "at": _time(event.created_at),
+                "ip": event.ip,
+                "user_agent": event.user_agent,
+            }
+            for event in events
+        ],
+    }
+
+
+def delete_account(user_id: int, password: str) -> None:
+    """Delete the member and every row about them, then queue one goodbye mail; commit.
+
+    Gone: the account, its sessions (every browser is signed out), its security
+    log, mail still queued to the address, and the address's lockout and sign-up
+    claims; the address may sign up again. Raises WrongPassword, changing nothing,
+    when `password` is not the member's.
+    """
+    user = db.session.get_one(User, user_id)
+    if not verify_password(user.password_hash, password):
+        raise WrongPassword()
+    email, name = user.email, user.name
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+    db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user_id))
+    db.session.execute(delete(OutboxMail).where(OutboxMail.recipient == email))
+    db.session.execute(delete(SignInLockout).where(SignInLockout.email == email))
+    db.session.execute(delete(SignUpClaim).where(SignUpClaim.email == email))
+    db.session.delete(user)
+    mailer.queue_mail(
+        email,
+        "Your Vestibule account is deleted",
+        "account_deleted",
+        name=name,
+        register_link=mailer.link("auth.register"),
+    )
+    db.session.commit()
