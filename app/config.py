@@ -46,6 +46,9 @@ class Config:
     VERIFY_TOKEN_MAX_AGE = int(timedelta(hours=48).total_seconds())
     RESET_TOKEN_MAX_AGE = int(timedelta(hours=1).total_seconds())
     UNLOCK_TOKEN_MAX_AGE = int(timedelta(hours=24).total_seconds())
+    NOT_ME_TOKEN_MAX_AGE = int(timedelta(days=7).total_seconds())
+    EMAIL_CHANGE_TOKEN_MAX_AGE = int(timedelta(hours=48).total_seconds())
+    EMAIL_UNDO_TOKEN_MAX_AGE = int(timedelta(days=7).total_seconds())
     # A sign-up waits this long for its link (a new link can be asked for meanwhile).
     SIGN_UP_CLAIM_LIFETIME = timedelta(days=7)
 

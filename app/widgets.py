@@ -16,6 +16,8 @@ import wtforms
 from markupsafe import Markup, escape
 from wtforms import widgets
 
+QUOTE = Markup("&quot;")  # what WTForms writes for a quote in a Markup value
+
 
 def html_attributes(**attributes: Any) -> Markup:
     """Return attributes as HTML, as WTForms' `html_params` does: sorted, escaped.
@@ -32,7 +34,7 @@ def html_attributes(**attributes: Any) -> Markup:
             parts.append(name)
         elif value is not False:
             # As WTForms: a Markup value is kept, but its quotes cannot end the value.
-            escaped = escape(value).replace('"', "&quot;")
+            escaped = escape(value).replace('"', QUOTE)
             parts.append(f'{name}="{escaped}"')
     # The names come from the code and every value is escaped above.
     return Markup(" ".join(parts))  # noqa: S704  # nosec B704

@@ -31,7 +31,7 @@ from app.extensions import db
 from app.models import OutboxMail, User, UserSession
 from app.services.accounts import BIO_MAX, NAME_MAX
 from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 
 ADA = "ada@example.com"  # verified and active: the one whose password can be reset
 UNA = "una@example.com"  # not verified yet
@@ -40,6 +40,9 @@ STRONG = "lantern orchard quietly sixteen"
 RESET = "/auth/reset/<token>"
 VERIFY = "/auth/verify/<token>"
 UNLOCK = "/auth/unlock/<token>"
+NOT_ME = "/auth/not-me/<token>"
+EMAIL_CHANGE = "/auth/email-change/<token>"
+EMAIL_UNDO = "/auth/email-undo/<token>"
 REVOKE = "/account/sessions/<int:session_id>/revoke"
 REVOKE_OTHERS = "/account/sessions/revoke-others"
 SITE = "http://localhost"
@@ -68,6 +71,12 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     RESET: FormSpec(("password", "confirm"), page=RESET),
     VERIFY: FormSpec(("username", "password"), page=VERIFY),
     UNLOCK: FormSpec((), page=UNLOCK),
+    NOT_ME: FormSpec((), page=NOT_ME),
+    EMAIL_CHANGE: FormSpec((), page=EMAIL_CHANGE),
+    EMAIL_UNDO: FormSpec((), page=EMAIL_UNDO),
+    "/account/email": FormSpec(
+        ("email", "password"), page="/account/email", signed_in=True
+    ),
     "/auth/logout": FormSpec((), page="/account/profile", signed_in=True),
     "/account/profile": FormSpec(
         ("name", "bio", "listed"), page="/account/profile", signed_in=True
@@ -367,10 +376,58 @@ def unlock_link(browser: FlaskClient, app: Flask) -> str:
     return newest_mail_link(app, ADA, "Sign-in to your account is paused")
 
 
+def not_me_link(browser: FlaskClient, app: Flask) -> str:
+    """Sign a member in from two browsers; return the second's "not me" link."""
+    with app.app_context():
+        email = UserFactory().email
+        db.session.remove()
+    for agent in ("Laptop/1.0", "Phone/2.0"):
+        client = app.test_client()
+        client.environ_base["HTTP_USER_AGENT"] = agent
+        assert sign_in(client, email).status_code == 302
+    return newest_mail_link(app, email, "A new sign-in to your Vestibule account")
+
+
+_MOVES = itertools.count()
+
+
+def email_change_link(browser: FlaskClient, app: Flask) -> str:
+    """Have a member ask to move to a new address; return the link mailed there."""
+    with app.app_context():
+        email = UserFactory().email
+        db.session.remove()
+    member = app.test_client()
+    assert sign_in(member, email).status_code == 302
+    new = f"moved{next(_MOVES)}@example.com"
+    data = {"email": new, "password": PASSWORD}
+    assert submit(member, "/account/email", data).status_code == 302
+    return newest_mail_link(app, new, "Confirm your new e-mail address")
+
+
+def email_undo_link(browser: FlaskClient, app: Flask) -> str:
+    """Move a member to a new address; return the undo link mailed to the old one."""
+    link = email_change_link(browser, app)
+    assert submit(app.test_client(), link, {}).status_code == 302
+    with app.app_context():
+        mail = db.session.scalars(
+            select(OutboxMail)
+            .where(
+                OutboxMail.subject == "Your Vestibule account moved to another address"
+            )
+            .order_by(OutboxMail.id.desc())
+        ).first()
+        db.session.remove()
+    assert mail is not None
+    return link_in(mail.body)
+
+
 LINK_PAGES: dict[str, Callable[[FlaskClient, Flask], str]] = {
     RESET: reset_link,
     VERIFY: verify_link,
     UNLOCK: unlock_link,
+    NOT_ME: not_me_link,
+    EMAIL_CHANGE: email_change_link,
+    EMAIL_UNDO: email_undo_link,
 }
 
 

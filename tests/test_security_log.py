@@ -289,6 +289,17 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     assert ended.status_code == 302
     assert submit(phone, "/account/sessions", {}, REVOKE_OTHERS).status_code == 302
     assert submit(phone, "/", {}, "/auth/logout").status_code == 302
+    thief = browser(app, ATTACKER)
+    assert sign_in(thief, email, RESET_PASSWORD).status_code == 302
+    link = mailed_link(outbox, "A new sign-in to your Vestibule account")
+    assert submit(owner, link, {}).status_code == 302
+    assert sign_in(owner, email, RESET_PASSWORD).status_code == 302
+    move = {"email": "ada.moved@example.com", "password": RESET_PASSWORD}
+    assert submit(owner, "/account/email", move).status_code == 302
+    link = mailed_link(outbox, "Confirm your new e-mail address")
+    assert submit(owner, link, {}).status_code == 302
+    link = mailed_link(outbox, "Your Vestibule account moved to another address")
+    assert submit(owner, link, {}).status_code == 302
 
     stored = [SecurityEventKind(event.kind) for event in events(app)]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from markupsafe import Markup
 from wtforms.widgets import html_params
@@ -19,6 +19,7 @@ VALUES = st.one_of(
 
 
 @given(st.dictionaries(NAMES, VALUES, max_size=8))
+@example({"value": Markup('"')})
 def test_attributes_are_written_exactly_as_wtforms_writes_them(
     attributes: dict[str, object],
 ) -> None:

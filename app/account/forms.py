@@ -5,11 +5,12 @@ from __future__ import annotations
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from app.auth.forms import EMAIL, strip
 from app.forms import Form
 from app.models.user import NAME_MAX
 from app.services.accounts import BIO_MAX
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
-from app.widgets import BooleanField, PasswordField, StringField
+from app.widgets import BooleanField, EmailField, PasswordField, StringField
 
 
 class ProfileForm(Form):
@@ -18,6 +19,14 @@ class ProfileForm(Form):
         "Bio", [Length(max=BIO_MAX, message=f"Use at most {BIO_MAX} characters.")]
     )
     listed = BooleanField("List me in the member directory")
+
+
+class EmailChangeForm(Form):
+    email = EmailField("New e-mail address", EMAIL, filters=[strip])
+    password = PasswordField(
+        "Your password",
+        [DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
+    )
 
 
 class DeleteAccountForm(Form):

@@ -20,15 +20,21 @@ from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from werkzeug import Response
 
-from app.account.forms import DeleteAccountForm, PasswordForm, ProfileForm
+from app.account.forms import (
+    DeleteAccountForm,
+    EmailChangeForm,
+    PasswordForm,
+    ProfileForm,
+)
 from app.errors import FormPage, refused_form_page
 from app.extensions import limiter
 from app.forms import ConfirmForm, add_error, form_status
 from app.models import UserSession
 from app.ratelimits import setting, user_key
 from app.security import client_info
-from app.services import account_data, accounts, security_log, sessions
+from app.services import account_data, accounts, email_change, security_log, sessions
 from app.services.browsers import describe_browser
+from app.services.email_address import mask_email
 from app.services.passwords import WeakPassword
 from app.sign_in_cookie import (
     current_session,
@@ -173,6 +179,30 @@ def security() -> str:
     return render_template("account/security.html", result=result, events=entries)
 
 
+@bp.route("/email", methods=["GET", "POST"])
+@login_required
+@limiter.limit(setting("ACCOUNT_LIMIT"), key_func=user_key, methods=["POST"])
+def email() -> Page:
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            new_email = email_change.request_email_change(
+                current_user.id, form.email.data or "", form.password.data or ""
+            )
+        except accounts.WrongPassword:
+            add_error(form.password, "That is not your password.")
+        except email_change.SameAddress:
+            add_error(form.email, "That is your address already.")
+        else:
+            flash(
+                f"We sent a link to {mask_email(new_email)}. Your account moves to "
+                "that address when you open it; until then, nothing changes.",
+                "success",
+            )
+            return redirect(url_for("account.email"))
+    return render_template("account/email.html", form=form), form_status(form)
+
+
 @bp.get("/export")
 @login_required
 def export() -> Response:
@@ -208,6 +238,10 @@ def rate_limited(error: RateLimitExceeded) -> Response:
             "account.password": (
                 "Too many password attempts.",
                 FormPage(PasswordForm, "account/password.html"),
+            ),
+            "account.email": (
+                "Too many password attempts.",
+                FormPage(EmailChangeForm, "account/email.html"),
             ),
             "account.delete": (
                 "Too many password attempts.",

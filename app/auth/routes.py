@@ -38,11 +38,19 @@ from app.ratelimits import (
     setting,
 )
 from app.security import client_info, safe_next, stale_token
-from app.services import accounts, lockouts, recovery, sign_up, signin
+from app.services import (
+    accounts,
+    email_change,
+    lockouts,
+    recovery,
+    sign_in_alerts,
+    sign_up,
+    signin,
+)
 from app.services.email_address import mask_email
 from app.services.passwords import WeakPassword
 from app.services.tokens import ExpiredLink, InvalidLink
-from app.sign_in_cookie import current_session, sign_in, sign_out
+from app.sign_in_cookie import current_session, forget_sign_in, sign_in, sign_out
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -303,6 +311,89 @@ def unlock(token: str) -> Page:
         return redirect(url_for("auth.login"))
     return render_template(
         "auth/unlock.html", form=form, masked_email=mask_email(lockout.email)
+    ), form_status(form)
+
+
+@bp.route("/not-me/<token>", methods=["GET", "POST"])
+@limiter.limit(setting("LOGIN_LIMIT_PER_IP"), key_func=ip_key, methods=["POST"])
+def not_me(token: str) -> Page:
+    max_age = current_app.config["NOT_ME_TOKEN_MAX_AGE"]
+    try:
+        user = sign_in_alerts.read_not_me_link(token, max_age)
+    except InvalidLink as error:
+        expired = isinstance(error, ExpiredLink)
+        return render_template("auth/link_failed.html", expired=expired), 400
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        sign_in_alerts.report_sign_in(token, max_age, client_info())
+        if current_user.is_authenticated and current_user.id == user.id:
+            forget_sign_in()  # its session is gone with the others
+        flash(
+            "Every browser signed in to your account is signed out. We sent you a "
+            "link to choose a new password: do it now.",
+            "success",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template(
+        "auth/not_me.html", form=form, masked_email=mask_email(user.email)
+    ), form_status(form)
+
+
+@bp.route("/email-change/<token>", methods=["GET", "POST"])
+@limiter.limit(setting("LOGIN_LIMIT_PER_IP"), key_func=ip_key, methods=["POST"])
+def confirm_email_change(token: str) -> Page:
+    max_age = current_app.config["EMAIL_CHANGE_TOKEN_MAX_AGE"]
+    try:
+        _, new_email = email_change.read_change_link(token, max_age)
+    except InvalidLink as error:
+        expired = isinstance(error, ExpiredLink)
+        return render_template("auth/link_failed.html", expired=expired), 400
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            email_change.confirm_email_change(token, max_age, client_info())
+        except email_change.AddressTaken:
+            flash("Another account took that address meanwhile; nothing changed.")
+            return redirect(url_for("main.index"))
+        except InvalidLink as error:  # used in another tab meanwhile
+            expired = isinstance(error, ExpiredLink)
+            return render_template("auth/link_failed.html", expired=expired), 400
+        flash(f"Your account now signs in with {new_email}.", "success")
+        return redirect(url_for("main.index"))
+    return render_template(
+        "auth/email_change.html", form=form, masked_email=mask_email(new_email)
+    ), form_status(form)
+
+
+@bp.route("/email-undo/<token>", methods=["GET", "POST"])
+@limiter.limit(setting("LOGIN_LIMIT_PER_IP"), key_func=ip_key, methods=["POST"])
+def undo_email_change(token: str) -> Page:
+    max_age = current_app.config["EMAIL_UNDO_TOKEN_MAX_AGE"]
+    try:
+        user, old_email = email_change.read_undo_link(token, max_age)
+    except InvalidLink as error:
+        expired = isinstance(error, ExpiredLink)
+        return render_template("auth/link_failed.html", expired=expired), 400
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            email_change.undo_email_change(token, max_age, client_info())
+        except email_change.AddressTaken:
+            flash("Another account took that address meanwhile; nothing changed.")
+            return redirect(url_for("main.index"))
+        except InvalidLink as error:
+            expired = isinstance(error, ExpiredLink)
+            return render_template("auth/link_failed.html", expired=expired), 400
+        if current_user.is_authenticated and current_user.id == user.id:
+            forget_sign_in()  # its session ended with the others
+        flash(
+            "Your account signs in with its old address again, and every browser "
+            "is signed out. Choose a new password now.",
+            "success",
+        )
+        return redirect(url_for("auth.forgot"))
+    return render_template(
+        "auth/email_undo.html", form=form, masked_email=mask_email(old_email)
     ), form_status(form)
 
 

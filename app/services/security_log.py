@@ -19,7 +19,14 @@ DESCRIPTIONS = {
     SecurityEventKind.SIGN_OUT: "Signed out",
     SecurityEventKind.SESSION_REVOKED: "Ended a session from the sessions page",
     SecurityEventKind.OTHER_SESSIONS_REVOKED: "Ended every other session",
+    SecurityEventKind.SIGN_IN_REPORTED: (
+        "Reported a sign-in as not yours: every session ended"
+    ),
     SecurityEventKind.EMAIL_VERIFIED: "Confirmed the e-mail address; account created",
+    SecurityEventKind.EMAIL_CHANGED: "Moved the account to another e-mail address",
+    SecurityEventKind.EMAIL_CHANGE_UNDONE: (
+        "Moved the account back to its old address; every session ended"
+    ),
     SecurityEventKind.LOCKOUT: "Sign-in locked after too many failed attempts",
     SecurityEventKind.UNLOCK: "Sign-in unlocked from the lockout mail",
     SecurityEventKind.PASSWORD_CHANGED: "Changed the password",

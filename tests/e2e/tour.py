@@ -35,6 +35,7 @@ def signed_in_stops(viewer: Member, other: Member) -> list[Stop]:
         Stop("own-profile", f"/users/{viewer.id}"),
         Stop("account-profile", "/account/profile"),
         Stop("account-password", "/account/password"),
+        Stop("account-email", "/account/email"),
         Stop("account-sessions", "/account/sessions"),
         Stop("account-security", "/account/security"),
         Stop("not-found-signed-in", "/users/999999", 404),

@@ -1,0 +1,146 @@
+"""Moving an account to another e-mail address, proven by a link, undoable for 7 days.
+
+Nothing changes until the link mailed to the new address is confirmed. The old
+address then gets a notice with a link that puts it back and ends every session,
+for the case where a thief moved the account. An address that another account
+holds gets the same answer as a free one, and a mail of its own instead of a link.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import SecurityEventKind, User
+from app.services import ServiceError, mailer
+from app.services.accounts import WrongPassword, find_user_by_email
+from app.services.email_address import normalize_email
+from app.services.passwords import verify_password
+from app.services.security_log import ClientInfo, record_event
+from app.services.sessions import end_every_session
+from app.services.tokens import InvalidLink, make_token, read_token
+
+CHANGE_PURPOSE = "change-email"
+UNDO_PURPOSE = "undo-email-change"
+
+
+class SameAddress(ServiceError):
+    """The new address is the account's address already."""
+
+
+class AddressTaken(ServiceError):
+    """Another account took the address between the link's mail and its use."""
+
+
+def request_email_change(user_id: int, new_email: str, password: str) -> str:
+    """Mail the new address a link that moves the account to it; return it canonical.
+
+    A taken address is mailed a note instead, and the answer is the same. Raises
+    WrongPassword or SameAddress, changing nothing.
+    """
+    user = db.session.get_one(User, user_id)
+    if not verify_password(user.password_hash, password):
+        raise WrongPassword()
+    new_email = normalize_email(new_email)
+    if new_email == user.email:
+        raise SameAddress()
+    if find_user_by_email(new_email) is not None:
+        mailer.queue_mail(
+            new_email,
+            "Someone tried to move an account to your address",
+            "email_taken",
+            forgot_link=mailer.link("auth.forgot"),
+        )
+    else:
+        token = make_token(
+            CHANGE_PURPOSE, {"uid": user.id, "old": user.email, "new": new_email}
+        )
+        mailer.queue_mail(
+            new_email,
+            "Confirm your new e-mail address",
+            "email_change",
+            user=user,
+            link=mailer.link("auth.confirm_email_change", token=token),
+        )
+    db.session.commit()
+    return new_email
+
+
+def read_change_link(token: str, max_age: int) -> tuple[User, str]:
+    """Return the account a change link moves and its new address.
+
+    `max_age` is in seconds. Raises ExpiredLink for an older link and InvalidLink
+    for one tampered with, used, or whose account moved or left since.
+    """
+    payload = read_token(CHANGE_PURPOSE, token, max_age)
+    user = db.session.get(User, payload.get("uid"))
+    new_email = payload.get("new")
+    if (
+        user is None
+        or user.email != payload.get("old")
+        or not isinstance(new_email, str)
+    ):
+        raise InvalidLink()
+    return user, new_email
+
+
+def confirm_email_change(token: str, max_age: int, client: ClientInfo) -> User:
+    """Move the account to the link's address, mail the old one an undo link; commit.
+
+    Raises what `read_change_link` raises, or AddressTaken; nothing changes then.
+    """
+    user, new_email = read_change_link(token, max_age)
+    old_email = user.email
+    user.email = new_email
+    record_event(user.id, SecurityEventKind.EMAIL_CHANGED, client)
+    undo = make_token(
+        UNDO_PURPOSE, {"uid": user.id, "old": old_email, "new": new_email}
+    )
+    mailer.queue_mail(
+        old_email,
+        "Your Vestibule account moved to another address",
+        "email_changed",
+        user=user,
+        new_email=new_email,
+        link=mailer.link("auth.undo_email_change", token=undo),
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # the address was taken since the link was mailed
+        db.session.rollback()
+        raise AddressTaken() from None
+    return user
+
+
+def read_undo_link(token: str, max_age: int) -> tuple[User, str]:
+    """Return the account an undo link moves back and the address it moves back to.
+
+    `max_age` is in seconds. Raises ExpiredLink or InvalidLink, as read_change_link.
+    """
+    payload = read_token(UNDO_PURPOSE, token, max_age)
+    user = db.session.get(User, payload.get("uid"))
+    old_email = payload.get("old")
+    if (
+        user is None
+        or user.email != payload.get("new")
+        or not isinstance(old_email, str)
+    ):
+        raise InvalidLink()
+    return user, old_email
+
+
+def undo_email_change(token: str, max_age: int, client: ClientInfo) -> User:
+    """Move the account back to its old address and end every session; commit.
+
+    Raises what `read_undo_link` raises, or AddressTaken; nothing changes then.
+    """
+    user, old_email = read_undo_link(token, max_age)
+    user.email = old_email
+    end_every_session(user.id)
+    record_event(user.id, SecurityEventKind.EMAIL_CHANGE_UNDONE, client)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise AddressTaken() from None
+    return user

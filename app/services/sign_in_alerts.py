@@ -1,0 +1,75 @@
+"""Sign-in alerts: the owner hears of a sign-in from a browser and IP not seen before.
+
+The mail names the time, IP and browser, with a "this wasn't me" link that ends
+every session of the account and mails a link to choose a new password.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SecurityEvent, SecurityEventKind, User
+from app.models.base import utcnow
+from app.services import mailer
+from app.services.browsers import describe_browser
+from app.services.recovery import request_password_reset
+from app.services.security_log import USER_AGENT_MAX, ClientInfo, record_event
+from app.services.sessions import end_every_session
+from app.services.tokens import InvalidLink, make_token, read_token
+
+NOT_ME_PURPOSE = "sign-in-not-me"
+# The events that show a browser and IP pair belongs to the owner.
+KNOWN_BY = (SecurityEventKind.SIGN_IN, SecurityEventKind.EMAIL_VERIFIED)
+
+
+def alert_if_new(user: User, client: ClientInfo) -> None:
+    """Mail the owner when this sign-in's browser and IP pair is new to the account.
+
+    Call before the sign-in is recorded; the caller's transaction commits the mail.
+    An account's first sign-in (its own sign-up's browser) raises no alert.
+    """
+    known = db.session.execute(
+        select(SecurityEvent.ip, SecurityEvent.user_agent).where(
+            SecurityEvent.user_id == user.id, SecurityEvent.kind.in_(KNOWN_BY)
+        )
+    )
+    pairs = {(row.ip, row.user_agent) for row in known}
+    if not pairs or (client.ip, client.user_agent[:USER_AGENT_MAX]) in pairs:
+        return
+    token = make_token(NOT_ME_PURPOSE, {"uid": user.id})
+    mailer.queue_mail(
+        user.email,
+        "A new sign-in to your Vestibule account",
+        "sign_in_alert",
+        user=user,
+        when=utcnow().strftime("%d %B %Y, %H:%M UTC"),
+        ip=client.ip or "unknown",
+        browser=describe_browser(client.user_agent),
+        link=mailer.link("auth.not_me", token=token),
+    )
+
+
+def read_not_me_link(token: str, max_age: int) -> User:
+    """Return the account a genuine "this wasn't me" link names.
+
+    `max_age` is in seconds. Raises ExpiredLink for an older link, InvalidLink for
+    any other that names no active account.
+    """
+    payload = read_token(NOT_ME_PURPOSE, token, max_age)
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or not user.is_active:
+        raise InvalidLink()
+    return user
+
+
+def report_sign_in(token: str, max_age: int, client: ClientInfo) -> User:
+    """End every session of the link's account, log it, mail a reset link; commit.
+
+    Raises what `read_not_me_link` raises, changing nothing.
+    """
+    user = read_not_me_link(token, max_age)
+    end_every_session(user.id)
+    record_event(user.id, SecurityEventKind.SIGN_IN_REPORTED, client)
+    request_password_reset(user.email)  # queues the mail and commits
+    return user

@@ -1,0 +1,119 @@
+"""Moving an account to another address: proven by a link, undone by another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.models import OutboxMail, User
+from tests.conftest import link_in, sign_in, snapshot, submit
+from tests.factories import PASSWORD
+
+Outbox = Callable[[], list[OutboxMail]]
+NEW = "ada.new@example.com"
+CONFIRM = "Confirm your new e-mail address"
+MOVED = "Your Vestibule account moved to another address"
+
+
+def ask_to_move(client: FlaskClient, email: str, password: str = PASSWORD):
+    return submit(client, "/account/email", {"email": email, "password": password})
+
+
+def mail_to(outbox: Outbox, recipient: str, subject: str) -> OutboxMail:
+    found = [m for m in outbox() if m.recipient == recipient and m.subject == subject]
+    assert found, f"no {subject!r} mail to {recipient}"
+    return found[-1]
+
+
+def signs_in(app: Flask, email: str) -> bool:
+    return sign_in(app.test_client(), email).status_code == 302
+
+
+def test_until_the_link_is_opened_only_the_old_address_signs_in(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(client, user.email).status_code == 302
+
+    response = ask_to_move(client, NEW)
+
+    assert response.status_code == 302
+    assert mail_to(outbox, NEW, CONFIRM)
+    assert signs_in(app, user.email) and not signs_in(app, NEW)
+
+
+def test_after_the_link_only_the_new_address_signs_in_and_the_old_one_hears(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(client, user.email).status_code == 302
+    assert ask_to_move(client, NEW).status_code == 302
+    link = link_in(mail_to(outbox, NEW, CONFIRM).body)
+
+    opened = app.test_client().get(link)
+    assert opened.status_code == 200 and signs_in(app, user.email)  # GET: nothing
+    response = submit(app.test_client(), link, {})
+
+    assert response.status_code == 302
+    assert signs_in(app, NEW) and not signs_in(app, user.email)
+    assert "/auth/email-undo/" in mail_to(outbox, user.email, MOVED).body
+    assert app.test_client().get(link).status_code == 400  # used
+
+
+def test_a_taken_address_gets_the_same_answer_and_changes_nothing(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    holder = make_user(email="taken@example.com")
+    assert sign_in(client, user.email).status_code == 302
+    free = ask_to_move(client, "free@example.com")
+    before = snapshot(app)
+    mails_before = len(outbox())
+
+    taken = ask_to_move(client, holder.email)
+
+    assert taken.status_code == free.status_code == 302
+    assert client.get("/account/email").get_data(as_text=True).count("We sent a link")
+    # the holder gets one note, no link; no account changed
+    (note,) = outbox()[mails_before:]
+    assert note.recipient == holder.email and "/auth/email-change/" not in note.body
+    after = snapshot(app)
+    after.pop("outbox_mails"), before.pop("outbox_mails")
+    assert after == before
+
+
+def test_a_wrong_password_or_the_same_address_is_refused(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(client, user.email).status_code == 302
+
+    wrong = ask_to_move(client, NEW, "not my password")
+    same = ask_to_move(client, user.email.upper())
+
+    assert wrong.status_code == same.status_code == 422
+    assert "That is not your password." in wrong.get_data(as_text=True)
+    assert "That is your address already." in same.get_data(as_text=True)
+    assert [m for m in outbox() if m.recipient == NEW] == []
+
+
+def test_the_undo_link_restores_the_old_address_and_ends_every_session(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    thief = app.test_client()
+    assert sign_in(client, user.email).status_code == 302
+    assert sign_in(thief, user.email).status_code == 302
+    assert ask_to_move(thief, NEW).status_code == 302
+    moved = submit(thief, link_in(mail_to(outbox, NEW, CONFIRM).body), {})
+    assert moved.status_code == 302
+    undo = link_in(mail_to(outbox, user.email, MOVED).body)
+
+    response = submit(client, undo, {})
+
+    assert response.status_code == 302
+    assert signs_in(app, user.email) and not signs_in(app, NEW)
+    assert thief.get("/account/profile").status_code == 302  # signed out
+    assert client.get("/account/profile").status_code == 302

@@ -1,0 +1,124 @@
+"""Sign-in alerts: a new browser and IP pair mails the owner a "this wasn't me" link."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import OutboxMail, SecurityEvent, SecurityEventKind, User
+from tests.conftest import link_in, sign_in, submit
+
+Outbox = Callable[[], list[OutboxMail]]
+ALERT = "A new sign-in to your Vestibule account"
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+FIREFOX = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+)
+
+
+def browser(app: Flask, user_agent: str, ip: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base.update(REMOTE_ADDR=ip, HTTP_USER_AGENT=user_agent)
+    return client
+
+
+def alerts(outbox: Outbox, email: str) -> list[OutboxMail]:
+    return [m for m in outbox() if m.recipient == email and m.subject == ALERT]
+
+
+def is_signed_in(client: FlaskClient) -> bool:
+    return client.get("/account/profile").status_code == 200
+
+
+def test_signing_in_again_from_the_same_browser_and_ip_sends_no_alert(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    laptop = browser(app, CHROME, "198.51.100.7")
+    assert sign_in(laptop, user.email).status_code == 302  # the account's first
+    assert sign_in(browser(app, CHROME, "198.51.100.7"), user.email).status_code == 302
+
+    assert alerts(outbox, user.email) == []
+
+
+def test_a_new_browser_or_a_new_ip_mails_the_owner_when_where_and_what(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(browser(app, CHROME, "198.51.100.7"), user.email).status_code == 302
+
+    assert sign_in(browser(app, FIREFOX, "198.51.100.7"), user.email).status_code == 302
+    assert sign_in(browser(app, CHROME, "203.0.113.66"), user.email).status_code == 302
+
+    new_browser, new_ip = alerts(outbox, user.email)
+    assert "Firefox 133 on Windows" in new_browser.body
+    assert "198.51.100.7" in new_browser.body and " UTC" in new_browser.body
+    assert "203.0.113.66" in new_ip.body and "Chrome 131 on Linux" in new_ip.body
+    assert "/auth/not-me/" in new_ip.body
+
+
+def test_the_first_sign_in_after_signing_up_sends_no_alert(
+    app: Flask, outbox: Outbox
+) -> None:
+    newcomer = browser(app, CHROME, "198.51.100.7")
+    password = "lantern orchard quietly sixteen"
+    form = {"name": "New", "email": "new@example.com", "password": password}
+    signed_up = submit(newcomer, "/auth/register", {**form, "confirm": password})
+    assert signed_up.status_code == 302
+    assert submit(newcomer, link_in(outbox()[-1].body), {}).status_code == 302
+
+    again = browser(app, CHROME, "198.51.100.7")
+    assert sign_in(again, "new@example.com", password).status_code == 302
+
+    assert alerts(outbox, "new@example.com") == []
+
+
+def test_this_wasnt_me_ends_every_session_and_mails_a_reset_link(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    owner = browser(app, CHROME, "198.51.100.7")
+    thief = browser(app, FIREFOX, "203.0.113.66")
+    assert sign_in(owner, user.email).status_code == 302
+    assert sign_in(thief, user.email).status_code == 302
+    (alert,) = alerts(outbox, user.email)
+    link = link_in(alert.body)
+
+    opened = owner.get(link)
+    assert opened.status_code == 200
+    assert is_signed_in(owner) and is_signed_in(thief)  # opening it changes nothing
+
+    response = submit(owner, link, {})
+
+    assert response.status_code == 302
+    assert not is_signed_in(owner) and not is_signed_in(thief)
+    assert outbox()[-1].subject == "Reset your password"
+    assert outbox()[-1].recipient == user.email
+    with app.app_context():
+        kinds = db.session.scalars(
+            select(SecurityEvent.kind).where(SecurityEvent.user_id == user.id)
+        ).all()
+        db.session.remove()
+    assert kinds[-1] == SecurityEventKind.SIGN_IN_REPORTED
+
+
+def test_a_tampered_not_me_link_does_nothing(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    owner = browser(app, CHROME, "198.51.100.7")
+    assert sign_in(owner, user.email).status_code == 302
+    assert sign_in(browser(app, FIREFOX, "203.0.113.6"), user.email).status_code == 302
+    link = link_in(alerts(outbox, user.email)[0].body)
+
+    response = owner.get(link[:-3] + "abc")
+
+    assert response.status_code == 400
+    assert is_signed_in(owner)
