@@ -42,6 +42,14 @@ def is_signed_in(client: FlaskClient) -> bool:
     return client.get("/account/sessions").status_code == 200
 
 
+def signed_in_twice(app: Flask, user: User) -> tuple[FlaskClient, FlaskClient]:
+    """A laptop and a phone, both signed in as the member."""
+    laptop, phone = browser(app, CHROME), browser(app, IPHONE)
+    for client in (laptop, phone):
+        assert sign_in(client, user.email).status_code == 302
+    return laptop, phone
+
+
 def session_ids(app: Flask, user_id: int) -> list[int]:
     with app.app_context():
         return list(
@@ -74,10 +82,7 @@ def test_each_browser_lists_both_sessions_and_marks_its_own(
 def test_ending_the_other_session_signs_that_browser_out_at_once(
     app: Flask, make_user: Callable[..., User]
 ) -> None:
-    user = make_user()
-    laptop, phone = browser(app, CHROME), browser(app, IPHONE)
-    for client in (laptop, phone):
-        assert sign_in(client, user.email).status_code == 302
+    laptop, phone = signed_in_twice(app, make_user())
     action = REVOKE_RE.search(sessions_page(laptop)).group(1)
 
     response = submit(laptop, "/account/sessions", {}, action)
@@ -145,10 +150,7 @@ REVOKE_OTHERS = "/account/sessions/revoke-others"
 def test_ending_a_session_needs_the_pages_csrf_token(
     app: Flask, make_user: Callable[..., User]
 ) -> None:
-    user = make_user()
-    laptop, phone = browser(app, CHROME), browser(app, IPHONE)
-    for client in (laptop, phone):
-        assert sign_in(client, user.email).status_code == 302
+    laptop, phone = signed_in_twice(app, make_user())
     action = REVOKE_RE.search(sessions_page(laptop)).group(1)
 
     assert laptop.post(action).status_code == 400

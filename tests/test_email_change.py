@@ -99,21 +99,52 @@ def test_a_wrong_password_or_the_same_address_is_refused(
     assert [m for m in outbox() if m.recipient == NEW] == []
 
 
-def test_the_undo_link_restores_the_old_address_and_ends_every_session(
+def test_the_undo_link_takes_the_account_back_from_whoever_moved_it(
     app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
 ) -> None:
     user = make_user()
     thief = app.test_client()
     assert sign_in(client, user.email).status_code == 302
-    assert sign_in(thief, user.email).status_code == 302
+    assert sign_in(thief, user.email).status_code == 302  # the thief knows PASSWORD
     assert ask_to_move(thief, NEW).status_code == 302
-    moved = submit(thief, link_in(mail_to(outbox, NEW, CONFIRM).body), {})
-    assert moved.status_code == 302
+    change = link_in(mail_to(outbox, NEW, CONFIRM).body)
+    assert submit(thief, change, {}).status_code == 302
+    assert submit(thief, "/auth/forgot", {"email": NEW}).status_code == 302
+    thiefs_reset = link_in(mail_to(outbox, NEW, "Reset your password").body)
     undo = link_in(mail_to(outbox, user.email, MOVED).body)
 
     response = submit(client, undo, {})
 
     assert response.status_code == 302
-    assert signs_in(app, user.email) and not signs_in(app, NEW)
-    assert thief.get("/account/profile").status_code == 302  # signed out
+    assert thief.get("/account/profile").status_code == 302  # both signed out
     assert client.get("/account/profile").status_code == 302
+    # neither the password, the change link nor the reset link the thief holds works
+    assert not signs_in(app, user.email) and not signs_in(app, NEW)
+    assert app.test_client().get(change).status_code == 400
+    assert app.test_client().get(thiefs_reset).status_code == 400
+    # the owner's way back in: the reset link mailed to the restored address
+    owners_reset = link_in(mail_to(outbox, user.email, "Reset your password").body)
+    new_password = "quiet lantern harbour nineteen"
+    data = {"password": new_password, "confirm": new_password}
+    assert submit(app.test_client(), owners_reset, data).status_code == 302
+    assert sign_in(app.test_client(), user.email, new_password).status_code == 302
+
+
+def test_undo_when_the_old_address_has_an_account_again_changes_nothing(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(client, user.email).status_code == 302
+    assert ask_to_move(client, NEW).status_code == 302
+    moved = submit(client, link_in(mail_to(outbox, NEW, CONFIRM).body), {})
+    assert moved.status_code == 302
+    undo = link_in(mail_to(outbox, user.email, MOVED).body)
+    make_user(email=user.email)  # someone has the old address now
+    before = snapshot(app)
+
+    response = submit(app.test_client(), undo, {})
+
+    assert response.status_code == 302
+    after = snapshot(app)
+    assert after == before
+    assert signs_in(app, NEW)

@@ -21,7 +21,13 @@ from werkzeug.test import TestResponse
 from app import create_app
 from app.extensions import db, limiter
 from app.models import OutboxMail, SignUpClaim, User
-from tests.conftest import TEST_REDIS_URL, BrowserLikeClient, csrf_from, submit
+from tests.conftest import (
+    TEST_REDIS_URL,
+    BrowserLikeClient,
+    csrf_from,
+    sign_in,
+    submit,
+)
 from tests.factories import PASSWORD
 from tests.routes import GET_LIMIT
 
@@ -473,3 +479,29 @@ def test_limits_fall_back_to_process_memory_when_redis_is_down(
         assert fail_sign_in(client, user.email).status_code == 401
 
     assert fail_sign_in(client, user.email).status_code == 429
+
+
+# --- forms that check the current password ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"ACCOUNT_LIMIT": "3 per hour"}], ids=["3 per hour"]
+)
+def test_password_guesses_are_counted_across_every_form_that_checks_it(
+    client: FlaskClient, user: User, now: None
+) -> None:
+    assert sign_in(client, user.email).status_code == 302
+    wrong = "not the password"
+    new = "lantern orchard quietly sixteen"
+    guesses = [
+        ("/account/password", {"current": wrong, "password": new, "confirm": new}),
+        ("/account/email", {"email": "elsewhere@example.com", "password": wrong}),
+        ("/account/delete", {"password": wrong}),
+    ]
+    for page, data in guesses:
+        assert submit(client, page, data).status_code == 422
+
+    refused = submit(client, "/account/delete", {"password": PASSWORD})
+
+    assert refused.status_code == 429
+    assert "Too many password attempts." in refused.get_data(as_text=True)

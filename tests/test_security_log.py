@@ -248,9 +248,8 @@ def test_ending_a_session_is_in_the_log_of_the_member_who_ended_it(
     app: Flask, owner: FlaskClient, make_user: Callable[..., User]
 ) -> None:
     user = make_user()
-    stranger = browser(app, ATTACKER)
-    for client in (owner, stranger):
-        assert sign_in(client, user.email).status_code == 302
+    assert sign_in(owner, user.email).status_code == 302
+    assert sign_in(browser(app, ATTACKER), user.email).status_code == 302
 
     ended = submit(owner, "/account/sessions", {}, session_action(owner))
     assert ended.status_code == 302
@@ -262,9 +261,8 @@ def test_ending_every_other_session_is_in_the_members_security_log(
     app: Flask, owner: FlaskClient, make_user: Callable[..., User]
 ) -> None:
     user = make_user()
-    stranger = browser(app, ATTACKER)
-    for client in (owner, stranger):
-        assert sign_in(client, user.email).status_code == 302
+    assert sign_in(owner, user.email).status_code == 302
+    assert sign_in(browser(app, ATTACKER), user.email).status_code == 302
 
     assert submit(owner, "/account/sessions", {}, REVOKE_OTHERS).status_code == 302
 
@@ -293,6 +291,7 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     assert sign_in(thief, email, RESET_PASSWORD).status_code == 302
     link = mailed_link(outbox, "A new sign-in to your Vestibule account")
     assert submit(owner, link, {}).status_code == 302
+    reset_password(owner, outbox, email)  # "not me" locked the password
     assert sign_in(owner, email, RESET_PASSWORD).status_code == 302
     move = {"email": "ada.moved@example.com", "password": RESET_PASSWORD}
     assert submit(owner, "/account/email", move).status_code == 302

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import OutboxMail, SecurityEvent, SecurityEventKind, User
 from tests.conftest import link_in, sign_in, submit
+from tests.factories import PASSWORD
 
 Outbox = Callable[[], list[OutboxMail]]
 ALERT = "A new sign-in to your Vestibule account"
@@ -107,6 +108,9 @@ def test_this_wasnt_me_ends_every_session_and_mails_a_reset_link(
         ).all()
         db.session.remove()
     assert kinds[-1] == SecurityEventKind.SIGN_IN_REPORTED
+    # the password the thief used no longer works, and the link works once
+    assert sign_in(browser(app, FIREFOX, "203.0.113.66"), user.email).status_code == 401
+    assert owner.get(link).status_code == 400
 
 
 def test_a_tampered_not_me_link_does_nothing(
@@ -122,3 +126,37 @@ def test_a_tampered_not_me_link_does_nothing(
 
     assert response.status_code == 400
     assert is_signed_in(owner)
+
+
+def test_the_not_me_link_is_void_once_the_account_moved_to_another_address(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    owner = browser(app, CHROME, "198.51.100.7")
+    thief = browser(app, FIREFOX, "203.0.113.66")
+    assert sign_in(owner, user.email).status_code == 302
+    assert sign_in(thief, user.email).status_code == 302
+    link = link_in(alerts(outbox, user.email)[0].body)
+    move = {"email": "thief@example.com", "password": PASSWORD}
+    assert submit(thief, "/account/email", move).status_code == 302
+    change = [m for m in outbox() if m.recipient == "thief@example.com"][-1]
+    assert submit(thief, link_in(change.body), {}).status_code == 302
+
+    response = owner.get(link)
+
+    # the reset would go to the thief's address: the owner's way back is the
+    # undo link mailed to their own address instead
+    assert response.status_code == 400
+    assert [m for m in outbox() if m.subject == "Reset your password"] == []
+
+
+def test_the_same_browser_after_an_update_is_no_new_browser(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(browser(app, CHROME, "198.51.100.7"), user.email).status_code == 302
+    updated = CHROME.replace("Chrome/131.0.0.0", "Chrome/132.0.6834.83")
+
+    assert sign_in(browser(app, updated, "198.51.100.7"), user.email).status_code == 302
+
+    assert alerts(outbox, user.email) == []

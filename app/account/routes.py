@@ -45,6 +45,15 @@ from app.sign_in_cookie import (
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
+# The forms that check the current password share one count per member, so that a
+# stolen session gets ACCOUNT_LIMIT guesses in all, not that many per form.
+PASSWORD_CHECKS = limiter.shared_limit(
+    setting("ACCOUNT_LIMIT"),
+    scope="account-password-checks",
+    key_func=user_key,
+    methods=["POST"],
+)
+
 Page = str | Response | tuple[str, int]
 
 
@@ -74,7 +83,7 @@ def profile() -> Page:
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(setting("ACCOUNT_LIMIT"), key_func=user_key, methods=["POST"])
+@PASSWORD_CHECKS
 def password() -> Page:
     form = PasswordForm()
     if form.validate_on_submit():
@@ -181,7 +190,7 @@ def security() -> str:
 
 @bp.route("/email", methods=["GET", "POST"])
 @login_required
-@limiter.limit(setting("ACCOUNT_LIMIT"), key_func=user_key, methods=["POST"])
+@PASSWORD_CHECKS
 def email() -> Page:
     form = EmailChangeForm()
     if form.validate_on_submit():
@@ -215,7 +224,7 @@ def export() -> Response:
 
 @bp.route("/delete", methods=["GET", "POST"])
 @login_required
-@limiter.limit(setting("ACCOUNT_LIMIT"), key_func=user_key, methods=["POST"])
+@PASSWORD_CHECKS
 def delete() -> Page:
     form = DeleteAccountForm()
     if form.validate_on_submit():

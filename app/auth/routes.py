@@ -164,6 +164,12 @@ def _already_verified(error: sign_up.AlreadyVerified) -> Response:
     return redirect(url_for("auth.login"))
 
 
+def _link_failed(error: InvalidLink) -> tuple[str, int]:
+    """The page of a mailed link that is too old, tampered with or used."""
+    expired = isinstance(error, ExpiredLink)
+    return render_template("auth/link_failed.html", expired=expired), 400
+
+
 def _verify_failed(error: InvalidLink) -> tuple[str, int]:
     expired = isinstance(error, ExpiredLink)
     return render_template(
@@ -298,15 +304,13 @@ def unlock(token: str) -> Page:
     try:
         lockout = lockouts.read_unlock_link(token, max_age)
     except InvalidLink as error:
-        expired = isinstance(error, ExpiredLink)
-        return render_template("auth/link_failed.html", expired=expired), 400
+        return _link_failed(error)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
             lockouts.unlock(token, max_age, client_info())
         except InvalidLink as error:  # used in another tab meanwhile
-            expired = isinstance(error, ExpiredLink)
-            return render_template("auth/link_failed.html", expired=expired), 400
+            return _link_failed(error)
         flash("Sign-in is unlocked. You can sign in now.", "success")
         return redirect(url_for("auth.login"))
     return render_template(
@@ -321,22 +325,24 @@ def not_me(token: str) -> Page:
     try:
         user = sign_in_alerts.read_not_me_link(token, max_age)
     except InvalidLink as error:
-        expired = isinstance(error, ExpiredLink)
-        return render_template("auth/link_failed.html", expired=expired), 400
+        return _link_failed(error)
     form = ConfirmForm()
     if form.validate_on_submit():
         sign_in_alerts.report_sign_in(token, max_age, client_info())
         if current_user.is_authenticated and current_user.id == user.id:
             forget_sign_in()  # its session is gone with the others
         flash(
-            "Every browser signed in to your account is signed out. We sent you a "
-            "link to choose a new password: do it now.",
+            "Every browser signed in to your account is signed out and its password "
+            "no longer works. We sent you a link to choose a new one.",
             "success",
         )
         return redirect(url_for("auth.login"))
     return render_template(
         "auth/not_me.html", form=form, masked_email=mask_email(user.email)
     ), form_status(form)
+
+
+TAKEN_MEANWHILE = "Another account took that address meanwhile; nothing changed."
 
 
 @bp.route("/email-change/<token>", methods=["GET", "POST"])
@@ -346,18 +352,18 @@ def confirm_email_change(token: str) -> Page:
     try:
         _, new_email = email_change.read_change_link(token, max_age)
     except InvalidLink as error:
-        expired = isinstance(error, ExpiredLink)
-        return render_template("auth/link_failed.html", expired=expired), 400
+        return _link_failed(error)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
             email_change.confirm_email_change(token, max_age, client_info())
         except email_change.AddressTaken:
-            flash("Another account took that address meanwhile; nothing changed.")
+            flash(
+                "Another account took that address meanwhile; nothing changed.", "error"
+            )
             return redirect(url_for("main.index"))
         except InvalidLink as error:  # used in another tab meanwhile
-            expired = isinstance(error, ExpiredLink)
-            return render_template("auth/link_failed.html", expired=expired), 400
+            return _link_failed(error)
         flash(f"Your account now signs in with {new_email}.", "success")
         return redirect(url_for("main.index"))
     return render_template(
@@ -372,26 +378,27 @@ def undo_email_change(token: str) -> Page:
     try:
         user, old_email = email_change.read_undo_link(token, max_age)
     except InvalidLink as error:
-        expired = isinstance(error, ExpiredLink)
-        return render_template("auth/link_failed.html", expired=expired), 400
+        return _link_failed(error)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
             email_change.undo_email_change(token, max_age, client_info())
         except email_change.AddressTaken:
-            flash("Another account took that address meanwhile; nothing changed.")
+            flash(
+                "Another account took that address meanwhile; nothing changed.", "error"
+            )
             return redirect(url_for("main.index"))
         except InvalidLink as error:
-            expired = isinstance(error, ExpiredLink)
-            return render_template("auth/link_failed.html", expired=expired), 400
+            return _link_failed(error)
         if current_user.is_authenticated and current_user.id == user.id:
             forget_sign_in()  # its session ended with the others
         flash(
-            "Your account signs in with its old address again, and every browser "
-            "is signed out. Choose a new password now.",
+            "Your account is back at its old address, and every browser is signed "
+            "out. We sent a link there to choose a new password: the old one no "
+            "longer works.",
             "success",
         )
-        return redirect(url_for("auth.forgot"))
+        return redirect(url_for("auth.login"))
     return render_template(
         "auth/email_undo.html", form=form, masked_email=mask_email(old_email)
     ), form_status(form)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -30,6 +33,24 @@ class InvalidProfile(ServiceError):
 
 class WrongPassword(ServiceError):
     """The current password given is not the user's."""
+
+
+def password_fingerprint(user: User) -> str:
+    """Return 16 hex digits tied to the user's password hash, for links to carry.
+
+    Any password change (a reset, or lock_password) gives another: a link that
+    carries the old one is void.
+    """
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def lock_password(user: User) -> None:
+    """Replace the user's password with one nobody knows; the caller commits.
+
+    For when someone else may know it: only a reset link gives the account a
+    password again.
+    """
+    user.password_hash = hash_password(secrets.token_urlsafe(32))
 
 
 def clean_name(name: str) -> str:

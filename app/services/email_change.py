@@ -1,21 +1,31 @@
 """Moving an account to another e-mail address, proven by a link, undoable for 7 days.
 
 Nothing changes until the link mailed to the new address is confirmed. The old
-address then gets a notice with a link that puts it back and ends every session,
-for the case where a thief moved the account. An address that another account
-holds gets the same answer as a free one, and a mail of its own instead of a link.
+address then gets a notice with a link that puts it back, for the case where a
+thief moved the account: it also locks the password the thief knew and ends every
+session. An address that another account holds gets the same answer as a free
+one, and a mail of its own instead of a link.
 """
 
 from __future__ import annotations
+
+import hashlib
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import SecurityEventKind, User
 from app.services import ServiceError, mailer
-from app.services.accounts import WrongPassword, find_user_by_email
+from app.services.accounts import (
+    WrongPassword,
+    find_user_by_email,
+    lock_password,
+    password_fingerprint,
+)
 from app.services.email_address import normalize_email
 from app.services.passwords import verify_password
+from app.services.recovery import queue_reset_link
 from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
 from app.services.tokens import InvalidLink, make_token, read_token
@@ -30,6 +40,12 @@ class SameAddress(ServiceError):
 
 class AddressTaken(ServiceError):
     """Another account took the address between the link's mail and its use."""
+
+
+def _digest(email: str) -> str:
+    # A change link names the address it moves from by digest: its reader, maybe a
+    # stranger at a mistyped address, learns nothing from it.
+    return hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
 def request_email_change(user_id: int, new_email: str, password: str) -> str:
@@ -52,36 +68,49 @@ def request_email_change(user_id: int, new_email: str, password: str) -> str:
             forgot_link=mailer.link("auth.forgot"),
         )
     else:
-        token = make_token(
-            CHANGE_PURPOSE, {"uid": user.id, "old": user.email, "new": new_email}
-        )
+        payload = {"uid": user.id, "from": _digest(user.email), "new": new_email}
+        fingerprint = password_fingerprint(user)
+        token = make_token(CHANGE_PURPOSE, {**payload, "pw": fingerprint})
         mailer.queue_mail(
             new_email,
             "Confirm your new e-mail address",
             "email_change",
-            user=user,
             link=mailer.link("auth.confirm_email_change", token=token),
         )
     db.session.commit()
     return new_email
 
 
+def _account_as_linked(payload: dict[str, Any]) -> User:
+    # The link's account, still active, with the password it had when the link was
+    # mailed: a move back (which locks the password) or a password change voids it.
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or not user.is_active:
+        raise InvalidLink()
+    if payload.get("pw") != password_fingerprint(user):
+        raise InvalidLink()
+    return user
+
+
+def _address(payload: dict[str, Any], key: str) -> str:
+    address = payload.get(key)
+    if not isinstance(address, str):
+        raise InvalidLink()
+    return address
+
+
 def read_change_link(token: str, max_age: int) -> tuple[User, str]:
     """Return the account a change link moves and its new address.
 
     `max_age` is in seconds. Raises ExpiredLink for an older link and InvalidLink
-    for one tampered with, used, or whose account moved or left since.
+    for one tampered with or used, or whose account moved, changed its password,
+    was deactivated or left since.
     """
     payload = read_token(CHANGE_PURPOSE, token, max_age)
-    user = db.session.get(User, payload.get("uid"))
-    new_email = payload.get("new")
-    if (
-        user is None
-        or user.email != payload.get("old")
-        or not isinstance(new_email, str)
-    ):
-        raise InvalidLink()
-    return user, new_email
+    user = _account_as_linked(payload)
+    if payload.get("from") != _digest(user.email):
+        raise InvalidLink()  # used, or the account moved since
+    return user, _address(payload, "new")
 
 
 def confirm_email_change(token: str, max_age: int, client: ClientInfo) -> User:
@@ -93,9 +122,9 @@ def confirm_email_change(token: str, max_age: int, client: ClientInfo) -> User:
     old_email = user.email
     user.email = new_email
     record_event(user.id, SecurityEventKind.EMAIL_CHANGED, client)
-    undo = make_token(
-        UNDO_PURPOSE, {"uid": user.id, "old": old_email, "new": new_email}
-    )
+    addresses = {"old": old_email, "new": new_email}
+    fingerprint = password_fingerprint(user)
+    undo = make_token(UNDO_PURPOSE, {"uid": user.id, **addresses, "pw": fingerprint})
     mailer.queue_mail(
         old_email,
         "Your Vestibule account moved to another address",
@@ -118,29 +147,29 @@ def read_undo_link(token: str, max_age: int) -> tuple[User, str]:
     `max_age` is in seconds. Raises ExpiredLink or InvalidLink, as read_change_link.
     """
     payload = read_token(UNDO_PURPOSE, token, max_age)
-    user = db.session.get(User, payload.get("uid"))
-    old_email = payload.get("old")
-    if (
-        user is None
-        or user.email != payload.get("new")
-        or not isinstance(old_email, str)
-    ):
-        raise InvalidLink()
-    return user, old_email
+    user = _account_as_linked(payload)
+    if user.email != payload.get("new"):
+        raise InvalidLink()  # used, or the account moved again since
+    return user, _address(payload, "old")
 
 
 def undo_email_change(token: str, max_age: int, client: ClientInfo) -> User:
-    """Move the account back to its old address and end every session; commit.
+    """Move the account back, lock out whoever moved it, mail a reset link; commit.
 
+    Whoever moved the account knew its password: the password is replaced by one
+    nobody knows (which voids every link mailed before, reset links to the other
+    address included), every session ends, and the old address gets a reset link.
     Raises what `read_undo_link` raises, or AddressTaken; nothing changes then.
     """
     user, old_email = read_undo_link(token, max_age)
-    user.email = old_email
     end_every_session(user.id)
+    user.email = old_email
+    lock_password(user)
     record_event(user.id, SecurityEventKind.EMAIL_CHANGE_UNDONE, client)
+    queue_reset_link(user)
     try:
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError:  # the old address has an account of its own now
         db.session.rollback()
         raise AddressTaken() from None
     return user

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from app.extensions import db
 from app.models import SecurityEventKind, User, UserSession
 from app.services import mailer
-from app.services.accounts import find_user_by_email, set_password
+from app.services.accounts import (
+    find_user_by_email,
+    password_fingerprint,
+    set_password,
+)
 from app.services.email_address import normalize_email
 from app.services.security_log import ClientInfo
 from app.services.tokens import InvalidLink, make_token, read_token
 
 RESET_PURPOSE = "reset-password"
-
-
-def _fingerprint(user: User) -> str:
-    # Tied to the current hash: any password change, this reset too, voids the link.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def request_password_reset(email: str) -> None:
@@ -29,14 +26,7 @@ def request_password_reset(email: str) -> None:
     email = normalize_email(email)
     user = find_user_by_email(email)
     if user is not None and user.is_active:
-        token = make_token(RESET_PURPOSE, {"uid": user.id, "pw": _fingerprint(user)})
-        mailer.queue_mail(
-            user.email,
-            "Reset your password",
-            "reset",
-            user=user,
-            link=mailer.link("auth.reset", token=token),
-        )
+        queue_reset_link(user)
     else:
         mailer.queue_mail(
             email,
@@ -45,6 +35,24 @@ def request_password_reset(email: str) -> None:
             register_link=mailer.link("auth.register"),
         )
     db.session.commit()
+
+
+def queue_reset_link(user: User) -> None:
+    """Queue a reset link to the user's address; the caller's transaction commits it.
+
+    The link carries the password's fingerprint: any password change, the reset
+    it makes too, voids it.
+    """
+    token = make_token(
+        RESET_PURPOSE, {"uid": user.id, "pw": password_fingerprint(user)}
+    )
+    mailer.queue_mail(
+        user.email,
+        "Reset your password",
+        "reset",
+        user=user,
+        link=mailer.link("auth.reset", token=token),
+    )
 
 
 def user_for_reset(token: str, max_age: int) -> User:
@@ -56,7 +64,11 @@ def user_for_reset(token: str, max_age: int) -> User:
     """
     payload = read_token(RESET_PURPOSE, token, max_age)
     user = db.session.get(User, payload.get("uid"))
-    if user is None or not user.is_active or payload.get("pw") != _fingerprint(user):
+    if (
+        user is None
+        or not user.is_active
+        or payload.get("pw") != password_fingerprint(user)
+    ):
         raise InvalidLink()
     return user
 

@@ -12,8 +12,9 @@ from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User
 from app.models.base import utcnow
 from app.services import mailer
-from app.services.browsers import describe_browser
-from app.services.recovery import request_password_reset
+from app.services.accounts import lock_password, password_fingerprint
+from app.services.browsers import UNKNOWN, describe_browser
+from app.services.recovery import queue_reset_link
 from app.services.security_log import USER_AGENT_MAX, ClientInfo, record_event
 from app.services.sessions import end_every_session
 from app.services.tokens import InvalidLink, make_token, read_token
@@ -34,10 +35,13 @@ def alert_if_new(user: User, client: ClientInfo) -> None:
             SecurityEvent.user_id == user.id, SecurityEvent.kind.in_(KNOWN_BY)
         )
     )
-    pairs = {(row.ip, row.user_agent) for row in known}
-    if not pairs or (client.ip, client.user_agent[:USER_AGENT_MAX]) in pairs:
+    pairs = {(row.ip, _browser(row.user_agent)) for row in known}
+    if not pairs or (client.ip, _browser(client.user_agent[:USER_AGENT_MAX])) in pairs:
         return
-    token = make_token(NOT_ME_PURPOSE, {"uid": user.id})
+    fingerprint = password_fingerprint(user)
+    token = make_token(
+        NOT_ME_PURPOSE, {"uid": user.id, "email": user.email, "pw": fingerprint}
+    )
     mailer.queue_mail(
         user.email,
         "A new sign-in to your Vestibule account",
@@ -50,26 +54,40 @@ def alert_if_new(user: User, client: ClientInfo) -> None:
     )
 
 
+def _browser(user_agent: str) -> str:
+    # The browser and system without versions, so that an update is no new browser;
+    # an agent nobody recognises stands for itself.
+    family = describe_browser(user_agent, version=False)
+    return user_agent if family == UNKNOWN else family
+
+
 def read_not_me_link(token: str, max_age: int) -> User:
-    """Return the account a genuine "this wasn't me" link names.
+    """Return the account a genuine, unused "this wasn't me" link names.
 
     `max_age` is in seconds. Raises ExpiredLink for an older link, InvalidLink for
-    any other that names no active account.
+    one tampered with or used, or whose account has moved to another address,
+    changed its password, or is gone or deactivated since.
     """
     payload = read_token(NOT_ME_PURPOSE, token, max_age)
     user = db.session.get(User, payload.get("uid"))
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.email != payload.get("email"):
         raise InvalidLink()
+    if payload.get("pw") != password_fingerprint(user):
+        raise InvalidLink()  # used (it locks the password), or the password changed
     return user
 
 
 def report_sign_in(token: str, max_age: int, client: ClientInfo) -> User:
-    """End every session of the link's account, log it, mail a reset link; commit.
+    """Lock the link's account out of whoever signed in, and mail a reset; commit.
 
-    Raises what `read_not_me_link` raises, changing nothing.
+    The password they used is replaced by one nobody knows, every session ends,
+    and the owner's address gets a reset link. Raises what `read_not_me_link`
+    raises, changing nothing.
     """
     user = read_not_me_link(token, max_age)
     end_every_session(user.id)
+    lock_password(user)
     record_event(user.id, SecurityEventKind.SIGN_IN_REPORTED, client)
-    request_password_reset(user.email)  # queues the mail and commits
+    queue_reset_link(user)
+    db.session.commit()
     return user
