@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import re
 import secrets
 from enum import Enum
@@ -54,11 +55,16 @@ def safe_next(target: str | None, fallback: str) -> str:
 
 
 def client_info() -> ClientInfo:
-    """Describe where the current request comes from, for the security log."""
-    return ClientInfo(
-        ip=request.remote_addr or "",
-        user_agent=request.headers.get("User-Agent", "")[:255],
-    )
+    """Describe where the current request comes from, for the security log.
+
+    An address that is not an IP (a proxy that passes X-Forwarded-For on unchecked
+    can hand over any text) is stored as unknown, "".
+    """
+    try:
+        ip = str(ipaddress.ip_address(request.remote_addr or ""))
+    except ValueError:
+        ip = ""
+    return ClientInfo(ip=ip, user_agent=request.headers.get("User-Agent", "")[:255])
 
 
 class TokenOwner(Enum):

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -216,3 +217,22 @@ def test_the_security_log_pages_by_twenty(
 
     assert first.count("<time ") == 20 and "Page 1 of 3" in first
     assert last.count("<time ") == 6 and "Page 3 of 3" in last
+
+
+@pytest.mark.parametrize("app_config", [{"TRUSTED_PROXIES": 1}], ids=["behind a proxy"])
+def test_a_forwarded_address_that_is_no_ip_is_stored_as_unknown(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    client = browser(app, CHROME)
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "<img src=x onerror=alert(1)>"
+
+    assert sign_in(client, user.email).status_code == 302
+
+    with app.app_context():
+        stored = db.session.scalars(
+            select(UserSession.ip).where(UserSession.user_id == user.id)
+        ).all()
+        db.session.remove()
+    assert stored == [""]
+    assert "IP unknown" in sessions_page(client)
