@@ -34,6 +34,18 @@ def alerts(outbox: Outbox, email: str) -> list[OutboxMail]:
     return [m for m in outbox() if m.recipient == email and m.subject == ALERT]
 
 
+def signed_in_by_owner_then_thief(
+    app: Flask, user: User, outbox: Outbox
+) -> tuple[FlaskClient, FlaskClient, str]:
+    """The owner's browser, then a thief's from elsewhere; and the alert's link."""
+    owner = browser(app, CHROME, "198.51.100.7")
+    thief = browser(app, FIREFOX, "203.0.113.66")
+    assert sign_in(owner, user.email).status_code == 302
+    assert sign_in(thief, user.email).status_code == 302
+    (alert,) = alerts(outbox, user.email)
+    return owner, thief, link_in(alert.body)
+
+
 def is_signed_in(client: FlaskClient) -> bool:
     return client.get("/account/profile").status_code == 200
 
@@ -85,12 +97,7 @@ def test_this_wasnt_me_ends_every_session_and_mails_a_reset_link(
     app: Flask, make_user: Callable[..., User], outbox: Outbox
 ) -> None:
     user = make_user()
-    owner = browser(app, CHROME, "198.51.100.7")
-    thief = browser(app, FIREFOX, "203.0.113.66")
-    assert sign_in(owner, user.email).status_code == 302
-    assert sign_in(thief, user.email).status_code == 302
-    (alert,) = alerts(outbox, user.email)
-    link = link_in(alert.body)
+    owner, thief, link = signed_in_by_owner_then_thief(app, user, outbox)
 
     opened = owner.get(link)
     assert opened.status_code == 200
@@ -132,11 +139,7 @@ def test_the_not_me_link_is_void_once_the_account_moved_to_another_address(
     app: Flask, make_user: Callable[..., User], outbox: Outbox
 ) -> None:
     user = make_user()
-    owner = browser(app, CHROME, "198.51.100.7")
-    thief = browser(app, FIREFOX, "203.0.113.66")
-    assert sign_in(owner, user.email).status_code == 302
-    assert sign_in(thief, user.email).status_code == 302
-    link = link_in(alerts(outbox, user.email)[0].body)
+    owner, thief, link = signed_in_by_owner_then_thief(app, user, outbox)
     move = {"email": "thief@example.com", "password": PASSWORD}
     assert submit(thief, "/account/email", move).status_code == 302
     change = [m for m in outbox() if m.recipient == "thief@example.com"][-1]

@@ -122,6 +122,9 @@ class EventEntry(NamedTuple):
     browser: str
 
 
+OUT_OF_DATE = "That page was out of date; here is the list as it is now."
+
+
 @bp.get("/sessions")
 @login_required
 def sessions_page() -> str:
@@ -141,7 +144,7 @@ def sessions_page() -> str:
 @login_required
 def revoke_session(session_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():  # a genuine token, but stale
-        flash("That page was out of date; here is the list as it is now.", "info")
+        flash(OUT_OF_DATE, "info")
         return redirect(url_for("account.sessions_page"))
     current = current_session()
     if current is not None and current.id == session_id:
@@ -164,7 +167,7 @@ def revoke_other_sessions() -> Response:
         sessions.revoke_other_sessions(current, client_info())
         flash("Every other browser is signed out.", "success")
     else:
-        flash("That page was out of date; here is the list as it is now.", "info")
+        flash(OUT_OF_DATE, "info")
     return redirect(url_for("account.sessions_page"))
 
 

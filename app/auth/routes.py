@@ -170,6 +170,13 @@ def _link_failed(error: InvalidLink) -> tuple[str, int]:
     return render_template("auth/link_failed.html", expired=expired), 400
 
 
+def _forget_sign_in_of(user: User) -> None:
+    # After every session of `user` ended: this browser's cookie goes too if it was
+    # one of them.
+    if current_user.is_authenticated and current_user.id == user.id:
+        forget_sign_in()
+
+
 def _verify_failed(error: InvalidLink) -> tuple[str, int]:
     expired = isinstance(error, ExpiredLink)
     return render_template(
@@ -328,9 +335,11 @@ def not_me(token: str) -> Page:
         return _link_failed(error)
     form = ConfirmForm()
     if form.validate_on_submit():
-        sign_in_alerts.report_sign_in(token, max_age, client_info())
-        if current_user.is_authenticated and current_user.id == user.id:
-            forget_sign_in()  # its session is gone with the others
+        try:
+            sign_in_alerts.report_sign_in(token, max_age, client_info())
+        except InvalidLink as error:  # used in another tab meanwhile
+            return _link_failed(error)
+        _forget_sign_in_of(user)
         flash(
             "Every browser signed in to your account is signed out and its password "
             "no longer works. We sent you a link to choose a new one.",
@@ -358,9 +367,7 @@ def confirm_email_change(token: str) -> Page:
         try:
             email_change.confirm_email_change(token, max_age, client_info())
         except email_change.AddressTaken:
-            flash(
-                "Another account took that address meanwhile; nothing changed.", "error"
-            )
+            flash(TAKEN_MEANWHILE, "error")
             return redirect(url_for("main.index"))
         except InvalidLink as error:  # used in another tab meanwhile
             return _link_failed(error)
@@ -384,14 +391,11 @@ def undo_email_change(token: str) -> Page:
         try:
             email_change.undo_email_change(token, max_age, client_info())
         except email_change.AddressTaken:
-            flash(
-                "Another account took that address meanwhile; nothing changed.", "error"
-            )
+            flash(TAKEN_MEANWHILE, "error")
             return redirect(url_for("main.index"))
         except InvalidLink as error:
             return _link_failed(error)
-        if current_user.is_authenticated and current_user.id == user.id:
-            forget_sign_in()  # its session ended with the others
+        _forget_sign_in_of(user)
         flash(
             "Your account is back at its old address, and every browser is signed "
             "out. We sent a link there to choose a new password: the old one no "

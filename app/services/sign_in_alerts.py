@@ -31,9 +31,9 @@ def alert_if_new(user: User, client: ClientInfo) -> None:
     An account's first sign-in (its own sign-up's browser) raises no alert.
     """
     known = db.session.execute(
-        select(SecurityEvent.ip, SecurityEvent.user_agent).where(
-            SecurityEvent.user_id == user.id, SecurityEvent.kind.in_(KNOWN_BY)
-        )
+        select(SecurityEvent.ip, SecurityEvent.user_agent)
+        .where(SecurityEvent.user_id == user.id, SecurityEvent.kind.in_(KNOWN_BY))
+        .distinct()
     )
     pairs = {(row.ip, _browser(row.user_agent)) for row in known}
     if not pairs or (client.ip, _browser(client.user_agent[:USER_AGENT_MAX])) in pairs:
