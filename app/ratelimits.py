@@ -33,11 +33,6 @@ def ip_email_key() -> str:
     return f"{get_remote_address()}|{_form_email()}"
 
 
-def email_key() -> str:
-    """Key a limit by the e-mail address posted, from any IP."""
-    return f"account|{_form_email()}"
-
-
 def user_key() -> str:
     """Key a limit by the signed-in user."""
     return f"user|{current_user.get_id()}"
