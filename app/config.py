@@ -67,6 +67,12 @@ class Config:
     SESSION_LIFETIME = timedelta(days=1)
     REMEMBER_LIFETIME = timedelta(days=30)
     SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+    # Two-factor sign-in: how long the second step waits after the password, how
+    # long an enrolment page's secret stays good, how long a browser stays trusted.
+    TWO_FACTOR_STEP_MAX_AGE = int(timedelta(minutes=10).total_seconds())
+    TWO_FACTOR_ENROLMENT_MAX_AGE = int(timedelta(hours=1).total_seconds())
+    TRUSTED_BROWSER_COOKIE_NAME = "vestibule_trusted"
+    TRUSTED_BROWSER_MAX_AGE = int(timedelta(days=30).total_seconds())
     SESSION_COOKIE_NAME = "vestibule_state"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -96,6 +102,7 @@ class Config:
     RESET_LIMIT = "10 per hour"
     MAIL_LINK_LIMIT = "3 per hour"
     ACCOUNT_LIMIT = "10 per hour"
+    TWO_FACTOR_LIMIT = "5 per minute"  # codes tried per pending sign-in
 
     DIRECTORY_PAGE_SIZE = 20
     SECURITY_LOG_PAGE_SIZE = 20

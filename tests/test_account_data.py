@@ -11,12 +11,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import String, Text, select
 
 from app.extensions import db
-from app.models import OutboxMail, User, UserSession
+from app.models import OutboxMail, RecoveryCode, User, UserSession
+from tests import two_factor
 from tests.conftest import link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
 
 Outbox = Callable[[], list[OutboxMail]]
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def download(client: FlaskClient) -> tuple[dict[str, Any], str]:
@@ -71,22 +71,28 @@ def test_the_download_holds_the_members_profile_sessions_and_log(
 
 
 def test_the_download_holds_no_hash_token_or_secret(
-    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+    app: Flask, client: FlaskClient, signed_in: User
 ) -> None:
-    user = make_user(totp_secret=TOTP_SECRET)
-    assert sign_in(client, user.email).status_code == 302
+    totp_secret, recovery_codes = two_factor.turn_on(client)
     with app.app_context():
-        secrets = [db.session.get_one(User, user.id).password_hash, TOTP_SECRET]
+        user = db.session.get_one(User, signed_in.id)
+        secrets = [user.password_hash, user.totp_secret, *recovery_codes]
         secrets += db.session.scalars(
             select(UserSession.token_hash).where(UserSession.user_id == user.id)
+        ).all()
+        secrets += db.session.scalars(
+            select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)
         ).all()
         db.session.remove()
     cookie = client.get_cookie(app.config["SIGN_IN_COOKIE_NAME"])
     assert cookie is not None
     secrets.append(cookie.value)
+    assert totp_secret in secrets and len(secrets) == 24
 
-    _, text = download(client)
+    data, text = download(client)
 
+    assert data["settings"]["two_factor"] is True
+    assert data["settings"]["recovery_codes_left"] == 10
     assert [secret for secret in secrets if secret in text] == []
 
 
@@ -120,8 +126,13 @@ def test_after_deleting_nothing_about_the_member_is_left_but_the_goodbye_mail(
     assert sign_in(watcher, viewer.email).status_code == 302
     assert sign_in(app.test_client(), user.email, "a wrong one").status_code == 401
     assert submit(here, "/auth/forgot", {"email": user.email}).status_code == 302
+    _, recovery_codes = two_factor.turn_on(here)  # recovery codes are rows too
 
-    response = delete_account(here)
+    response = submit(
+        here,
+        "/account/delete",
+        {"password": PASSWORD, "code": recovery_codes[0]},
+    )
 
     assert response.status_code == 302
     assert rows_about(app, user.id, user.email) == ["outbox_mails.recipient"]

@@ -9,6 +9,7 @@ with the browser's own CSRF token so that the values reach the views.
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 import unicodedata
@@ -30,6 +31,7 @@ from werkzeug.test import TestResponse
 from app.extensions import db
 from app.models import OutboxMail, User, UserSession
 from app.services.accounts import BIO_MAX, NAME_MAX
+from tests import two_factor
 from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD, UserFactory
 
@@ -45,7 +47,14 @@ EMAIL_CHANGE = "/auth/email-change/<token>"
 EMAIL_UNDO = "/auth/email-undo/<token>"
 REVOKE = "/account/sessions/<int:session_id>/revoke"
 REVOKE_OTHERS = "/account/sessions/revoke-others"
+SECOND_STEP = "/auth/two-factor"
+ENABLE_TWO_FACTOR = "/account/two-factor"
+# Stand-ins among the plausible values, replaced when posted: the value the page
+# itself holds in that field, and the code the member's app shows now.
+PAGE_VALUE = "<the page's own value>"
+APP_CODE = "<the app's code>"
 SITE = "http://localhost"
+FUZZ_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class FormSpec:
     fields: tuple[str, ...]
     page: str
     signed_in: bool = False
+    # the member has two-factor sign-in on (and passed it when signed in)
+    two_factor: bool = False
 
 
 # Every POST route of the app (a test below keeps this equal to app.url_map).
@@ -88,6 +99,20 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     # both need a second session of the member (open_form signs in again)
     REVOKE: FormSpec((), page="/account/sessions", signed_in=True),
     REVOKE_OTHERS: FormSpec((), page="/account/sessions", signed_in=True),
+    # the second step opens after the password step (open_form takes it)
+    SECOND_STEP: FormSpec(("code", "trust"), page=SECOND_STEP, two_factor=True),
+    ENABLE_TWO_FACTOR: FormSpec(
+        ("enrolment", "code", "password"), page="/account/two-factor", signed_in=True
+    ),
+    "/account/two-factor/disable": FormSpec(
+        ("password", "code"),
+        page="/account/two-factor",
+        signed_in=True,
+        two_factor=True,
+    ),
+    "/account/two-factor/recovery-codes": FormSpec(
+        ("password",), page="/account/two-factor", signed_in=True, two_factor=True
+    ),
 }
 
 # Values a real user would type, so that part of the cases pass the form and reach
@@ -103,6 +128,9 @@ PLAUSIBLE: dict[str, list[str]] = {
     "listed": ["y", ""],
     "remember": ["y", ""],
     "next": ["/users/", "//evil.example/", "https://evil.example/"],
+    "code": [APP_CODE, "123456", " 12 34 56 ", "abcde-fghjk"],
+    "trust": ["y", ""],
+    "enrolment": [PAGE_VALUE],
 }
 
 SQL = [
@@ -433,12 +461,16 @@ LINK_PAGES: dict[str, Callable[[FlaskClient, Flask], str]] = {
 
 @dataclass
 class Visit:
-    """A browser that has the form's page open: where it posts, and its token."""
+    """A browser that has the form's page open: where it posts, and its token.
+
+    `secret` is the two-factor secret whose codes the member's app shows, if any.
+    """
 
     browser: FlaskClient
     path: str
     page: TestResponse
     csrf_token: str
+    secret: str | None = None
 
 
 def open_form(
@@ -451,10 +483,15 @@ def open_form(
     spec = FUZZED_FORMS[route]
     browser = app.test_client()
     page, path = spec.page, route
-    if spec.signed_in:
+    secret = FUZZ_SECRET if spec.two_factor else None
+    if spec.signed_in or spec.two_factor:
         # a new member each time: a fuzzed password change must not lock out the next
-        member = make_user()
+        member = make_user(totp_secret=secret)
         assert sign_in(browser, member.email).status_code == 302
+        if spec.two_factor and spec.signed_in:
+            # the code of the step before: the app's current code stays unused
+            code = two_factor.code_for(FUZZ_SECRET, steps=-1)
+            assert two_factor.second_step(browser, code).status_code == 302
         if route in (REVOKE, REVOKE_OTHERS):
             other = app.test_client()
             assert sign_in(other, member.email).status_code == 302
@@ -469,7 +506,9 @@ def open_form(
             path = f"{prefix}/{quote(token, safe='')}"
     response = browser.get(page)
     assert response.status_code in {200, 400}, page  # a broken verify link is 400
-    return Visit(browser, path, response, csrf_from(response))
+    if route == ENABLE_TWO_FACTOR:
+        secret = two_factor.secret_on(response)
+    return Visit(browser, path, response, csrf_from(response), secret)
 
 
 def newest_session_id(app: Flask, user_id: int) -> int:
@@ -488,6 +527,15 @@ def post(visit: Visit, route: str, submission: Submission) -> TestResponse:
     """Post the submission with the page's CSRF token, as the browser would."""
     data = form_data(FUZZED_FORMS[route].fields, submission)
     data.setlist("csrf_token", [visit.csrf_token, *data.getlist("csrf_token")])
+    page = visit.page.get_data(as_text=True)
+    for name, values in data.lists():
+        if PAGE_VALUE in values:
+            found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page)
+            genuine = html.unescape(found[1]) if found else ""
+            data.setlist(name, [genuine if v == PAGE_VALUE else v for v in values])
+        if APP_CODE in values:
+            code = two_factor.code_for(visit.secret) if visit.secret else "000000"
+            data.setlist(name, [code if v == APP_CODE else v for v in values])
     return visit.browser.post(visit.path, data=data)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutboxMail, SecurityEvent, SecurityEventKind, User
+from tests import two_factor
 from tests.conftest import link_in, sign_in, submit
 from tests.factories import PASSWORD
 
@@ -299,6 +300,20 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     assert submit(owner, link, {}).status_code == 302
     link = mailed_link(outbox, "Your Vestibule account moved to another address")
     assert submit(owner, link, {}).status_code == 302
+    reset_password(owner, outbox, email)  # the undo locked the password
+    assert sign_in(owner, email, RESET_PASSWORD).status_code == 302
+    _, codes = two_factor.turn_on(owner, RESET_PASSWORD)
+    assert submit(owner, "/", {}, "/auth/logout").status_code == 302
+    assert sign_in(owner, email, RESET_PASSWORD).status_code == 302
+    assert two_factor.second_step(owner, "000000").status_code == 401
+    assert two_factor.second_step(owner, codes[0]).status_code == 302
+    renew = {"password": RESET_PASSWORD}
+    action = "/account/two-factor/recovery-codes"
+    response = submit(owner, "/account/two-factor", renew, action)
+    codes = two_factor.recovery_codes_on(response)
+    turn_off = {"password": RESET_PASSWORD, "code": codes[0]}
+    action = "/account/two-factor/disable"
+    assert submit(owner, "/account/two-factor", turn_off, action).status_code == 302
 
     stored = [SecurityEventKind(event.kind) for event in events(app)]
 

@@ -5,12 +5,27 @@ from __future__ import annotations
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.auth.forms import EMAIL, strip
+from app.auth.forms import CODE_FIELD_OPTIONS, EMAIL, code_field, strip
 from app.forms import Form
 from app.models.user import NAME_MAX
 from app.services.accounts import BIO_MAX
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
-from app.widgets import BooleanField, EmailField, PasswordField, StringField
+from app.services.two_factor import CODE_MAX_LENGTH
+from app.widgets import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    StringField,
+)
+
+
+def current_password_field() -> PasswordField:
+    """Return the field of a form that re-checks the member's password."""
+    return PasswordField(
+        "Your password",
+        [DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
+    )
 
 
 class ProfileForm(Form):
@@ -23,17 +38,35 @@ class ProfileForm(Form):
 
 class EmailChangeForm(Form):
     email = EmailField("New e-mail address", EMAIL, filters=[strip])
-    password = PasswordField(
-        "Your password",
-        [DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
-    )
+    password = current_password_field()
 
 
 class DeleteAccountForm(Form):
-    password = PasswordField(
-        "Your password",
-        [DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
+    password = current_password_field()
+    # asked for, and checked, only while two-factor sign-in is on
+    code = StringField(
+        "Two-factor code",
+        [Length(max=CODE_MAX_LENGTH)],
+        render_kw=CODE_FIELD_OPTIONS,
     )
+
+
+class EnableTwoFactorForm(Form):
+    enrolment = HiddenField()
+    code = code_field("Code from your app", "Enter the six-digit code from your app.")
+    password = current_password_field()
+
+
+class DisableTwoFactorForm(Form):
+    password = current_password_field()
+    code = code_field(
+        "Code from your app, or a recovery code",
+        "Enter the code from your app, or a recovery code.",
+    )
+
+
+class RecoveryCodesForm(Form):
+    password = current_password_field()
 
 
 class PasswordForm(Form):

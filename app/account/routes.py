@@ -18,24 +18,36 @@ from flask import (
 )
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug import Response
 
 from app.account.forms import (
     DeleteAccountForm,
+    DisableTwoFactorForm,
     EmailChangeForm,
+    EnableTwoFactorForm,
     PasswordForm,
     ProfileForm,
+    RecoveryCodesForm,
 )
-from app.errors import FormPage, refused_form_page
+from app.errors import FormPage, refused_form_page, too_many
 from app.extensions import limiter
 from app.forms import ConfirmForm, add_error, form_status
 from app.models import UserSession
-from app.ratelimits import setting, user_key
+from app.ratelimits import describe_wait, seconds_until_reset, setting, user_key
 from app.security import client_info
-from app.services import account_data, accounts, email_change, security_log, sessions
+from app.services import (
+    account_data,
+    accounts,
+    email_change,
+    security_log,
+    sessions,
+    two_factor,
+)
 from app.services.browsers import describe_browser
 from app.services.email_address import mask_email
 from app.services.passwords import WeakPassword
+from app.services.tokens import InvalidLink
 from app.sign_in_cookie import (
     current_session,
     forget_sign_in,
@@ -215,6 +227,167 @@ def email() -> Page:
     return render_template("account/email.html", form=form), form_status(form)
 
 
+@bp.get("/two-factor", endpoint="two_factor")
+@login_required
+def two_factor_page() -> str:
+    return _two_factor_page()
+
+
+def _two_factor_page(
+    form: EnableTwoFactorForm | DisableTwoFactorForm | RecoveryCodesForm | None = None,
+) -> str:
+    """Render the two-factor page as it is now, with `form` as it was posted, if any.
+
+    While two-factor is off it enrols: a QR code and the secret as text (a new one,
+    unless `form` carries a secret still good), then a code and the password.
+    """
+    if current_user.totp_secret is not None:
+        return render_template(
+            "account/two_factor.html",
+            disable_form=form
+            if isinstance(form, DisableTwoFactorForm)
+            else DisableTwoFactorForm(formdata=None),
+            codes_form=form
+            if isinstance(form, RecoveryCodesForm)
+            else RecoveryCodesForm(formdata=None),
+            codes_left=two_factor.recovery_codes_left(current_user.id),
+        )
+    if not isinstance(form, EnableTwoFactorForm):
+        form = EnableTwoFactorForm(formdata=None)
+    try:
+        secret = two_factor.read_enrolment(
+            current_user, form.enrolment.data or "", _enrolment_max_age()
+        )
+    except InvalidLink:
+        form.enrolment.data = two_factor.new_enrolment(current_user)
+        secret = two_factor.read_enrolment(
+            current_user, form.enrolment.data, _enrolment_max_age()
+        )
+    uri = two_factor.provisioning_uri(current_user, secret)
+    return render_template(
+        "account/two_factor_setup.html",
+        form=form,
+        # segno's markup, made from our own URI: no user text goes into it unescaped
+        qr_code=Markup(two_factor.qr_code_svg(uri)),  # noqa: S704  # nosec B704
+        secret=two_factor.display_secret(secret),
+    )
+
+
+def _enrolment_max_age() -> int:
+    max_age: int = current_app.config["TWO_FACTOR_ENROLMENT_MAX_AGE"]
+    return max_age
+
+
+ALREADY_ON = "Two-factor sign-in is already on."
+ALREADY_OFF = "Two-factor sign-in is already off."
+WRONG_CODE = (
+    "That is not the code. Check that your app shows the code for Vestibule and "
+    "your phone's clock is right."
+)
+REUSED_CODE = "That code was used already. Wait for your app to show the next one."
+
+
+@bp.post("/two-factor")
+@login_required
+@PASSWORD_CHECKS
+def enable_two_factor() -> Page:
+    if current_user.totp_secret is not None:
+        flash(ALREADY_ON, "info")
+        return redirect(url_for("account.two_factor"))
+    form = EnableTwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            secret = two_factor.read_enrolment(
+                current_user, form.enrolment.data or "", _enrolment_max_age()
+            )
+            codes = two_factor.enable(
+                current_user.id,
+                secret,
+                form.password.data or "",
+                form.code.data or "",
+                client_info(),
+            )
+        except InvalidLink:
+            form.form_errors.append(
+                "This page was open too long and its QR code expired. Scan the new "
+                "one below, then enter a code from your app."
+            )
+        except accounts.WrongPassword:
+            add_error(form.password, "That is not your password.")
+        except two_factor.WrongCode:
+            add_error(form.code, WRONG_CODE)
+        except two_factor.AlreadyOn:
+            flash(ALREADY_ON, "info")
+            return redirect(url_for("account.two_factor"))
+        else:
+            return _recovery_codes_page(codes, turned_on=True)
+    return _two_factor_page(form), form_status(form)
+
+
+def _recovery_codes_page(codes: list[str], *, turned_on: bool) -> str:
+    # Shown once, in the answer to the post: they are stored hashed.
+    return render_template(
+        "account/recovery_codes.html", codes=codes, turned_on=turned_on
+    )
+
+
+@bp.post("/two-factor/disable")
+@login_required
+@PASSWORD_CHECKS
+def disable_two_factor() -> Page:
+    if current_user.totp_secret is None:
+        flash(ALREADY_OFF, "info")
+        return redirect(url_for("account.two_factor"))
+    form = DisableTwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            two_factor.disable(
+                current_user.id,
+                form.password.data or "",
+                form.code.data or "",
+                client_info(),
+            )
+        except accounts.WrongPassword:
+            add_error(form.password, "That is not your password.")
+        except two_factor.ReusedCode:
+            add_error(form.code, REUSED_CODE)
+        except two_factor.WrongCode:
+            add_error(form.code, WRONG_CODE + " Or enter a recovery code.")
+        except two_factor.NotOn:
+            flash(ALREADY_OFF, "info")
+            return redirect(url_for("account.two_factor"))
+        else:
+            flash(
+                "Two-factor sign-in is off: signing in takes your password alone.",
+                "success",
+            )
+            return redirect(url_for("account.two_factor"))
+    return _two_factor_page(form), form_status(form)
+
+
+@bp.post("/two-factor/recovery-codes")
+@login_required
+@PASSWORD_CHECKS
+def renew_recovery_codes() -> Page:
+    if current_user.totp_secret is None:
+        flash(ALREADY_OFF, "info")
+        return redirect(url_for("account.two_factor"))
+    form = RecoveryCodesForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.renew_recovery_codes(
+                current_user.id, form.password.data or "", client_info()
+            )
+        except accounts.WrongPassword:
+            add_error(form.password, "That is not your password.")
+        except two_factor.NotOn:
+            flash(ALREADY_OFF, "info")
+            return redirect(url_for("account.two_factor"))
+        else:
+            return _recovery_codes_page(codes, turned_on=False)
+    return _two_factor_page(form), form_status(form)
+
+
 @bp.get("/export")
 @login_required
 def export() -> Response:
@@ -232,9 +405,18 @@ def delete() -> Page:
     form = DeleteAccountForm()
     if form.validate_on_submit():
         try:
-            account_data.delete_account(current_user.id, form.password.data or "")
+            account_data.delete_account(
+                current_user.id,
+                form.password.data or "",
+                form.code.data or "",
+                client_info(),
+            )
         except accounts.WrongPassword:
             add_error(form.password, "That is not your password.")
+        except two_factor.ReusedCode:
+            add_error(form.code, REUSED_CODE)
+        except two_factor.WrongCode:
+            add_error(form.code, WRONG_CODE + " Or enter a recovery code.")
         else:
             forget_sign_in()
             flash("Your account is deleted. Goodbye!", "success")
@@ -242,8 +424,23 @@ def delete() -> Page:
     return render_template("account/delete.html", form=form), form_status(form)
 
 
+TWO_FACTOR_FORMS = {
+    "account.enable_two_factor": EnableTwoFactorForm,
+    "account.disable_two_factor": DisableTwoFactorForm,
+    "account.renew_recovery_codes": RecoveryCodesForm,
+}
+
+
 @bp.errorhandler(RateLimitExceeded)
 def rate_limited(error: RateLimitExceeded) -> Response:
+    two_factor_form = TWO_FACTOR_FORMS.get(request.endpoint or "")
+    seconds = seconds_until_reset()
+    if two_factor_form is not None and seconds is not None:
+        form = two_factor_form()
+        form.form_errors.append(
+            f"Too many password attempts. Please try again {describe_wait(seconds)}."
+        )
+        return too_many(_two_factor_page(form), seconds)
     return refused_form_page(
         error,
         {

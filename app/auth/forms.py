@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from app.forms import Form
 from app.security import safe_next
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
+from app.services.two_factor import CODE_MAX_LENGTH
 from app.widgets import (
     BooleanField,
     EmailField,
@@ -96,3 +97,24 @@ class ConfirmSignUpForm(Form):
     password = PasswordField(
         "The password you chose when you signed up", [Length(max=MAX_LENGTH)]
     )
+
+
+# What a second-step field takes: the app's six digits or a recovery code.
+CODE_FIELD_OPTIONS: dict[str, str] = {
+    "autocapitalize": "off",
+    "spellcheck": "false",
+}
+
+
+def code_field(label: str, message: str) -> StringField:
+    """Return a field for a two-factor code (the app's, or a recovery code)."""
+    return StringField(
+        label,
+        [DataRequired(message), Length(max=CODE_MAX_LENGTH)],
+        render_kw=CODE_FIELD_OPTIONS,
+    )
+
+
+class TwoFactorForm(Form):
+    code = code_field("Code", "Enter the code from your app, or a recovery code.")
+    trust = BooleanField("Trust this browser for 30 days")

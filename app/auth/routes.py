@@ -24,11 +24,21 @@ from app.auth.forms import (
     LoginForm,
     RegisterForm,
     ResetForm,
+    TwoFactorForm,
 )
 from app.errors import FormPage, refuse_form, refused_form_page
 from app.extensions import limiter
 from app.forms import ConfirmForm, add_error, form_status
 from app.models import User
+from app.pending_sign_in import (
+    PENDING_KEY,
+    begin_second_step,
+    end_second_step,
+    is_trusted_browser,
+    pending_key,
+    pending_sign_in,
+    trust_this_browser,
+)
 from app.ratelimits import (
     accepted_sign_up,
     describe_wait,
@@ -46,6 +56,7 @@ from app.services import (
     sign_in_alerts,
     sign_up,
     signin,
+    two_factor,
 )
 from app.services.email_address import mask_email
 from app.services.passwords import WeakPassword
@@ -235,8 +246,16 @@ def login_submit() -> Page:
         except signin.Inactive:
             problem = "inactive"
         else:
+            next_url = safe_next(form.next.data, url_for("main.index"))
+            if user.totp_secret is not None:
+                if not is_trusted_browser(user):
+                    begin_second_step(
+                        user, remember=form.remember.data, next_url=next_url
+                    )
+                    return redirect(url_for("auth.two_factor"))
+                two_factor.trusted_browser_signed_in(user)
             sign_in(user, remember=form.remember.data, client=client_info())
-            return redirect(safe_next(form.next.data, url_for("main.index")))
+            return redirect(next_url)
     status = {"bad_credentials": 401, "unverified": 403, "inactive": 403}.get(
         problem or "", form_status(form)
     )
@@ -244,6 +263,68 @@ def login_submit() -> Page:
     return render_template(
         "auth/login.html", form=form, problem=problem, resend_form=resend_form
     ), status
+
+
+@bp.route("/two-factor", methods=["GET", "POST"], endpoint="two_factor")
+@limiter.limit(setting("TWO_FACTOR_LIMIT"), key_func=pending_key, methods=["POST"])
+def second_step() -> Page:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    pending = pending_sign_in()
+    if pending is None:
+        flash(
+            "Your sign-in waited too long for its code. Please sign in again."
+            if PENDING_KEY in session
+            else "Sign in with your e-mail address and password first.",
+            "info",
+        )
+        end_second_step()
+        return redirect(url_for("auth.login"))
+    form = TwoFactorForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            used_recovery_code = two_factor.finish_sign_in(
+                pending.user, form.code.data or "", client_info()
+            )
+        except lockouts.LockedOut as error:
+            seconds = error.wait.total_seconds()
+            return refuse_form(
+                TWO_FACTOR_PAGE,
+                "Too many failed sign-ins for this account. Please try again "
+                f"{describe_wait(seconds)}.",
+                seconds,
+                form=form,
+            )
+        except two_factor.ReusedCode:
+            status = 401  # a failed sign-in, as a wrong password is
+            add_error(
+                form.code,
+                "That code was used already. Wait for your app to show the next one.",
+            )
+        except two_factor.WrongCode:
+            status = 401
+            add_error(
+                form.code,
+                "That is not the code. Check that your app shows the code for "
+                "Vestibule and your phone's clock is right, or use a recovery code.",
+            )
+        else:
+            sign_in(pending.user, remember=pending.remember, client=client_info())
+            if used_recovery_code:
+                left = two_factor.recovery_codes_left(pending.user.id)
+                flash(
+                    f"You signed in with a recovery code; {left} left. If you lost "
+                    "your app, set two-factor up again on your new phone.",
+                    "info",
+                )
+            response = redirect(safe_next(pending.next_url, url_for("main.index")))
+            if form.trust.data:
+                trust_this_browser(response, pending.user)
+            return response
+    return render_template("auth/two_factor.html", form=form), (
+        status or form_status(form)
+    )
 
 
 @bp.route("/logout", methods=["POST"])
@@ -415,6 +496,7 @@ LOGIN_PAGE = FormPage(
     "auth/login.html",
     {"problem": None},
 )
+TWO_FACTOR_PAGE = FormPage(TwoFactorForm, "auth/two_factor.html")
 _CHECK_INBOX = "We already sent links for this address: check your inbox."
 _REFUSED_FORMS = {
     "auth.register": (
@@ -422,6 +504,7 @@ _REFUSED_FORMS = {
         FormPage(RegisterForm, "auth/register.html"),
     ),
     "auth.login_submit": ("Too many sign-in attempts.", LOGIN_PAGE),
+    "auth.two_factor": ("Too many codes tried.", TWO_FACTOR_PAGE),
     "auth.forgot": (_CHECK_INBOX, FormPage(EmailForm, "auth/forgot.html")),
     "auth.verify_resend": (
         _CHECK_INBOX,

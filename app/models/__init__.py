@@ -2,6 +2,7 @@
 
 from app.models.lockout import SignInLockout
 from app.models.outbox import OutboxMail
+from app.models.recovery_code import RecoveryCode
 from app.models.security_event import SecurityEvent, SecurityEventKind
 from app.models.session import UserSession
 from app.models.sign_up import SignUpClaim
@@ -9,6 +10,7 @@ from app.models.user import User
 
 __all__ = [
     "OutboxMail",
+    "RecoveryCode",
     "SecurityEvent",
     "SecurityEventKind",
     "SignInLockout",

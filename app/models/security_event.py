@@ -25,6 +25,11 @@ class SecurityEventKind(StrEnum):
     EMAIL_VERIFIED = "email_verified"
     LOCKOUT = "lockout"
     UNLOCK = "unlock"
+    TWO_FACTOR_ON = "two_factor_on"
+    TWO_FACTOR_OFF = "two_factor_off"
+    TWO_FACTOR_FAILED = "two_factor_failed"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    RECOVERY_CODES_RENEWED = "recovery_codes_renewed"
     # names of events, not passwords
     PASSWORD_CHANGED = "password_changed"  # noqa: S105  # nosec B105
     PASSWORD_RESET = "password_reset"  # noqa: S105  # nosec B105

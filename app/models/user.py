@@ -42,7 +42,11 @@ class User(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Two-factor sign-in: the TOTP secret (base32) while it is on, when it was
+    # turned on, and the last time step whose code was accepted (a code works once).
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
 
     # Flask-Login's user protocol (`is_active` is the column above).
     is_authenticated: ClassVar[bool] = True

@@ -10,15 +10,17 @@ from sqlalchemy import delete, select
 from app.extensions import db
 from app.models import (
     OutboxMail,
+    RecoveryCode,
     SecurityEvent,
     SignInLockout,
     SignUpClaim,
     User,
     UserSession,
 )
-from app.services import mailer
+from app.services import mailer, two_factor
 from app.services.accounts import WrongPassword
 from app.services.passwords import verify_password
+from app.services.security_log import ClientInfo
 
 EXPORT_FORMAT = 1  # bumped when the shape of the export changes
 
@@ -59,6 +61,8 @@ def export_account(user_id: int) -> dict[str, Any]:
         "settings": {
             "listed_in_directory": user.is_listed,
             "two_factor": user.totp_secret is not None,
+            "two_factor_since": _time(user.totp_enabled_at),
+            "recovery_codes_left": two_factor.recovery_codes_left(user.id),
             "admin": user.is_admin,
         },
         "sessions": [
@@ -84,19 +88,23 @@ def export_account(user_id: int) -> dict[str, Any]:
     }
 
 
-def delete_account(user_id: int, password: str) -> None:
+def delete_account(user_id: int, password: str, code: str, client: ClientInfo) -> None:
     """Delete the member and every row about them, then queue one goodbye mail; commit.
 
     Gone: the account, its sessions (every browser is signed out), its security
-    log, mail still queued to the address, and the address's lockout and sign-up
-    claims; the address may sign up again. Raises WrongPassword, changing nothing,
-    when `password` is not the member's.
+    log, its recovery codes, mail still queued to the address, and the address's
+    lockout and sign-up claims; the address may sign up again. While two-factor
+    sign-in is on, `code` must be the app's code or a recovery code (else it is
+    not read). Raises WrongPassword or WrongCode (ReusedCode), changing nothing.
     """
     user = db.session.get_one(User, user_id)
     if not verify_password(user.password_hash, password):
         raise WrongPassword()
+    if user.totp_secret is not None:
+        two_factor.check_code(user, code, client)
     email, name = user.email, user.name
     db.session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user_id))
     db.session.execute(delete(OutboxMail).where(OutboxMail.recipient == email))
     db.session.execute(delete(SignInLockout).where(SignInLockout.email == email))

@@ -29,6 +29,15 @@ DESCRIPTIONS = {
     ),
     SecurityEventKind.LOCKOUT: "Sign-in locked after too many failed attempts",
     SecurityEventKind.UNLOCK: "Sign-in unlocked from the lockout mail",
+    SecurityEventKind.TWO_FACTOR_ON: "Turned on two-factor sign-in",
+    SecurityEventKind.TWO_FACTOR_OFF: "Turned off two-factor sign-in",
+    SecurityEventKind.TWO_FACTOR_FAILED: (
+        "Failed sign-in: right password, wrong two-factor code"
+    ),
+    SecurityEventKind.RECOVERY_CODE_USED: "Used a recovery code",
+    SecurityEventKind.RECOVERY_CODES_RENEWED: (
+        "Made new recovery codes; the earlier ones stopped working"
+    ),
     SecurityEventKind.PASSWORD_CHANGED: "Changed the password",
     SecurityEventKind.PASSWORD_RESET: "Reset the password from an e-mailed link",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import NoReturn
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import SecurityEventKind, User
 from app.services import ServiceError, lockouts
+from app.services.accounts import password_fingerprint
 from app.services.email_address import normalize_email
 from app.services.passwords import (
     hash_password,
@@ -38,6 +40,8 @@ def authenticate(email: str, password: str, client: ClientInfo) -> User:
     Raises LockedOut (before any password is checked) while the address is
     locked, BadCredentials, Unverified or Inactive. Every address, with or without
     an account, costs one password hash and counts its failures the same way.
+    A right password ends the count of failures, unless the account has a second
+    step to pass (two_factor.finish_sign_in ends it then).
     """
     email = normalize_email(email)
     failures = lockouts.check_lockout(email)
@@ -53,11 +57,28 @@ def authenticate(email: str, password: str, client: ClientInfo) -> User:
         raise Inactive()
     if user.email_verified_at is None:
         raise Unverified()
-    if failures is not None:  # a right password ends the count
+    if failures is not None and user.totp_secret is None:
         db.session.delete(failures)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     db.session.commit()
+    return user
+
+
+def pending_user(user_id: int, fingerprint: str) -> User | None:
+    """Return the account a sign-in waiting for its second step may still finish.
+
+    None unless the account exists, is active, has two-factor on and still has
+    the password whose `password_fingerprint` the pending sign-in carries.
+    """
+    user = db.session.get(User, user_id)
+    if (
+        user is None
+        or not user.is_active
+        or user.totp_secret is None
+        or not secrets.compare_digest(password_fingerprint(user), fingerprint)
+    ):
+        return None
     return user
 
 

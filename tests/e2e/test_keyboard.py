@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pyotp
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import Member, nav
+from tests.e2e.conftest import Member, nav, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +55,49 @@ def test_keyboard_alone_signs_in(
 
     expect(nav(page).get_by_role("link", name="Katherine Johnson")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text("Welcome to Vestibule")
+
+
+def test_keyboard_alone_turns_on_two_factor_and_passes_the_second_step(
+    page: Page, make_member: Callable[..., Member]
+) -> None:
+    member = make_member(name="Radia Perlman")
+    sign_in(page, member)
+    page.goto("/account/two-factor")
+    expect(page.locator(".qr-code-box svg")).to_be_visible()
+    # what a person copies into their app by hand
+    secret = page.locator("#two-factor-secret").inner_text().replace(" ", "")
+    totp = pyotp.TOTP(secret)
+
+    page.keyboard.press("Tab")  # the skip link passes the header and settings menu
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    tab_to(page, page.get_by_label("Code from your app"))
+    page.keyboard.type(totp.now())
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Your password")).to_be_focused()
+    page.keyboard.type(member.password)
+    page.keyboard.press("Enter")
+
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Two-factor sign-in is on")
+    codes = page.locator(".recovery-codes li")
+    expect(codes).to_have_count(10)
+    recovery_code = codes.first.inner_text()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.goto("/auth/login")
+    tab_to(page, page.get_by_label("E-mail"))
+    page.keyboard.type(member.email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(member.password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor sign-in")
+    tab_to(page, page.get_by_label("Code"))
+    # the app's code was used to turn it on: a recovery code signs in at once
+    page.keyboard.type(recovery_code)
+    page.keyboard.press("Enter")
+
+    expect(nav(page).get_by_role("link", name="Radia Perlman")).to_be_visible()
 
 
 def test_every_tab_stop_on_the_sign_in_page_shows_a_focus_ring(page: Page) -> None:

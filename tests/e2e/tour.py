@@ -37,6 +37,7 @@ def signed_in_stops(viewer: Member, other: Member) -> list[Stop]:
         Stop("account-password", "/account/password"),
         Stop("account-email", "/account/email"),
         Stop("account-sessions", "/account/sessions"),
+        Stop("account-two-factor", "/account/two-factor"),
         Stop("account-security", "/account/security"),
         Stop("not-found-signed-in", "/users/999999", 404),
     ]

@@ -1,0 +1,507 @@
+"""Two-factor sign-in: turning it on and off, the second step, recovery codes, trust."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    OutboxMail,
+    SecurityEvent,
+    SecurityEventKind,
+    User,
+    UserSession,
+)
+from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
+from tests.factories import PASSWORD
+from tests.two_factor import (
+    code_for,
+    recovery_codes_on,
+    second_step,
+    secret_on,
+    turn_on,
+)
+
+Outbox = Callable[[], list[OutboxMail]]
+START = datetime(2026, 11, 30, 9, 0, 0, tzinfo=UTC)
+SECOND_STEP = "/auth/two-factor"
+NEW_PASSWORD = "a different lantern orchard"
+
+
+@pytest.fixture
+def clock(time_machine: Any) -> Callable[[timedelta], None]:
+    """Hold the clock at START; calling it moves the clock on by that much."""
+    now = [START]
+    time_machine.move_to(START, tick=False)
+
+    def move(by: timedelta) -> None:
+        now[0] += by
+        time_machine.move_to(now[0], tick=False)
+
+    return move
+
+
+@pytest.fixture
+def member(
+    app: Flask, client: FlaskClient, signed_in: User, clock: Callable[..., None]
+) -> tuple[User, str, list[str]]:
+    """A member who turned two-factor on from `client`: them, the secret, the codes.
+
+    The clock then moves a minute on, so the app shows a code not used yet.
+    """
+    secret, codes = turn_on(client)
+    clock(timedelta(minutes=1))
+    return signed_in, secret, codes
+
+
+def two_factor_on(app: Flask, user_id: int) -> bool:
+    with app.app_context():
+        on = db.session.get_one(User, user_id).totp_secret is not None
+        db.session.remove()
+    return on
+
+
+def is_signed_in(client: FlaskClient) -> bool:
+    return client.get("/account/profile").status_code == 200
+
+
+def sign_out(client: FlaskClient) -> None:
+    client.post("/auth/logout", data={"csrf_token": csrf_from(client.get("/"))})
+    assert not is_signed_in(client)
+
+
+def events(app: Flask, user_id: int) -> list[str]:
+    with app.app_context():
+        kinds = list(
+            db.session.scalars(
+                select(SecurityEvent.kind)
+                .where(SecurityEvent.user_id == user_id)
+                .order_by(SecurityEvent.id)
+            )
+        )
+        db.session.remove()
+    return kinds
+
+
+def set_up_page(client: FlaskClient) -> tuple[str, str]:
+    """Open the set-up page; return its text and the secret it shows."""
+    page = client.get("/account/two-factor")
+    assert page.status_code == 200
+    return page.get_data(as_text=True), secret_on(page)
+
+
+def post_set_up(client: FlaskClient, page: str, **fields: str) -> Any:
+    enrolment = page.split('name="enrolment" type="hidden" value="', 1)[1]
+    data = {"enrolment": enrolment.split('"', 1)[0], **fields}
+    return client.post(
+        "/account/two-factor", data={**data, "csrf_token": csrf_from_text(page)}
+    )
+
+
+def csrf_from_text(page: str) -> str:
+    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+# -- turning it on ----------------------------------------------------------------
+
+
+def test_the_set_up_page_shows_a_qr_code_drawn_as_svg_and_the_secret_as_text(
+    client: FlaskClient, signed_in: User
+) -> None:
+    text, secret = set_up_page(client)
+
+    assert "<svg" in text and "QR code for your authenticator app" in text
+    assert len(secret) == 32 and secret.isalnum()
+    # only the set-up page's own image: no script, no outside image
+    assert "<img" not in text and "<script" not in text
+
+
+def test_a_wrong_code_or_password_does_not_turn_it_on(
+    app: Flask, client: FlaskClient, signed_in: User
+) -> None:
+    text, secret = set_up_page(client)
+    before = snapshot(app)
+
+    wrong_code = post_set_up(
+        client,
+        text,
+        code=str((int(code_for(secret)) + 1) % 10**6).zfill(6),
+        password=PASSWORD,
+    )
+    wrong_password = post_set_up(
+        client, text, code=code_for(secret), password="not my password"
+    )
+
+    assert wrong_code.status_code == 422
+    assert "That is not the code" in wrong_code.get_data(as_text=True)
+    assert wrong_password.status_code == 422
+    assert "That is not your password." in wrong_password.get_data(as_text=True)
+    # the page keeps the secret the app scanned, so the member can try again
+    assert secret in wrong_code.get_data(as_text=True).replace(" ", "")
+    assert snapshot(app) == before
+    assert not two_factor_on(app, signed_in.id)
+
+
+def test_a_right_code_turns_it_on_and_shows_ten_recovery_codes_once(
+    app: Flask, client: FlaskClient, signed_in: User, outbox: Outbox
+) -> None:
+    text, secret = set_up_page(client)
+
+    response = post_set_up(client, text, code=code_for(secret), password=PASSWORD)
+
+    assert response.status_code == 200
+    codes = recovery_codes_on(response)
+    assert len(set(codes)) == 10
+    assert two_factor_on(app, signed_in.id)
+    later = client.get("/account/two-factor").get_data(as_text=True)
+    assert "10</strong> unused recovery codes" in later
+    assert [code for code in codes if code in later] == []
+    assert outbox()[-1].subject == "Two-factor sign-in is now on"
+    assert events(app, signed_in.id)[-1] == SecurityEventKind.TWO_FACTOR_ON
+
+
+def test_a_set_up_page_of_another_member_cannot_turn_it_on_for_you(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    mallory, ada = app.test_client(), app.test_client()
+    assert sign_in(mallory, make_user().email).status_code == 302
+    victim = make_user()
+    assert sign_in(ada, victim.email).status_code == 302
+    text, secret = set_up_page(mallory)  # Mallory's secret, known to Mallory
+    ada_page = ada.get("/account/two-factor").get_data(as_text=True)
+
+    response = ada.post(
+        "/account/two-factor",
+        data={
+            "enrolment": text.split('name="enrolment" type="hidden" value="')[1].split(
+                '"'
+            )[0],
+            "code": code_for(secret),
+            "password": PASSWORD,
+            "csrf_token": csrf_from_text(ada_page),
+        },
+    )
+
+    assert response.status_code == 422
+    assert "expired" in response.get_data(as_text=True)
+    assert not two_factor_on(app, victim.id)
+
+
+# -- the second step of a sign-in ---------------------------------------------------
+
+
+def test_once_on_sign_in_stops_at_the_second_step_which_opens_no_other_page(
+    app: Flask, member: tuple[User, str, list[str]]
+) -> None:
+    user, _, _ = member
+    browser = app.test_client()
+
+    response = sign_in(browser, user.email)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(SECOND_STEP)
+    assert browser.get(SECOND_STEP).status_code == 200
+    for page in ("/account/profile", "/users/", f"/users/{user.id}", "/account/export"):
+        refused = browser.get(page)
+        assert refused.status_code == 302, page
+        assert "/auth/login" in refused.headers["Location"]
+    assert browser.get(SECOND_STEP).status_code == 200  # still waiting for the code
+    with app.app_context():
+        sessions = db.session.scalar(
+            select(func.count(UserSession.id)).where(UserSession.user_id == user.id)
+        )
+        db.session.remove()
+    assert sessions == 1  # the browser that turned it on, and no other
+
+
+def test_the_apps_code_signs_in_and_goes_where_the_visitor_was_going(
+    app: Flask, member: tuple[User, str, list[str]]
+) -> None:
+    user, secret, _ = member
+    browser = app.test_client()
+    page = browser.get("/auth/login?next=/users/")
+    browser.post(
+        "/auth/login?next=/users/",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "next": "/users/",
+            "csrf_token": csrf_from(page),
+        },
+    )
+
+    response = second_step(browser, code_for(secret))
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/users/")
+    assert is_signed_in(browser)
+    assert browser.get(SECOND_STEP).status_code == 302  # nothing left to do there
+
+
+def test_the_same_code_twice_is_refused(
+    app: Flask, member: tuple[User, str, list[str]]
+) -> None:
+    user, secret, _ = member
+    first, second = app.test_client(), app.test_client()
+    code = code_for(secret)
+    assert sign_in(first, user.email).status_code == 302
+    assert second_step(first, code).status_code == 302
+    assert sign_in(second, user.email).status_code == 302
+
+    response = second_step(second, code)
+
+    assert response.status_code == 401
+    assert "used already" in response.get_data(as_text=True)
+    assert not is_signed_in(second)
+
+
+def test_one_step_of_clock_drift_either_way_is_accepted_and_no_more(
+    app: Flask, member: tuple[User, str, list[str]]
+) -> None:
+    user, secret, _ = member
+
+    def try_code(steps: int) -> int:
+        browser = app.test_client()
+        assert sign_in(browser, user.email).status_code == 302
+        return second_step(browser, code_for(secret, steps)).status_code
+
+    assert try_code(-2) == 401  # a minute old
+    assert try_code(-1) == 302  # half a minute old: the phone's clock is behind
+    assert try_code(+2) == 401
+    assert try_code(+1) == 302  # the phone's clock is ahead
+
+
+def test_each_recovery_code_signs_in_once(
+    app: Flask, member: tuple[User, str, list[str]], outbox: Outbox
+) -> None:
+    user, _, codes = member
+    browsers = [app.test_client() for _ in range(3)]
+    for browser in browsers:
+        assert sign_in(browser, user.email).status_code == 302
+
+    used = second_step(browsers[0], codes[0])
+    again = second_step(browsers[1], codes[0])
+    # as someone might type it from paper: capitals, no hyphen
+    another = second_step(browsers[2], codes[1].upper().replace("-", " "))
+
+    assert "recovery code; 8 left" in browsers[2].get("/").get_data(as_text=True)
+    assert used.status_code == 302 and is_signed_in(browsers[0])
+    assert again.status_code == 401 and not is_signed_in(browsers[1])
+    assert another.status_code == 302 and is_signed_in(browsers[2])
+    notices = [m for m in outbox() if m.subject.startswith("A recovery code was used")]
+    assert len(notices) == 2 and "8 codes are left" in notices[-1].body
+    assert events(app, user.id).count(SecurityEventKind.RECOVERY_CODE_USED) == 2
+
+
+def test_a_trusted_browser_skips_the_step_until_the_password_changes(
+    app: Flask, member: tuple[User, str, list[str]], clock: Callable[..., None]
+) -> None:
+    user, secret, _ = member
+    laptop = app.test_client()
+    assert sign_in(laptop, user.email).status_code == 302
+    assert second_step(laptop, code_for(secret), trust=True).status_code == 302
+    sign_out(laptop)
+
+    skipped = sign_in(laptop, user.email)
+    elsewhere = sign_in(app.test_client(), user.email)
+
+    assert skipped.status_code == 302
+    assert not skipped.headers["Location"].endswith(SECOND_STEP)
+    assert is_signed_in(laptop)
+    assert elsewhere.headers["Location"].endswith(SECOND_STEP)
+
+    change = {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert submit(laptop, "/account/password", change).status_code == 302
+    sign_out(laptop)
+    after_change = sign_in(laptop, user.email, NEW_PASSWORD)
+    assert after_change.headers["Location"].endswith(SECOND_STEP)
+
+
+def test_a_trusted_browser_cookie_is_the_members_alone(
+    app: Flask, make_user: Callable[..., User], clock: Callable[..., None]
+) -> None:
+    ada, bob = make_user(), make_user()
+    browser = app.test_client()
+    secrets = {}
+    for user in (ada, bob):
+        assert sign_in(browser, user.email).status_code == 302
+        secrets[user.id], _ = turn_on(browser)
+        sign_out(browser)
+    clock(timedelta(minutes=1))
+    assert sign_in(browser, ada.email).status_code == 302
+    assert (
+        second_step(browser, code_for(secrets[ada.id]), trust=True).status_code == 302
+    )
+    sign_out(browser)
+
+    response = sign_in(browser, bob.email)
+
+    assert response.headers["Location"].endswith(SECOND_STEP)
+
+
+def test_the_pending_sign_in_expires(
+    app: Flask, member: tuple[User, str, list[str]], clock: Callable[..., None]
+) -> None:
+    user, secret, _ = member
+    browser = app.test_client()
+    assert sign_in(browser, user.email).status_code == 302
+    form = browser.get(SECOND_STEP)
+    clock(timedelta(minutes=11))
+
+    response = browser.post(
+        SECOND_STEP, data={"code": code_for(secret), "csrf_token": csrf_from(form)}
+    )
+
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+    assert "waited too long" in browser.get("/auth/login").get_data(as_text=True)
+    assert not is_signed_in(browser)
+
+
+def test_the_second_step_without_a_right_password_sends_to_sign_in(
+    client: FlaskClient,
+) -> None:
+    response = client.get(SECOND_STEP)
+
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+def test_a_password_reset_between_the_steps_ends_the_pending_sign_in(
+    app: Flask, member: tuple[User, str, list[str]], outbox: Outbox
+) -> None:
+    user, secret, _ = member
+    thief = app.test_client()
+    assert sign_in(thief, user.email).status_code == 302
+    form = thief.get(SECOND_STEP)  # the thief has the page open
+    owner = app.test_client()
+    assert submit(owner, "/auth/forgot", {"email": user.email}).status_code == 302
+    reset = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert submit(owner, link_in(outbox()[-1].body), reset).status_code == 302
+
+    response = thief.post(
+        SECOND_STEP, data={"code": code_for(secret), "csrf_token": csrf_from(form)}
+    )
+
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+    assert not is_signed_in(thief)
+
+
+def test_codes_are_limited_per_pending_sign_in(
+    app: Flask, member: tuple[User, str, list[str]]
+) -> None:
+    user, secret, _ = member
+    browser = app.test_client()
+    assert sign_in(browser, user.email).status_code == 302
+    for _ in range(5):
+        assert second_step(browser, "000000").status_code == 401
+
+    refused = second_step(browser, code_for(secret))
+    assert refused.status_code == 429
+    assert "Retry-After" in refused.headers
+    assert not is_signed_in(browser)
+
+    assert sign_in(browser, user.email).status_code == 302  # a new pending sign-in
+    assert second_step(browser, code_for(secret)).status_code == 302
+
+
+def test_wrong_codes_count_toward_the_lockout_and_are_logged(
+    app: Flask, member: tuple[User, str, list[str]], outbox: Outbox
+) -> None:
+    user, _, _ = member
+    for _ in range(2):
+        browser = app.test_client()
+        assert sign_in(browser, user.email).status_code == 302
+        for _ in range(5):
+            assert second_step(browser, "000000").status_code == 401
+    browser = app.test_client()
+    assert sign_in(browser, user.email).status_code == 429  # locked at the password
+
+    assert events(app, user.id).count(SecurityEventKind.TWO_FACTOR_FAILED) == 10
+    assert SecurityEventKind.LOCKOUT in events(app, user.id)
+    assert outbox()[-1].subject == "Sign-in to your account is paused"
+
+
+# -- managing it ----------------------------------------------------------------------
+
+
+def test_turning_it_off_needs_the_password_and_a_code(
+    app: Flask, client: FlaskClient, member: tuple[User, str, list[str]], outbox: Outbox
+) -> None:
+    user, secret, _ = member
+    before = snapshot(app)
+
+    def turn_off(password: str, code: str) -> Any:
+        return submit(
+            client,
+            "/account/two-factor",
+            {"password": password, "code": code},
+            action="/account/two-factor/disable",
+        )
+
+    assert turn_off("not my password", code_for(secret)).status_code == 422
+    assert turn_off(PASSWORD, "000000").status_code == 422
+    assert turn_off(PASSWORD, "").status_code == 422
+    assert snapshot(app) == before
+
+    response = turn_off(PASSWORD, code_for(secret))
+
+    assert response.status_code == 302
+    assert not two_factor_on(app, user.id)
+    assert outbox()[-1].subject == "Two-factor sign-in is now off"
+    assert events(app, user.id)[-1] == SecurityEventKind.TWO_FACTOR_OFF
+    browser = app.test_client()
+    assert sign_in(browser, user.email).headers["Location"].endswith("/")
+    assert is_signed_in(browser)
+
+
+def test_new_recovery_codes_replace_the_old_ones(
+    app: Flask, client: FlaskClient, member: tuple[User, str, list[str]]
+) -> None:
+    user, _, old_codes = member
+
+    response = submit(
+        client,
+        "/account/two-factor",
+        {"password": PASSWORD},
+        action="/account/two-factor/recovery-codes",
+    )
+
+    new_codes = recovery_codes_on(response)
+    assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    old, new = app.test_client(), app.test_client()
+    for browser in (old, new):
+        assert sign_in(browser, user.email).status_code == 302
+    assert second_step(old, old_codes[0]).status_code == 401
+    assert second_step(new, new_codes[0]).status_code == 302
+    assert SecurityEventKind.RECOVERY_CODES_RENEWED in events(app, user.id)
+
+
+def test_deleting_the_account_with_two_factor_on_needs_a_code(
+    app: Flask, client: FlaskClient, member: tuple[User, str, list[str]]
+) -> None:
+    user, secret, _ = member
+    page = client.get("/account/delete").get_data(as_text=True)
+    assert 'name="code"' in page
+
+    without = submit(client, "/account/delete", {"password": PASSWORD})
+    wrong = submit(client, "/account/delete", {"password": PASSWORD, "code": "1"})
+    assert without.status_code == wrong.status_code == 422
+    assert two_factor_on(app, user.id)
+
+    response = submit(
+        client, "/account/delete", {"password": PASSWORD, "code": code_for(secret)}
+    )
+
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(User, user.id) is None
+        db.session.remove()
