@@ -115,11 +115,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount one blueprint per feature."""
     from app.account.routes import bp as account_bp
+    from app.admin.routes import bp as admin_bp
     from app.auth.routes import bp as auth_bp
     from app.main.routes import bp as main_bp
     from app.users.routes import bp as users_bp
 
-    for blueprint in (main_bp, auth_bp, users_bp, account_bp):
+    for blueprint in (main_bp, auth_bp, users_bp, account_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 

@@ -1,18 +1,51 @@
-"""Operator commands: `flask --app wsgi users ...` and `flask --app wsgi mail ...`."""
+"""Operator commands: `flask --app wsgi users ...` and `flask --app wsgi mail ...`.
+
+A command that cannot do what it was asked prints one line saying why and exits
+with status 1 (2 for a command line it cannot read, as click does).
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import time
+from datetime import timedelta
+from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
 from app.services import ServiceError, admin, mailer
+from app.services.security_log import ClientInfo
 
 users_cli = AppGroup("users", help="Manage accounts.")
 mail_cli = AppGroup("mail", help="Deliver the outbox.")
+
+DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class Duration(click.ParamType[timedelta, str]):
+    """A length of time written as a whole number and a unit: 30m, 12h, 7d, 2w."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        match = re.fullmatch(r"\s*(\d{1,6})\s*([mhdw])\s*", str(value))
+        if match is None:
+            self.fail(
+                f"{value!r} is not a duration; write a number and m, h, d or w "
+                "(for example 7d).",
+                param,
+                ctx,
+            )
+        number, unit = match.groups()
+        return timedelta(**{DURATION_UNITS[unit]: int(number)})
 
 
 @users_cli.command("create-admin")
@@ -35,16 +68,36 @@ def create_admin(email: str, name: str, password_stdin: bool) -> None:
 
 
 @users_cli.command("list")
-def list_users() -> None:
-    """Print every account, one a line."""
-    for user in admin.all_users():
+@click.option(
+    "--filter",
+    "filter_",
+    type=click.Choice([choice.value for choice in admin.UserFilter]),
+    default=admin.UserFilter.ALL.value,
+    show_default=True,
+    help="Which accounts to list.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+def list_users(filter_: str, as_json: bool) -> None:
+    """Print the accounts, oldest first: id, e-mail, name and flags, tab-separated."""
+    for user in admin.all_users(admin.UserFilter(filter_)):
+        if as_json:
+            record = {
+                "id": user.id,
+                "email": user.email,
+                "name": user.name,
+                "active": user.is_active,
+                "admin": user.is_admin,
+                "two_factor": user.totp_secret is not None,
+                "created_at": user.created_at.isoformat(),
+                "last_sign_in_at": user.last_login_at.isoformat()
+                if user.last_login_at
+                else None,
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
         flags = ",".join(
             flag
-            for flag, on in (
-                ("admin", user.is_admin),
-                ("inactive", not user.is_active),
-                ("unverified", not user.is_verified),
-            )
+            for flag, on in (("admin", user.is_admin), ("inactive", not user.is_active))
             if on
         )
         click.echo(f"{user.id}\t{user.email}\t{user.name}\t{flags}")
@@ -55,10 +108,23 @@ def list_users() -> None:
 def deactivate(email: str) -> None:
     """Deactivate an account and end its sessions."""
     try:
-        admin.deactivate_user_by_email(email)
+        user = admin.deactivate(admin.find_user(email).id, None, ClientInfo())
     except admin.AdminError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"{email} is deactivated.")
+    click.echo(f"{user.email} is deactivated.")
+
+
+@users_cli.command("purge-unverified")
+@click.option(
+    "--older-than",
+    type=Duration(),
+    required=True,
+    help="Only sign-ups older than this, for example 7d.",
+)
+def purge_unverified(older_than: timedelta) -> None:
+    """Delete sign-ups whose link was never opened; accounts are never touched."""
+    count = admin.purge_unverified(older_than)
+    click.echo(f"{count} sign-up(s) deleted.")
 
 
 @mail_cli.command("worker")
@@ -73,6 +139,13 @@ def worker(once: bool, interval: float) -> None:
             return
         if not sent:
             time.sleep(interval)
+
+
+@mail_cli.command("requeue")
+def requeue() -> None:
+    """Queue every undelivered mail again; the next delivery sends it."""
+    count = admin.requeue_mail()
+    click.echo(f"{count} undelivered mail(s) queued again.")
 
 
 def register_commands(app: Flask) -> None:

@@ -106,6 +106,7 @@ class Config:
 
     DIRECTORY_PAGE_SIZE = 20
     SECURITY_LOG_PAGE_SIZE = 20
+    ADMIN_PAGE_SIZE = 50
     HSTS = False
 
 

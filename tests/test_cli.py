@@ -1,13 +1,17 @@
-"""The operator commands: `flask users create-admin | list | deactivate`."""
+"""The operator commands: `flask users ...` and `flask mail requeue`."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import User, UserSession
-from tests.conftest import sign_in
+from app.models import SignUpClaim, User, UserSession
+from tests.conftest import link_in, sign_in, submit
 from tests.factories import PASSWORD
 
 
@@ -128,9 +132,13 @@ def test_create_admin_promotes_an_existing_verified_account(app, make_user):
     assert promoted.password_hash == member.password_hash
 
 
-def test_create_admin_refuses_to_promote_an_unverified_sign_up(app, make_user):
+def test_a_squatters_sign_up_for_the_address_does_not_become_the_admin(app, outbox):
     # Anyone can sign up with the operator's address first; that must not win admin.
-    make_user(email="boss@example.com", email_verified_at=None)
+    squatter = app.test_client()
+    form = {"name": "Squatter", "email": "boss@example.com"}
+    form["password"] = form["confirm"] = "squatter owns this place"
+    assert submit(squatter, "/auth/register", form).status_code == 302
+    link = link_in(outbox()[-1].body)
 
     result = run(
         app,
@@ -143,16 +151,18 @@ def test_create_admin_refuses_to_promote_an_unverified_sign_up(app, make_user):
         stdin=PASSWORD + "\n",
     )
 
-    assert result.exit_code != 0
-    assert "not verified" in result.output
-    squatter = stored(app, "boss@example.com")
-    assert squatter is not None and not squatter.is_admin
+    assert result.exit_code == 0, result.output
+    assert squatter.get(link).status_code == 302  # too late: "already verified"
+    boss = stored(app, "boss@example.com")
+    assert boss is not None and boss.is_admin and boss.name == "Boss"
+    assert sign_in(app.test_client(), "boss@example.com").status_code == 302
+    assert sign_in(squatter, "boss@example.com", form["password"]).status_code == 401
 
 
-def test_users_list_prints_every_account(app, make_user):
+def test_users_list_prints_every_account_and_no_hash(app, make_user):
     make_user(name="Listed Lena", email="lena@example.com")
     make_user(name="Gone Gary", email="gary@example.com", is_active=False)
-    make_user(name="New Nina", email="nina@example.com", email_verified_at=None)
+    make_user(name="Boss Bea", email="bea@example.com", is_admin=True)
 
     result = run(app, "users", "list")
 
@@ -162,9 +172,66 @@ def test_users_list_prints_every_account(app, make_user):
     by_email = {line.split("\t")[1]: line for line in lines}
     assert "Listed Lena" in by_email["lena@example.com"]
     assert "inactive" in by_email["gary@example.com"]
-    assert "unverified" in by_email["nina@example.com"]
-    for line in lines:
-        assert "argon2" not in line
+    assert "admin" in by_email["bea@example.com"]
+    assert "argon2" not in result.output
+
+
+def test_users_list_filters_and_speaks_json(app, make_user):
+    make_user(name="Listed Lena", email="lena@example.com")
+    make_user(name="Gone Gary", email="gary@example.com", is_active=False)
+
+    result = run(app, "users", "list", "--filter", "inactive", "--json")
+
+    assert result.exit_code == 0, result.output
+    (record,) = [json.loads(line) for line in result.output.splitlines()]
+    assert record["email"] == "gary@example.com" and record["active"] is False
+    assert "password_hash" not in record
+
+
+def test_users_list_refuses_an_unknown_filter(app):
+    result = run(app, "users", "list", "--filter", "everyone")
+
+    assert result.exit_code == 2
+    assert "everyone" in result.output
+
+
+def test_purge_unverified_deletes_only_old_sign_ups(
+    app, make_user, outbox, time_machine
+):
+    start = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    time_machine.move_to(start, tick=False)
+    old_member = make_user(email="old@example.com")
+    for email in ("stale@example.com", "old@example.com"):
+        form = {"name": "Someone", "email": email}
+        form["password"] = form["confirm"] = "a sign-up waits for its link"
+        assert submit(app.test_client(), "/auth/register", form).status_code == 302
+    time_machine.move_to(start + timedelta(days=6), tick=False)
+    form = {"name": "Fresh", "email": "fresh@example.com"}
+    form["password"] = form["confirm"] = "a sign-up waits for its link"
+    assert submit(app.test_client(), "/auth/register", form).status_code == 302
+    fresh_link = link_in(outbox()[-1].body)
+    time_machine.move_to(start + timedelta(days=8), tick=False)
+
+    result = run(app, "users", "purge-unverified", "--older-than", "7d")
+
+    assert result.exit_code == 0, result.output
+    assert "1 sign-up(s) deleted" in result.output
+    with app.app_context():
+        left = db.session.scalars(select(SignUpClaim.email)).all()
+        db.session.remove()
+    assert left == ["fresh@example.com"]
+    assert stored(app, old_member.email) is not None
+    browser = app.test_client()
+    form = {"password": "a sign-up waits for its link"}
+    assert submit(browser, fresh_link, form).status_code == 302  # still confirms
+
+
+@pytest.mark.parametrize("duration", ["7", "seven days", "7y", "-7d", ""])
+def test_purge_unverified_refuses_a_duration_it_cannot_read(app, duration):
+    result = run(app, "users", "purge-unverified", "--older-than", duration)
+
+    assert result.exit_code == 2
+    assert "is not a duration" in result.output
 
 
 def test_users_deactivate_signs_the_user_out_everywhere(app, client, make_user):

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import OutboxMail, User
 from app.models.base import utcnow
 from app.services import mailer
-from tests.conftest import link_in, sign_in, submit
+from tests.conftest import csrf_from, link_in, sign_in, submit
 from tests.factories import PASSWORD
 from tests.smtp import SmtpInbox
 
@@ -268,3 +268,70 @@ def test_password_change_mails_a_notice_over_smtp(
     assert message["Subject"] == "Your password was changed"
     other_browser = client.application.test_client()
     assert sign_in(other_browser, signed_in.email, NEW_PASSWORD).status_code == 302
+
+
+def exhaust_retries(app: Flask, time_machine: TimeMachineFixture) -> None:
+    """Let the worker try every attempt it has, each after its backoff, and fail."""
+    for _ in range(app.config["MAIL_MAX_ATTEMPTS"]):
+        time_machine.shift(timedelta(hours=7))  # past the longest backoff
+        assert run_worker(app) == "0 mail(s) sent."
+
+
+def test_a_mail_failing_every_attempt_is_kept_logged_once_and_requeued(
+    app: Flask,
+    client: FlaskClient,
+    smtp_server_down: SmtpInbox,
+    outbox: Outbox,
+    time_machine: TimeMachineFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    time_machine.move_to(datetime.now(UTC))
+    assert sign_up(client) == 302
+    caplog.set_level(logging.WARNING, logger="vestibule.mail")
+
+    exhaust_retries(app, time_machine)
+    time_machine.shift(timedelta(days=2))
+    assert run_worker(app) == "0 mail(s) sent."  # given up: no further attempt
+
+    [mail] = outbox()
+    assert mail.sent_at is None and mail.attempts == app.config["MAIL_MAX_ATTEMPTS"]
+    undelivered = [r for r in caplog.records if "undelivered" in r.getMessage()]
+    assert len(undelivered) == 1 and undelivered[0].levelno == logging.ERROR
+    smtp_server_down.start()
+
+    result = app.test_cli_runner().invoke(args=["mail", "requeue"])
+
+    assert result.exit_code == 0, result.output
+    assert "1 undelivered mail(s) queued again" in result.output
+    assert run_worker(app) == "1 mail(s) sent."
+    [message] = smtp_server_down.messages
+    assert message["To"] == "grace@example.com"
+
+
+def test_an_admin_sends_an_undelivered_mail_again_from_the_admin_area(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    smtp_server_down: SmtpInbox,
+    time_machine: TimeMachineFixture,
+) -> None:
+    time_machine.move_to(datetime.now(UTC))
+    assert sign_up(client) == 302
+    exhaust_retries(app, time_machine)
+    admin = make_user(is_admin=True)
+    browser = app.test_client()
+    assert sign_in(browser, admin.email).status_code == 302
+    page = browser.get("/admin/mail")
+    assert "Confirm your e-mail address" in page.get_data(as_text=True)
+    assert "grace@example.com" in page.get_data(as_text=True)
+    mail_id = int(re.search(r"/admin/mail/(\d+)/requeue", page.get_data(True))[1])
+    smtp_server_down.start()
+
+    response = browser.post(
+        f"/admin/mail/{mail_id}/requeue", data={"csrf_token": csrf_from(page)}
+    )
+
+    assert response.status_code == 302
+    assert "Every mail went out" in browser.get("/admin/mail").get_data(True)
+    assert run_worker(app) == "1 mail(s) sent."
+    assert smtp_server_down.messages[0]["To"] == "grace@example.com"

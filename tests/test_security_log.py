@@ -272,7 +272,11 @@ def test_ending_every_other_session_is_in_the_members_security_log(
 
 
 def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
-    app: Flask, owner: FlaskClient, attacker: FlaskClient, outbox: Outbox
+    app: Flask,
+    owner: FlaskClient,
+    attacker: FlaskClient,
+    outbox: Outbox,
+    make_user: Callable[..., User],
 ) -> None:
     email = "ada@example.com"
     sign_up(app, owner, outbox, email)
@@ -314,6 +318,20 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     turn_off = {"password": RESET_PASSWORD, "code": codes[0]}
     action = "/account/two-factor/disable"
     assert submit(owner, "/account/two-factor", turn_off, action).status_code == 302
+    # an admin's actions on the account
+    boss = make_user(is_admin=True)
+    admin = browser(app, OWNER)
+    assert sign_in(admin, boss.email).status_code == 302
+    with app.app_context():
+        ada_id = db.session.scalars(select(User.id).where(User.email == email)).one()
+        db.session.remove()
+    for action in ("make-admin", "revoke-admin", "deactivate", "activate"):
+        path = f"/admin/users/{ada_id}/{action}"
+        assert submit(admin, "/admin/users", {}, path).status_code == 302
+    lock_out(app, attacker, email)  # the undo moved the account back to it
+    clear = {"email": email}
+    action = "/admin/abuse/clear-lockout"
+    assert submit(admin, "/admin/abuse", clear, action).status_code == 302
 
     stored = [SecurityEventKind(event.kind) for event in events(app)]
 

@@ -30,6 +30,12 @@ class SecurityEventKind(StrEnum):
     TWO_FACTOR_FAILED = "two_factor_failed"
     RECOVERY_CODE_USED = "recovery_code_used"
     RECOVERY_CODES_RENEWED = "recovery_codes_renewed"
+    # what an admin did to the account (the event's actor_id names the admin)
+    DEACTIVATED = "deactivated"
+    ACTIVATED = "activated"
+    ADMIN_GRANTED = "admin_granted"
+    ADMIN_REVOKED = "admin_revoked"
+    LOCKOUT_CLEARED = "lockout_cleared"
     # names of events, not passwords
     PASSWORD_CHANGED = "password_changed"  # noqa: S105  # nosec B105
     PASSWORD_RESET = "password_reset"  # noqa: S105  # nosec B105
@@ -42,6 +48,10 @@ class SecurityEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # the admin who did it, for an admin's action; forgotten when that admin goes
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
     # a SecurityEventKind's value
     kind: Mapped[str] = mapped_column(String(40))
     ip: Mapped[str] = mapped_column(String(45), default="")

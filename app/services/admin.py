@@ -1,22 +1,293 @@
-"""What operators do to accounts."""
+"""What operators do to accounts, sign-in lockouts and undelivered mail.
+
+The admin area and the CLI share these. Every action on an account is written to
+that account's security log with the acting admin (none from the CLI).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, cast
+
+from flask import current_app
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import User
-from app.models.base import utcnow
+from app.models import (
+    OutboxMail,
+    SecurityEventKind,
+    SignInLockout,
+    SignUpClaim,
+    User,
+)
+from app.models.base import ID_MAX, utcnow
+from app.models.user import name_key
 from app.services import ServiceError
 from app.services.accounts import clean_name, find_user_by_email
 from app.services.email_address import normalize_email
 from app.services.passwords import check_password_strength, hash_password
+from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
+
+QUERY_MAX = 254
 
 
 class AdminError(ServiceError):
-    """An operator's request cannot be carried out."""
+    """An operator's request cannot be carried out; the message says why."""
+
+
+class UserNotFound(AdminError):
+    """No account has this id or address."""
+
+
+class LastAdmin(AdminError):
+    """The action would leave the site without an active admin."""
+
+
+class UserFilter(StrEnum):
+    """Which accounts the admin's user list shows."""
+
+    ALL = "all"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    ADMINS = "admins"
+
+
+FILTERS: dict[UserFilter, ColumnElement[bool] | None] = {
+    UserFilter.ALL: None,
+    UserFilter.ACTIVE: User.is_active.is_(True),
+    UserFilter.INACTIVE: User.is_active.is_(False),
+    UserFilter.ADMINS: User.is_admin.is_(True),
+}
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One page of the admin's user list: `page` of `pages` (from 1), `total` rows."""
+
+    users: list[User]
+    page: int
+    pages: int
+    total: int
+    query: str
+    filter: UserFilter
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_users(query: str, filter_: UserFilter, page: int, per_page: int) -> UserPage:
+    """Return page `page` (from 1) of the accounts matching `query` and the filter.
+
+    `query` matches any part of the e-mail address or the name, ignoring case.
+    Newest accounts first. A page out of range gives the nearest page that exists.
+    """
+    query = " ".join(query.split())[:QUERY_MAX]
+    conditions: list[ColumnElement[bool]] = []
+    chosen = FILTERS[filter_]
+    if chosen is not None:
+        conditions.append(chosen)
+    if query:
+        conditions.append(
+            or_(
+                User.email.contains(_escape_like(query.lower()), escape="\\"),
+                User.name_key.contains(_escape_like(name_key(query)), escape="\\"),
+            )
+        )
+    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    users = db.session.scalars(
+        select(User)
+        .where(*conditions)
+        .order_by(User.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return UserPage(list(users), page, pages, total, query, filter_)
+
+
+def waiting_sign_ups() -> int:
+    """Return how many sign-ups wait for their link (no account exists for them)."""
+    return db.session.scalar(select(func.count(SignUpClaim.id))) or 0
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id) if 0 < user_id <= ID_MAX else None
+    if user is None:
+        raise UserNotFound("No account has this id.")
+    return user
+
+
+def _other_active_admins(user_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(User.id)).where(
+                User.is_admin.is_(True), User.is_active.is_(True), User.id != user_id
+            )
+        )
+        or 0
+    )
+
+
+def deactivate(user_id: int, actor: User | None, client: ClientInfo) -> User:
+    """Deactivate an account and end every session of it; commit.
+
+    Raises UserNotFound, or LastAdmin for the only active admin.
+    """
+    user = _user(user_id)
+    if user.is_admin and user.is_active and not _other_active_admins(user.id):
+        raise LastAdmin("That is the only active admin; make another admin first.")
+    user.is_active = False
+    end_every_session(user.id)
+    _record(user, SecurityEventKind.DEACTIVATED, actor, client)
+    db.session.commit()
+    return user
+
+
+def activate(user_id: int, actor: User | None, client: ClientInfo) -> User:
+    """Let a deactivated account sign in again; commit. Raises UserNotFound."""
+    user = _user(user_id)
+    if not user.is_active:
+        user.is_active = True
+        _record(user, SecurityEventKind.ACTIVATED, actor, client)
+        db.session.commit()
+    return user
+
+
+def make_admin(user_id: int, actor: User | None, client: ClientInfo) -> User:
+    """Give an account admin rights; commit. Raises UserNotFound."""
+    user = _user(user_id)
+    if not user.is_admin:
+        user.is_admin = True
+        _record(user, SecurityEventKind.ADMIN_GRANTED, actor, client)
+        db.session.commit()
+    return user
+
+
+def revoke_admin(user_id: int, actor: User | None, client: ClientInfo) -> User:
+    """Take an account's admin rights away; commit.
+
+    Raises UserNotFound, or LastAdmin when no other active admin would be left.
+    """
+    user = _user(user_id)
+    if not user.is_admin:
+        return user
+    if user.is_active and not _other_active_admins(user.id):
+        raise LastAdmin("That is the only active admin; make another admin first.")
+    user.is_admin = False
+    _record(user, SecurityEventKind.ADMIN_REVOKED, actor, client)
+    db.session.commit()
+    return user
+
+
+def _record(
+    user: User, kind: SecurityEventKind, actor: User | None, client: ClientInfo
+) -> None:
+    record_event(
+        user.id, kind, client, actor_id=actor.id if actor is not None else None
+    )
+
+
+# -- lockouts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockedAddress:
+    """An address whose failed sign-ins are counted, and the account that has it."""
+
+    lockout: SignInLockout
+    user: User | None
+
+
+def list_lockouts() -> list[LockedAddress]:
+    """Return the addresses locked now, then those counting failures, worst first."""
+    rows = db.session.execute(
+        select(SignInLockout, User)
+        .outerjoin(User, User.email == SignInLockout.email)
+        .order_by(
+            SignInLockout.locked_until.desc().nulls_last(),
+            SignInLockout.failures.desc(),
+        )
+        .limit(200)
+    )
+    return [LockedAddress(lockout, user) for lockout, user in rows]
+
+
+def clear_lockout(email: str, actor: User | None, client: ClientInfo) -> bool:
+    """Forget an address's failed sign-ins and lockout; commit.
+
+    Returns False when there was nothing to clear. The account with the address,
+    if any, gets the event in its security log.
+    """
+    email = normalize_email(email)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(delete(SignInLockout).where(SignInLockout.email == email)),
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    user = find_user_by_email(email)
+    if user is not None:
+        _record(user, SecurityEventKind.LOCKOUT_CLEARED, actor, client)
+    db.session.commit()
+    return True
+
+
+# -- undelivered mail -------------------------------------------------------------
+
+
+def _undelivered() -> ColumnElement[bool]:
+    return and_(
+        OutboxMail.sent_at.is_(None),
+        OutboxMail.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"],
+    )
+
+
+def list_undelivered(limit: int = 200) -> Sequence[OutboxMail]:
+    """Return the mails that failed every attempt, newest first."""
+    return db.session.scalars(
+        select(OutboxMail)
+        .where(_undelivered())
+        .order_by(OutboxMail.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def requeue_mail(mail_id: int | None = None) -> int:
+    """Give undelivered mail (one, or all when `mail_id` is None) new attempts; commit.
+
+    Returns how many mails were queued again; they go out at the next delivery.
+    """
+    statement = (
+        update(OutboxMail)
+        .where(_undelivered())
+        .values(attempts=0, next_attempt_at=utcnow(), last_error="")
+    )
+    if mail_id is not None:
+        statement = statement.where(OutboxMail.id == mail_id)
+    result = cast(CursorResult[Any], db.session.execute(statement))
+    db.session.commit()
+    return result.rowcount
+
+
+# -- the CLI's own ------------------------------------------------------------------
 
 
 def create_admin(email: str, name: str, password: str) -> User:
@@ -29,15 +300,11 @@ def create_admin(email: str, name: str, password: str) -> User:
     if "@" not in email:
         raise AdminError("That is not an e-mail address.")
     user = find_user_by_email(email)
-    if user is not None:
-        # Anyone can sign up with any address; only a proven one may be promoted.
-        if not user.is_verified:
-            raise AdminError(
-                f"{email} has an account whose address is not verified; "
-                "verify it first, or use another address."
-            )
-        user.is_admin = True
-        db.session.commit()
+    if user is not None:  # accounts exist only once their address is verified
+        if not user.is_admin:
+            user.is_admin = True
+            record_event(user.id, SecurityEventKind.ADMIN_GRANTED, ClientInfo())
+            db.session.commit()
         return user
     name = clean_name(name)
     check_password_strength(password, email=email, name=name)
@@ -59,20 +326,32 @@ def create_admin(email: str, name: str, password: str) -> User:
     return user
 
 
-def all_users() -> list[User]:
-    """Return every account, oldest first."""
-    return list(db.session.scalars(select(User).order_by(User.id)))
-
-
-def deactivate_user_by_email(email: str) -> User:
-    """Deactivate the account with this address and end all its sessions.
-
-    Raises AdminError when no account has the address.
-    """
+def find_user(email: str) -> User:
+    """Return the account with this address; raise UserNotFound."""
     user = find_user_by_email(email)
     if user is None:
-        raise AdminError(f"No account has the address {email}.")
-    user.is_active = False
-    end_every_session(user.id)
-    db.session.commit()
+        raise UserNotFound(f"No account has the address {normalize_email(email)}.")
     return user
+
+
+def all_users(filter_: UserFilter = UserFilter.ALL) -> list[User]:
+    """Return every account the filter lets through, oldest first."""
+    chosen = FILTERS[filter_]
+    statement = select(User).order_by(User.id)
+    if chosen is not None:
+        statement = statement.where(chosen)
+    return list(db.session.scalars(statement))
+
+
+def purge_unverified(older_than: timedelta) -> int:
+    """Delete sign-ups whose link was never opened and that are older; commit.
+
+    Only sign-ups (claims) go: no account is touched. Returns how many went.
+    """
+    cutoff: datetime = utcnow() - older_than
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(delete(SignUpClaim).where(SignUpClaim.created_at < cutoff)),
+    )
+    db.session.commit()
+    return result.rowcount

@@ -136,13 +136,23 @@ def deliver_due(limit: int = 50) -> int:
             delay = timedelta(minutes=min(2**mail.attempts, 360))
             mail.next_attempt_at = utcnow() + delay
             mail.last_error = str(error)[:500]
-            log.warning(
-                "mail %s to %s failed, retry in %s: %s",
-                mail.id,
-                mail.recipient,
-                delay,
-                error,
-            )
+            if mail.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+                # Kept, listed for admins and sent again by `flask mail requeue`.
+                log.error(
+                    "mail %s to %s undelivered after %s attempts: %s",
+                    mail.id,
+                    mail.recipient,
+                    mail.attempts,
+                    error,
+                )
+            else:
+                log.warning(
+                    "mail %s to %s failed, retry in %s: %s",
+                    mail.id,
+                    mail.recipient,
+                    delay,
+                    error,
+                )
         else:
             mail.sent_at = utcnow()
             sent += 1

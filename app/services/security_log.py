@@ -38,6 +38,15 @@ DESCRIPTIONS = {
     SecurityEventKind.RECOVERY_CODES_RENEWED: (
         "Made new recovery codes; the earlier ones stopped working"
     ),
+    SecurityEventKind.DEACTIVATED: (
+        "An administrator deactivated the account; every session ended"
+    ),
+    SecurityEventKind.ACTIVATED: "An administrator activated the account again",
+    SecurityEventKind.ADMIN_GRANTED: "An administrator made the account an admin",
+    SecurityEventKind.ADMIN_REVOKED: (
+        "An administrator took the account's admin rights away"
+    ),
+    SecurityEventKind.LOCKOUT_CLEARED: "An administrator unlocked sign-in",
     SecurityEventKind.PASSWORD_CHANGED: "Changed the password",
     SecurityEventKind.PASSWORD_RESET: "Reset the password from an e-mailed link",
 }
@@ -60,14 +69,25 @@ class EventPage:
     pages: int
 
 
-def record_event(user_id: int, kind: SecurityEventKind, client: ClientInfo) -> None:
-    """Add an event to the user's log; the caller's transaction commits it."""
+def record_event(
+    user_id: int,
+    kind: SecurityEventKind,
+    client: ClientInfo,
+    *,
+    actor_id: int | None = None,
+) -> None:
+    """Add an event to the user's log; the caller's transaction commits it.
+
+    `actor_id` is the admin who acted on the account, for an admin's action;
+    `client` is then where the admin acted from.
+    """
     db.session.add(
         SecurityEvent(
             user_id=user_id,
             kind=kind,
             ip=client.ip,
             user_agent=client.user_agent[:USER_AGENT_MAX],
+            actor_id=actor_id,
         )
     )
 

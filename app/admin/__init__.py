@@ -1,0 +1,1 @@
+"""The admin area: accounts, lockouts and undelivered mail, for admins only."""

@@ -1,0 +1,14 @@
+"""Forms of the admin area."""
+
+from __future__ import annotations
+
+from wtforms.validators import DataRequired, Length
+
+from app.forms import Form
+from app.widgets import HiddenField
+
+
+class LockoutForm(Form):
+    """The button that clears one address's lockout."""
+
+    email = HiddenField(validators=[DataRequired(), Length(max=254)])

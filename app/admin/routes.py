@@ -1,0 +1,152 @@
+"""The admin area. Every view is for admins only: others get 403, visitors sign in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug import Response
+
+from app.admin.forms import LockoutForm
+from app.extensions import login_manager
+from app.forms import ConfirmForm
+from app.models import User
+from app.models.base import utcnow
+from app.security import client_info
+from app.services import admin
+from app.services.security_log import ClientInfo
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+OUT_OF_DATE = "That page was out of date; nothing changed. Here it is as it is now."
+
+
+@bp.before_request
+def admins_only() -> Response | None:
+    if not current_user.is_authenticated:
+        response: Response = login_manager.unauthorized()
+        return response
+    if not current_user.is_admin:
+        abort(403)
+    return None
+
+
+@bp.get("/")
+def index() -> Response:
+    return redirect(url_for("admin.users"))
+
+
+def _list_args() -> dict[str, Any]:
+    """The user list's query string, kept across an action on one of its rows."""
+    return {
+        key: value
+        for key in ("q", "filter", "page")
+        if (value := request.args.get(key, ""))
+    }
+
+
+@bp.get("/users")
+def users() -> str:
+    try:
+        chosen = admin.UserFilter(request.args.get("filter", "all"))
+    except ValueError:
+        chosen = admin.UserFilter.ALL
+    result = admin.list_users(
+        request.args.get("q", ""),
+        chosen,
+        request.args.get("page", 1, type=int) or 1,
+        current_app.config["ADMIN_PAGE_SIZE"],
+    )
+    return render_template(
+        "admin/users.html",
+        result=result,
+        filters=list(admin.UserFilter),
+        waiting_sign_ups=admin.waiting_sign_ups(),
+        list_args=_list_args(),
+    )
+
+
+Action = Callable[[int, User | None, ClientInfo], User]
+
+
+def _act(user_id: int, action: Action, done: str) -> Response:
+    if ConfirmForm().validate_on_submit():
+        try:
+            user = action(user_id, current_user, client_info())
+        except admin.UserNotFound:
+            abort(404)
+        except admin.AdminError as error:
+            flash(str(error), "error")
+        else:
+            flash(done.format(name=user.name), "success")
+    else:  # a genuine token, but stale
+        flash(OUT_OF_DATE, "info")
+    return redirect(url_for("admin.users", **_list_args()))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+def deactivate(user_id: int) -> Response:
+    return _act(
+        user_id, admin.deactivate, "{name} is deactivated and signed out everywhere."
+    )
+
+
+@bp.post("/users/<int:user_id>/activate")
+def activate(user_id: int) -> Response:
+    return _act(user_id, admin.activate, "{name} can sign in again.")
+
+
+@bp.post("/users/<int:user_id>/make-admin")
+def make_admin(user_id: int) -> Response:
+    return _act(user_id, admin.make_admin, "{name} is an admin now.")
+
+
+@bp.post("/users/<int:user_id>/revoke-admin")
+def revoke_admin(user_id: int) -> Response:
+    return _act(user_id, admin.revoke_admin, "{name} is no longer an admin.")
+
+
+@bp.get("/abuse")
+def abuse() -> str:
+    return render_template(
+        "admin/abuse.html", lockouts=admin.list_lockouts(), now=utcnow()
+    )
+
+
+@bp.post("/abuse/clear-lockout")
+def clear_lockout() -> Response:
+    form = LockoutForm()
+    if not form.validate_on_submit():
+        flash(OUT_OF_DATE, "info")
+    elif admin.clear_lockout(form.email.data or "", current_user, client_info()):
+        flash("Sign-in for that address is unlocked.", "success")
+    else:
+        flash("That address was not locked (any more).", "info")
+    return redirect(url_for("admin.abuse"))
+
+
+@bp.get("/mail")
+def mail() -> str:
+    return render_template("admin/mail.html", mails=admin.list_undelivered())
+
+
+@bp.post("/mail/<int:mail_id>/requeue")
+def requeue_mail(mail_id: int) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        flash(OUT_OF_DATE, "info")
+    elif admin.requeue_mail(mail_id):
+        flash("The mail is queued again and goes out at the next delivery.", "success")
+    else:
+        flash("That mail is not undelivered (any more).", "info")
+    return redirect(url_for("admin.mail"))

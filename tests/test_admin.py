@@ -1,0 +1,292 @@
+"""The admin area: only admins get in; what they do is done and logged."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import SecurityEvent, SecurityEventKind, User, UserSession
+from tests.conftest import csrf_from, sign_in, snapshot
+from tests.factories import PASSWORD
+
+ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/abuse", "/admin/mail"]
+ACTIONS = ["deactivate", "activate", "make-admin", "revoke-admin"]
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return {"ADMIN_PAGE_SIZE": 2}
+
+
+@pytest.fixture
+def admin(client: FlaskClient, make_user: Callable[..., User]) -> User:
+    """An admin, signed in on `client`."""
+    user = make_user(name="Ada Admin", email="ada.admin@example.com", is_admin=True)
+    assert sign_in(client, user.email).status_code == 302
+    return user
+
+
+def act(client: FlaskClient, user_id: int, action: str, query: str = "") -> Any:
+    """Press an action's button on the accounts page, as the admin would."""
+    page = client.get(f"/admin/users{query}")
+    return client.post(
+        f"/admin/users/{user_id}/{action}{query}",
+        data={"csrf_token": csrf_from(page)},
+    )
+
+
+def reload(app: Flask, user_id: int) -> User:
+    with app.app_context():
+        user = db.session.get_one(User, user_id)
+        db.session.expunge(user)
+        db.session.remove()
+    return user
+
+
+def log_of(app: Flask, user_id: int) -> list[tuple[str, int | None]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(SecurityEvent.kind, SecurityEvent.actor_id)
+            .where(SecurityEvent.user_id == user_id)
+            .order_by(SecurityEvent.id)
+        ).all()
+        db.session.remove()
+    return [(kind, actor) for kind, actor in rows]
+
+
+def emails_listed(page: str) -> list[str]:
+    return re.findall(r"· ([\w.+-]+@[\w.-]+)", page)
+
+
+# -- who gets in -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_members_who_are_not_admins_get_403(
+    client: FlaskClient, signed_in: User, path: str
+) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 403
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_member_cannot_act_on_an_account(
+    app: Flask, client: FlaskClient, signed_in: User, action: str
+) -> None:
+    before = snapshot(app)
+
+    response = client.post(
+        f"/admin/users/{signed_in.id}/{action}",
+        data={"csrf_token": csrf_from(client.get("/account/profile"))},
+    )
+
+    assert response.status_code == 403
+    assert snapshot(app) == before
+
+
+def test_admin_pages_are_not_stored_by_the_browser(
+    client: FlaskClient, admin: User
+) -> None:
+    response = client.get("/admin/users")
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+# -- accounts ----------------------------------------------------------------------
+
+
+def test_search_by_address_or_name_filter_and_pages(
+    client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    make_user(name="Grace Hopper", email="grace@example.com")
+    make_user(name="Alan Turing", email="alan@example.org", is_active=False)
+    make_user(name="Barbara Liskov", email="barbara@example.org")
+
+    by_name = client.get("/admin/users?q=hopper").get_data(as_text=True)
+    by_address = client.get("/admin/users?q=EXAMPLE.ORG").get_data(as_text=True)
+    inactive = client.get("/admin/users?filter=inactive").get_data(as_text=True)
+    admins = client.get("/admin/users?filter=admins").get_data(as_text=True)
+    first = client.get("/admin/users").get_data(as_text=True)
+    second = client.get("/admin/users?page=2").get_data(as_text=True)
+
+    assert emails_listed(by_name) == ["grace@example.com"]
+    assert sorted(emails_listed(by_address)) == [
+        "alan@example.org",
+        "barbara@example.org",
+    ]
+    assert emails_listed(inactive) == ["alan@example.org"]
+    assert emails_listed(admins) == ["ada.admin@example.com"]
+    shown = emails_listed(first) + emails_listed(second)
+    assert len(shown) == 4 and len(set(shown)) == 4  # 2 a page here, none twice
+    assert "Page 1 of 2" in first and 'rel="next"' in first
+
+
+def test_search_takes_wildcards_literally(
+    client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    make_user(name="Grace Hopper", email="grace@example.com")
+
+    page = client.get("/admin/users?q=%25").get_data(as_text=True)
+
+    assert emails_listed(page) == []
+
+
+def test_deactivating_ends_every_session_and_is_in_the_members_log(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    member = make_user(name="Doomed Dora")
+    laptop, phone = app.test_client(), app.test_client()
+    for browser in (laptop, phone):
+        assert sign_in(browser, member.email).status_code == 302
+
+    response = act(client, member.id, "deactivate", "?q=dora")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/users?q=dora")
+    assert not reload(app, member.id).is_active
+    for browser in (laptop, phone):
+        assert browser.get("/account/profile").status_code == 302
+    assert sign_in(app.test_client(), member.email).status_code == 403
+    assert log_of(app, member.id)[-1] == (SecurityEventKind.DEACTIVATED, admin.id)
+    with app.app_context():
+        sessions = db.session.scalar(
+            select(func.count(UserSession.id)).where(UserSession.user_id == member.id)
+        )
+        db.session.remove()
+    assert sessions == 0
+
+
+def test_an_activated_account_signs_in_again_and_sees_who_did_what(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    member = make_user(is_active=False)
+
+    assert act(client, member.id, "activate").status_code == 302
+
+    browser = app.test_client()
+    assert sign_in(browser, member.email).status_code == 302
+    log = browser.get("/account/security").get_data(as_text=True)
+    assert "An administrator activated the account again" in log
+    assert log_of(app, member.id)[0] == (SecurityEventKind.ACTIVATED, admin.id)
+
+
+def test_making_and_revoking_an_admin(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    member = make_user()
+
+    assert act(client, member.id, "make-admin").status_code == 302
+    promoted = app.test_client()
+    assert sign_in(promoted, member.email).status_code == 302
+    assert promoted.get("/admin/users").status_code == 200
+    assert act(client, member.id, "revoke-admin").status_code == 302
+
+    assert promoted.get("/admin/users").status_code == 403
+    by_admins = [entry for entry in log_of(app, member.id) if entry[1] is not None]
+    assert by_admins == [
+        (SecurityEventKind.ADMIN_GRANTED, admin.id),
+        (SecurityEventKind.ADMIN_REVOKED, admin.id),
+    ]
+
+
+def test_the_last_admin_cannot_be_revoked_or_deactivated(
+    app: Flask, client: FlaskClient, admin: User
+) -> None:
+    revoke = act(client, admin.id, "revoke-admin")
+    page = client.get(revoke.headers["Location"]).get_data(as_text=True)
+    deactivate = act(client, admin.id, "deactivate")
+
+    assert "only active admin" in page
+    assert deactivate.status_code == 302
+    user = reload(app, admin.id)
+    assert user.is_admin and user.is_active
+    assert client.get("/admin/users").status_code == 200
+
+
+def test_an_admin_may_step_down_once_another_admin_exists(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    make_user(is_admin=True)
+
+    assert act(client, admin.id, "revoke-admin").status_code == 302
+
+    assert not reload(app, admin.id).is_admin
+    assert client.get("/admin/users").status_code == 403
+
+
+def test_an_unknown_account_id_is_404(client: FlaskClient, admin: User) -> None:
+    for user_id in (999_999, 2**40):
+        assert act(client, user_id, "deactivate").status_code == 404
+
+
+def test_an_action_without_a_csrf_token_changes_nothing(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    member = make_user()
+    before = snapshot(app)
+
+    response = client.post(f"/admin/users/{member.id}/deactivate")
+
+    assert response.status_code == 400
+    assert snapshot(app) == before
+
+
+# -- lockouts ------------------------------------------------------------------------
+
+
+def test_a_locked_account_signs_in_again_after_an_admin_clears_it(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    member = make_user(email="locked@example.com")
+    for n in range(10):
+        guess = app.test_client()
+        guess.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
+        assert sign_in(guess, member.email, "a wrong guess").status_code == 401
+    assert sign_in(app.test_client(), member.email).status_code == 429
+    page = client.get("/admin/abuse")
+    assert "locked@example.com" in page.get_data(as_text=True)
+    assert "Locked until" in page.get_data(as_text=True)
+
+    response = client.post(
+        "/admin/abuse/clear-lockout",
+        data={"email": "locked@example.com", "csrf_token": csrf_from(page)},
+    )
+
+    assert response.status_code == 302
+    assert "locked@example.com" not in client.get("/admin/abuse").get_data(True)
+    assert sign_in(app.test_client(), member.email, PASSWORD).status_code == 302
+    assert log_of(app, member.id)[-2] == (SecurityEventKind.LOCKOUT_CLEARED, admin.id)
+
+
+def test_clearing_an_address_that_is_not_locked_changes_nothing(
+    app: Flask, client: FlaskClient, admin: User
+) -> None:
+    page = client.get("/admin/abuse")
+    before = snapshot(app)
+
+    response = client.post(
+        "/admin/abuse/clear-lockout",
+        data={"email": "nobody@example.com", "csrf_token": csrf_from(page)},
+    )
+
+    assert response.status_code == 302
+    assert snapshot(app) == before
+    assert "was not locked" in client.get("/admin/abuse").get_data(as_text=True)
