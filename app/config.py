@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -17,6 +17,9 @@ class Config:
     APP_ENV = "development"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'vestibule.db'}"
+    # A database error's message leaves out the values it was given: they may be
+    # a secret (a two-factor secret, a token's digest) and the message is logged.
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"hide_parameters": True}
     # Seconds a pooled connection may sit unused before it is tested (app/database.py).
     DATABASE_PING_AFTER_IDLE = 10.0
     BASE_URL = "http://127.0.0.1:8000"

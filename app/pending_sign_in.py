@@ -1,8 +1,9 @@
 """Between a right password and the second step: the pending sign-in, and trust.
 
 A pending sign-in is not a session: it lives in the state cookie (signed, so it
-cannot be forged), names the account and its password, expires after
-TWO_FACTOR_STEP_MAX_AGE seconds, and opens nothing but /auth/two-factor.
+cannot be forged), names the account, its password and its last sign-in (so it
+finishes once), expires after TWO_FACTOR_STEP_MAX_AGE seconds, and opens nothing
+but /auth/two-factor.
 A trusted browser carries a signed cookie (TRUSTED_BROWSER_COOKIE_NAME) that lets
 it skip the second step for TRUSTED_BROWSER_MAX_AGE seconds, until the password
 changes or two-factor is turned off.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app, request, session
 from werkzeug import Response
@@ -39,6 +41,9 @@ def begin_second_step(user: User, *, remember: bool, next_url: str) -> None:
     session[PENDING_KEY] = {
         "user": user.id,
         "password": password_fingerprint(user),
+        # any sign-in of the account since ends this one: a copy of the state
+        # cookie cannot finish a second sign-in
+        "last_sign_in": _moment(user.last_login_at),
         "remember": remember,
         "next": next_url,
         "at": int(utcnow().timestamp()),
@@ -60,9 +65,13 @@ def pending_sign_in() -> PendingSignIn | None:
     if not isinstance(user_id, int) or not isinstance(fingerprint, str):
         return None
     user = signin.pending_user(user_id, fingerprint)
-    if user is None:
+    if user is None or _moment(user.last_login_at) != data.get("last_sign_in"):
         return None
     return PendingSignIn(user, data.get("remember") is True, str(data.get("next", "")))
+
+
+def _moment(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def end_second_step() -> None:

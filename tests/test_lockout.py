@@ -168,3 +168,47 @@ def test_lockouts_are_stored_where_an_admin_can_list_them(app, make_user, now):
         db.session.remove()
     assert lockout.email == user.email
     assert lockout.locked_until is not None
+
+
+@pytest.mark.postgres
+def test_wrong_passwords_arriving_at_once_are_each_counted_and_mailed_once(
+    app, make_user, outbox
+):
+    # Counting a failure used to read the row, then insert it: two at once both
+    # inserted, and one ended in a 500 (and was not counted).
+    import threading
+
+    user = make_user()
+    browsers = []
+    for n in range(12):
+        browser = app.test_client()
+        browser.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
+        browsers.append((browser, csrf_from(browser.get("/auth/login"))))
+    start = threading.Barrier(len(browsers))
+    statuses = []
+
+    def guess(browser, token):
+        start.wait()
+        answer = browser.post(
+            "/auth/login",
+            data={
+                "email": user.email,
+                "password": "a wrong guess",
+                "csrf_token": token,
+            },
+        )
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=guess, args=pair) for pair in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert 500 not in statuses and statuses.count(401) >= 10, statuses
+    with app.app_context():
+        lockout = db.session.get(SignInLockout, user.email)
+        assert lockout is not None and lockout.failures == statuses.count(401)
+        db.session.remove()
+    paused = [m for m in outbox() if m.subject == "Sign-in to your account is paused"]
+    assert len(paused) == 1

@@ -38,3 +38,23 @@ def test_a_proxys_request_id_is_kept_and_a_hostile_one_replaced(client):
     assert kept.headers["X-Request-ID"] == "lb-1234.abc"
     assert replaced.headers["X-Request-ID"] != "x y\tz=<script>"
     assert len(replaced.headers["X-Request-ID"]) == 32
+
+
+def test_a_database_error_names_no_value_it_was_given(app):
+    # The message of a database error is logged; a value may be a secret.
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from app.extensions import db
+
+    with app.app_context():
+        with pytest.raises(DBAPIError) as raised:
+            db.session.execute(
+                text("INSERT INTO users (id) VALUES (:secret)"),
+                {"secret": "JBSWY3DPEHPK3PXP-a-secret"},
+            )
+        db.session.rollback()
+        db.session.remove()
+
+    assert "JBSWY3DPEHPK3PXP" not in str(raised.value)

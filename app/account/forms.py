@@ -20,11 +20,15 @@ from app.widgets import (
 )
 
 
-def current_password_field() -> PasswordField:
-    """Return the field of a form that re-checks the member's password."""
+def current_password_field(id: str | None = None) -> PasswordField:
+    """Return the field of a form that re-checks the member's password.
+
+    `id` is its HTML id where the page holds another form with such a field.
+    """
     return PasswordField(
         "Your password",
         [DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
+        id=id,
     )
 
 
@@ -57,16 +61,18 @@ class EnableTwoFactorForm(Form):
     password = current_password_field()
 
 
+# The two forms share a page: each field keeps its name but has an id of its own.
 class DisableTwoFactorForm(Form):
-    password = current_password_field()
+    password = current_password_field(id="off-password")
     code = code_field(
         "Code from your app, or a recovery code",
         "Enter the code from your app, or a recovery code.",
+        id="off-code",
     )
 
 
 class RecoveryCodesForm(Form):
-    password = current_password_field()
+    password = current_password_field(id="codes-password")
 
 
 class PasswordForm(Form):

@@ -404,6 +404,9 @@ def export() -> Response:
 def delete() -> Page:
     form = DeleteAccountForm()
     if form.validate_on_submit():
+        if current_user.totp_secret is not None and not (form.code.data or "").strip():
+            add_error(form.code, "Enter the code from your app, or a recovery code.")
+            return render_template("account/delete.html", form=form), 422
         try:
             account_data.delete_account(
                 current_user.id,

@@ -106,12 +106,13 @@ CODE_FIELD_OPTIONS: dict[str, str] = {
 }
 
 
-def code_field(label: str, message: str) -> StringField:
+def code_field(label: str, message: str, id: str | None = None) -> StringField:
     """Return a field for a two-factor code (the app's, or a recovery code)."""
     return StringField(
         label,
         [DataRequired(message), Length(max=CODE_MAX_LENGTH)],
         render_kw=CODE_FIELD_OPTIONS,
+        id=id,
     )
 
 

@@ -273,7 +273,9 @@ def second_step() -> Page:
     pending = pending_sign_in()
     if pending is None:
         flash(
-            "Your sign-in waited too long for its code. Please sign in again."
+            "This sign-in no longer waits for a code: it took longer than 10 "
+            "minutes, or the account signed in elsewhere meanwhile. Please sign in "
+            "again."
             if PENDING_KEY in session
             else "Sign in with your e-mail address and password first.",
             "info",

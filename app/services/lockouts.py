@@ -10,10 +10,12 @@ password reset ends it at once.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, case, delete, false, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.models import SecurityEventKind, SignInLockout, User
@@ -55,42 +57,102 @@ def _wait_after(failures: int) -> timedelta:
     return wait
 
 
-def record_failure(email: str, owner_id: int | None, client: ClientInfo) -> None:
+def record_failure(
+    email: str,
+    owner_id: int | None,
+    client: ClientInfo,
+    *,
+    password_known: bool = False,
+) -> None:
     """Count a failed sign-in for the address; lock it once there are too many.
 
     `owner_id` is the account with the address, if any: it gets the lockout in its
-    security log and one mail per lockout. The caller commits.
+    security log and one mail per lockout. `password_known` says the failure was
+    a wrong second-step code after a right password: the mail then tells the owner
+    to change it rather than offering to unlock. The caller commits.
     """
     now = utcnow()
-    lockout = db.session.get(SignInLockout, email)
-    if lockout is None:
-        lockout = SignInLockout(email=email, failures=0, owner_notified=False)
-        db.session.add(lockout)
-    elif now - lockout.last_failure_at > current_app.config["LOCKOUT_FORGET_AFTER"]:
-        lockout.failures = 0
-        lockout.locked_until = None
-        lockout.owner_notified = False
-    lockout.failures += 1
-    lockout.last_failure_at = now
-    if lockout.failures < current_app.config["LOCKOUT_THRESHOLD"]:
+    failures = _count_failure(email, now)
+    if failures < current_app.config["LOCKOUT_THRESHOLD"]:
         return
-    lockout.locked_until = now + _wait_after(lockout.failures)
-    if owner_id is not None and not lockout.owner_notified:
-        lockout.owner_notified = True
-        lockout.unlock_key = secrets.token_hex(16)
-        record_event(owner_id, SecurityEventKind.LOCKOUT, client)
-        _queue_lockout_mail(lockout)
-
-
-def _queue_lockout_mail(lockout: SignInLockout) -> None:
-    token = make_token(
-        UNLOCK_PURPOSE, {"email": lockout.email, "key": lockout.unlock_key}
+    db.session.execute(
+        update(SignInLockout)
+        .where(SignInLockout.email == email)
+        .values(locked_until=now + _wait_after(failures))
     )
+    if owner_id is None:
+        return
+    # One mail per lockout, however many failures arrive at once.
+    unlock_key = secrets.token_hex(16)
+    first = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(SignInLockout)
+            .where(
+                SignInLockout.email == email,
+                SignInLockout.owner_notified.is_(False),
+            )
+            .values(owner_notified=True, unlock_key=unlock_key)
+        ),
+    )
+    if first.rowcount == 1:
+        record_event(owner_id, SecurityEventKind.LOCKOUT, client)
+        _queue_lockout_mail(email, failures, unlock_key, password_known)
+
+
+def _count_failure(email: str, now: datetime) -> int:
+    """Add one failure to the address's count; return the count.
+
+    One INSERT ... ON CONFLICT DO UPDATE, in each database's own dialect: reading
+    the row, then inserting it when there was none, let two failures arriving at
+    once both insert (a 500) or count once. A count whose last failure is older
+    than LOCKOUT_FORGET_AFTER starts again from one.
+    """
+    forgotten = SignInLockout.last_failure_at < (
+        now - current_app.config["LOCKOUT_FORGET_AFTER"]
+    )
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(SignInLockout)
+        .values(
+            email=email,
+            failures=1,
+            last_failure_at=now,
+            locked_until=None,
+            owner_notified=False,
+            unlock_key="",
+        )
+        .on_conflict_do_update(
+            index_elements=[SignInLockout.email],
+            # SET sees the row as it was: `forgotten` reads its last failure
+            set_={
+                "failures": case((forgotten, 1), else_=SignInLockout.failures + 1),
+                "locked_until": case(
+                    (forgotten, null()), else_=SignInLockout.locked_until
+                ),
+                "owner_notified": case(
+                    (forgotten, false()), else_=SignInLockout.owner_notified
+                ),
+                "last_failure_at": now,
+            },
+        )
+        .returning(SignInLockout.failures)
+    )
+    failures: int = db.session.execute(statement).scalar_one()
+    return failures
+
+
+def _queue_lockout_mail(
+    email: str, failures: int, unlock_key: str, password_known: bool
+) -> None:
+    token = make_token(UNLOCK_PURPOSE, {"email": email, "key": unlock_key})
     mailer.queue_mail(
-        lockout.email,
+        email,
         "Sign-in to your account is paused",
         "lockout",
-        failures=lockout.failures,
+        failures=failures,
+        password_known=password_known,
         unlock_link=mailer.link("auth.unlock", token=token),
         forgot_link=mailer.link("auth.forgot"),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from typing import Any, cast
 
 import pyotp
@@ -123,7 +124,7 @@ def enable(
         raise AlreadyOn()
     if not verify_password(user.password_hash, password):
         raise WrongPassword()
-    step = _matching_step(secret, code)
+    step = _matching_step(secret, typed_code(code))
     if step is None:
         raise WrongCode()
     # Conditional, so that of two tabs turning it on at once only one does.
@@ -158,9 +159,22 @@ def _totp(secret: str) -> pyotp.TOTP:
     return pyotp.TOTP(secret, digits=TOTP_DIGITS)
 
 
+def typed_code(code: str) -> str:
+    """Return a typed code in ASCII digits and letters, without spaces.
+
+    A phone's keyboard may type fullwidth or Arabic-Indic digits, or letters of
+    its own width; they are the code the member means.
+    """
+    code = unicodedata.normalize("NFKC", code)
+    return "".join(
+        str(unicodedata.decimal(ch)) if ch.isdecimal() else ch
+        for ch in code
+        if not ch.isspace()
+    )
+
+
 def _matching_step(secret: str, code: str) -> int | None:
     """Return the time step whose code `code` is, within one step of now, else None."""
-    code = "".join(code.split())
     if len(code) != TOTP_DIGITS or not code.isascii() or not code.isdigit():
         return None
     totp = _totp(secret)
@@ -192,6 +206,7 @@ def check_code(user: User, code: str, client: ClientInfo) -> bool:
         raise NotOn()
     if len(code) > CODE_MAX_LENGTH:
         raise WrongCode()
+    code = typed_code(code)
     step = _matching_step(user.totp_secret, code)
     if step is not None:
         _use_step(user, step)
@@ -272,7 +287,7 @@ def finish_sign_in(user: User, code: str, client: ClientInfo) -> bool:
         used_recovery_code = check_code(user, code, client)
     except WrongCode:  # nothing was written
         record_event(user.id, SecurityEventKind.TWO_FACTOR_FAILED, client)
-        lockouts.record_failure(user.email, user.id, client)
+        lockouts.record_failure(user.email, user.id, client, password_known=True)
         db.session.commit()
         raise
     lockouts.end_lockout(user.email)
@@ -292,8 +307,9 @@ def trusted_browser_signed_in(user: User) -> None:
 def trusted_browser_token(user: User) -> str:
     """Return the signed value of a cookie that lets this browser skip the step.
 
-    It names the account, its password and its secret: a password change, or
-    turning two-factor off and on again, ends every such cookie.
+    It names the account, its password, its secret and when two-factor was
+    turned on: a password change, or turning two-factor off and on again, ends
+    every such cookie.
     """
     return make_token(TRUSTED_BROWSER_PURPOSE, _trust_payload(user))
 
@@ -314,10 +330,13 @@ def is_trusted_browser(user: User, token: str | None, max_age: int) -> bool:
 
 def _trust_payload(user: User) -> dict[str, Any]:
     secret = user.totp_secret or ""
+    enabled_at = user.totp_enabled_at
     return {
         "user": user.id,
         "password": password_fingerprint(user),
         "secret": hashlib.sha256(secret.encode()).hexdigest()[:16],
+        # turned off and on again, even with the same secret: trust starts anew
+        "since": enabled_at.isoformat() if enabled_at is not None else None,
     }
 
 
