@@ -47,6 +47,32 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def before_fork() -> None:
+    """Import, in a process about to fork its workers, what they import on first use.
+
+    The app imports ua-parser (every sign-in names its browser) and zxcvbn (every new
+    password is judged) only when it needs them, so that processes that never do
+    (commands, the mail worker) go without. Every web worker comes to need them:
+    loaded before the fork, the workers share one copy (zxcvbn's word lists alone
+    are 11 MiB) instead of each loading its own (bench/README.md).
+    """
+    import zxcvbn  # noqa: F401
+    from ua_parser import parser  # noqa: F401 - builds its rules, as its docs offer
+
+
+def after_fork(app: Flask) -> None:
+    """Make a process forked from one that loaded `app` (gunicorn's workers) its own.
+
+    Nothing that talks to a server or runs a thread may be shared across a fork:
+    the child gets new database pools and a new rate-limit storage.
+    """
+    from app.database import dispose_pools_after_fork
+    from app.ratelimits import renew_storage_after_fork
+
+    dispose_pools_after_fork(app)
+    renew_storage_after_fork(app)
+
+
 def _env_name() -> str:
     """Return APP_ENV, read after a .env in the working directory unless testing."""
     if os.environ.get("APP_ENV", "development") != "testing":

@@ -60,6 +60,24 @@ def configure_engine(app: Flask, engine: Engine) -> None:
         app.extensions.setdefault(AUTOCOMMIT_ENGINES, {})[engine] = twin
 
 
+def dispose_pools_after_fork(app: Flask) -> None:
+    """Forget, without closing, the pooled connections a forked process inherited.
+
+    A connection used by two processes mixes their conversations with the server,
+    and closing it in the child would close the parent's too; each engine gets a
+    new, empty pool instead, as SQLAlchemy advises for os.fork().
+    """
+    from app.extensions import db
+
+    with app.app_context():
+        engines = list(db.engines.values())
+    # The autocommit twins share their engine's pool today: disposing them as well
+    # keeps this right should one ever get a pool of its own.
+    engines += app.extensions.get(AUTOCOMMIT_ENGINES, {}).values()
+    for engine in engines:
+        engine.dispose(close=False)
+
+
 def _tune_sqlite(connection: Any, record: Any) -> None:
     # WAL lets the workers read while one writes, and with synchronous=NORMAL a
     # commit no longer waits for the disk twice; SQLite enforces foreign keys

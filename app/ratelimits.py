@@ -60,6 +60,17 @@ def init_limiter(app: Flask) -> None:
         hooks.remove(check)
 
 
+def renew_storage_after_fork(app: Flask) -> None:
+    """Give a forked process rate-limit storage of its own.
+
+    Flask-Limiter builds its storage in `init_app`: the in-memory one starts a
+    timer thread, which a fork does not copy, and Redis's keeps a connection pool.
+    Binding the limiter again builds new ones; Flask-Limiter installs its hooks
+    only at the first binding, so nothing else changes.
+    """
+    init_limiter(app)
+
+
 def failed_sign_in(response: Response) -> bool:
     """Count only sign-in attempts that failed."""
     return response.status_code == 401

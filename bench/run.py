@@ -2,7 +2,9 @@
 
 Seeds a database with 100,000 members through a bulk insert, starts both apps under
 gunicorn with the same settings, drives each page with wrk, and reports requests/s,
-p50, p99, worker RSS and the ratio to bare Flask. Run it with `make bench`.
+p50, p99, worker RSS and the ratio to bare Flask; then serves each app alone with 2
+and 4 workers under load and reports total PSS and USS per worker. Run it with
+`make bench`.
 """
 
 from __future__ import annotations
@@ -95,6 +97,10 @@ WARM_UP_SECONDS = 2
 # Sign-ins are limited per address; the benchmark posts from one, so its limit is
 # raised out of reach rather than switched off: the limiter's work stays measured.
 UNREACHABLE_LIMIT = "1000000 per minute"
+# Worker counts the memory of both apps is read at, each in the same run.
+MEMORY_WORKERS = (2, 4)
+# gunicorn.conf.py's hooks that call into Vestibule, left out when serving bare Flask.
+VESTIBULE_HOOKS = ("on_starting", "post_fork")
 # A table of this name marks a database as the benchmark's, to empty at will.
 BENCH_MARK = "vestibule_bench"
 
@@ -251,22 +257,53 @@ def seed(database_url: str) -> tuple[str, int, int, str]:
     return token, member_id, -(-total // per_page), QUERY
 
 
+@dataclass
+class Memory:
+    """A server's memory, read from /proc/<pid>/smaps_rollup, in MiB."""
+
+    total_pss: float  # master and workers: shared pages split between their users
+    worker_uss: float  # mean over the workers: pages no other process maps
+
+    @classmethod
+    def median(cls, samples: list[Memory]) -> Memory:
+        return cls(
+            statistics.median(sample.total_pss for sample in samples),
+            statistics.median(sample.worker_uss for sample in samples),
+        )
+
+
+def smaps_rollup_kib(pid: str) -> dict[str, int]:
+    """Return a process's memory totals (Pss, Private_Dirty, ...) in KiB."""
+    totals = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        totals[name] = int(value.split()[0])
+    return totals
+
+
 class Server:
-    """A gunicorn with 2 sync workers, as in production, quiet."""
+    """A gunicorn with sync workers (2 as in production), quiet, run optimized."""
 
     def __init__(
-        self, target: str, port: int, env: dict[str, str], pythonpath: str
+        self,
+        target: str,
+        port: int,
+        env: dict[str, str],
+        pythonpath: str,
+        *,
+        workers: int = 2,
+        config: Path = ROOT / "gunicorn.conf.py",
     ) -> None:
         self.port = port
         self.process = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
                 "--config",
-                "gunicorn.conf.py",
+                str(config),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
-                "2",
+                str(workers),
                 "--access-logfile",
                 "/dev/null",
                 "--pythonpath",
@@ -282,10 +319,16 @@ class Server:
         for _ in range(100):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                return
+                break
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"{target} did not start on port {port}")
+        else:
+            raise RuntimeError(f"{target} did not start on port {port}")
+        for _ in range(100):  # the first answer may come before every worker is up
+            if len(self.worker_pids()) == workers:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{target} did not start {workers} workers")
 
     def worker_rss_mib(self) -> float:
         sizes = []
@@ -295,6 +338,14 @@ class Server:
             if match:
                 sizes.append(int(match.group(1)) / 1024)
         return max(sizes, default=0.0)
+
+    def memory(self) -> Memory:
+        """Total PSS of master and workers, and mean USS per worker."""
+        workers = [smaps_rollup_kib(pid) for pid in self.worker_pids()]
+        master = smaps_rollup_kib(str(self.process.pid))
+        total = sum(process["Pss"] for process in [master, *workers])
+        private = [w["Private_Clean"] + w["Private_Dirty"] for w in workers]
+        return Memory(total / 1024, statistics.mean(private) / 1024)
 
     def worker_pids(self) -> list[str]:
         return subprocess.run(
@@ -504,6 +555,133 @@ class HashShare:
         return in_hash / in_request if in_request else None
 
 
+def pages_script(directory: Path, cookie: str, paths: dict[str, str]) -> Path:
+    """Write a wrk script requesting every page in turn, signed in where PAGES say."""
+    entries = ", ".join(
+        f'{{"{paths[name]}", {"true" if signed_in else "false"}}}'
+        for name, _, signed_in in PAGES
+    )
+    script = directory / "pages.lua"
+    script.write_text(
+        f'local cookie = "{cookie}"\n'
+        f"local pages = {{{entries}}}\n"
+        "local turn = 0\n"
+        "request = function()\n"
+        "  turn = turn % #pages + 1\n"
+        "  local headers = {}\n"
+        '  if pages[turn][2] then headers["Cookie"] = cookie end\n'
+        '  return wrk.format("GET", pages[turn][1], headers)\n'
+        "end\n"
+    )
+    return script
+
+
+def bare_config(directory: Path) -> Path:
+    """Write gunicorn.conf.py's settings for bare Flask, without Vestibule's hooks.
+
+    Those (VESTIBULE_HOOKS) import Vestibule's modules and renew its database pools
+    and rate-limit storage, which bare Flask does not have; every other setting
+    (preloading, gc.freeze) is the same.
+    """
+    config = directory / "bare.conf.py"
+    config.write_text(
+        "from runpy import run_path\n\n"
+        f"settings = run_path({str(ROOT / 'gunicorn.conf.py')!r})\n"
+        f"for hook in {VESTIBULE_HOOKS!r}:\n"
+        "    settings.pop(hook, None)\n"
+        'globals().update((k, v) for k, v in settings.items() if k[:2] != "__")\n'
+    )
+    return config
+
+
+def memory_under_load(
+    server: Server, loads: list[list[str]], seconds: int
+) -> tuple[Memory, Memory]:
+    """Run the wrk commands together; return the memory under load, and after.
+
+    After a warm-up run of the same load, which brings every worker to every page,
+    memory is sampled every half second while the load runs; the first figure is the
+    median of the samples. A sample catches some workers inside argon2's hash, each
+    holding 19 MiB more for it. The second figure is read a second after the load
+    ends, once a sign-in cut off by wrk has let go of its hash's memory.
+    """
+    for warm_up in (True, False):
+        wrk_runs = [
+            subprocess.Popen(
+                [load[0], f"-d{WARM_UP_SECONDS if warm_up else seconds}s", *load[1:]],
+                stdout=subprocess.DEVNULL,
+            )
+            for load in loads
+        ]
+        samples: list[Memory] = []
+        while any(run.poll() is None for run in wrk_runs):
+            time.sleep(0.5)
+            if not warm_up:
+                samples.append(server.memory())
+        for run in wrk_runs:
+            if run.returncode:
+                raise RuntimeError(f"wrk exited with status {run.returncode}")
+    time.sleep(1)
+    return Memory.median(samples or [server.memory()]), server.memory()
+
+
+@dataclass
+class MemoryResult:
+    app: str
+    workers: int
+    under_load: Memory
+    after_load: Memory
+
+
+def measure_memory(
+    wrk: str,
+    env: dict[str, str],
+    workdir: Path,
+    seeded: dict[str, str | int],
+    token: str,
+    seconds: int,
+) -> list[MemoryResult]:
+    """Serve each app alone, with 2 and then 4 workers, under load; read its memory.
+
+    One server at a time: shared pages are split between every process that maps
+    them, so a second server would lower the first one's PSS.
+    """
+    results = []
+    for workers in MEMORY_WORKERS:
+        port = 8103
+        bare = Server(
+            "bare_app:app",
+            port,
+            env,
+            str(ROOT / "bench"),
+            workers=workers,
+            config=bare_config(workdir),
+        )
+        try:
+            load = [wrk, "-t2", "-c32", f"http://127.0.0.1:{port}/"]
+            under, after = memory_under_load(bare, [load], seconds)
+        finally:
+            bare.stop()
+        results.append(MemoryResult("bare Flask", workers, under, after))
+
+        port = 8104
+        app = Server("wsgi:app", port, env, str(ROOT), workers=workers)
+        try:
+            paths = {name: path.format(**seeded) for name, path, _ in PAGES}
+            pages = pages_script(workdir, browser_cookies(port, token), paths)
+            sign_ins = login_script(port, workdir)
+            base_url = f"http://127.0.0.1:{port}"
+            loads = [
+                [wrk, "-t2", "-c32", "-s", str(pages), base_url],
+                [wrk, "-t1", "-c2", "-s", str(sign_ins), f"{base_url}/auth/login"],
+            ]
+            under, after = memory_under_load(app, loads, seconds)
+        finally:
+            app.stop()
+        results.append(MemoryResult("Vestibule", workers, under, after))
+    return results
+
+
 def hash_ms() -> float:
     from app import create_app
     from app.services.passwords import hash_password, verify_password
@@ -554,7 +732,9 @@ def main() -> None:
         "FLASK_LOGIN_LIMIT_PER_IP": UNREACHABLE_LIMIT,
         "FLASK_MAIL_DELIVERY": "worker",
     }
-    bare = Server("bare_app:app", 8101, env, str(ROOT / "bench"))
+    bare = Server(
+        "bare_app:app", 8101, env, str(ROOT / "bench"), config=bare_config(workdir)
+    )
     app = Server("wsgi:app", 8102, env, str(ROOT))
     cookie = [f"Cookie: {browser_cookies(8102, token)}"]
     seconds, conns, rounds = args.seconds, args.connections, args.rounds
@@ -596,6 +776,17 @@ def main() -> None:
     finally:
         app.stop()
         bare.stop()
+    log(
+        f"reading memory under load at {' and '.join(map(str, MEMORY_WORKERS))} workers"
+    )
+    memory = measure_memory(
+        wrk,
+        env,
+        workdir,
+        {"member_id": member_id, "last_page": last_page, "query": query},
+        token,
+        seconds,
+    )
     one_hash = hash_ms()
     shutil.rmtree(workdir, ignore_errors=True)
 
@@ -641,7 +832,23 @@ def main() -> None:
         f"GLIBC_TUNABLES={os.environ['GLIBC_TUNABLES']}"
         if os.environ.get("GLIBC_TUNABLES")
         else "GLIBC_TUNABLES unset: argon2's working memory stays in each worker.",
+        "",
+        f"Memory, each app served alone under wrk for {seconds} s after a "
+        f"{WARM_UP_SECONDS} s warm-up (Vestibule: every page in turn on 32 "
+        "connections and sign-ins on 2; bare Flask: its hello on 32), in MiB: total "
+        "PSS of master and workers, and mean USS (private pages) per worker; under "
+        "load is the median of samples every 0.5 s, after is 1 s after the load.",
+        "",
+        "| app | workers | total PSS under load | after | "
+        "USS per worker under load | after |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
+    for found in memory:
+        lines.append(
+            f"| {found.app} | {found.workers} | {found.under_load.total_pss:.1f} | "
+            f"{found.after_load.total_pss:.1f} | {found.under_load.worker_uss:.1f} | "
+            f"{found.after_load.worker_uss:.1f} |"
+        )
     report = "\n".join(lines) + "\n"
     print(report)
     results_dir = ROOT / "bench" / "results"

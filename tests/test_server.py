@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import subprocess
@@ -24,11 +25,14 @@ from tests.conftest import CSRF_RE, free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def server(app: Flask, database_url: str, tmp_path: Path) -> Iterator[str]:
-    """Start gunicorn as the Makefile's `run` does, on the test's database.
+@contextlib.contextmanager
+def gunicorn(
+    database_url: str, log: Path, target: str = "wsgi:app", pythonpath: str = "."
+) -> Iterator[str]:
+    """Run gunicorn as the Makefile's `run` does, on `database_url`; yield its URL.
 
-    It asks for `app` so that the database is cleaned only after gunicorn stopped.
+    `target` is the WSGI app, found on `pythonpath` (relative to the repository);
+    gunicorn's own log goes to `log`.
     """
     port = free_port()
     env = {
@@ -39,16 +43,17 @@ def server(app: Flask, database_url: str, tmp_path: Path) -> Iterator[str]:
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
-    log = tmp_path / "gunicorn.log"
     with log.open("w") as output:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - arguments from the tests
             [
                 sys.executable,
                 "-m",
                 "gunicorn",
                 "--config",
                 "gunicorn.conf.py",
-                "wsgi:app",
+                "--pythonpath",
+                pythonpath,
+                target,
             ],
             cwd=ROOT,
             env=env,
@@ -71,6 +76,16 @@ def server(app: Flask, database_url: str, tmp_path: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(app: Flask, database_url: str, tmp_path: Path) -> Iterator[str]:
+    """Start gunicorn as the Makefile's `run` does, on the test's database.
+
+    It asks for `app` so that the database is cleaned only after gunicorn stopped.
+    """
+    with gunicorn(database_url, tmp_path / "gunicorn.log") as base:
+        yield base
 
 
 def test_the_served_site_takes_a_sign_up(server: str, app: Flask) -> None:
