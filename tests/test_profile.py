@@ -229,8 +229,8 @@ def test_name_and_bio_are_escaped_everywhere(
         assert "<img" not in body, where
         assert escaped in body, where
     nav = pages["landing"].get_data(as_text=True)
-    assert f'class="who">{escaped}</a>' in nav
-    assert f"Hello, {escaped}." in nav
+    assert f'class="who">{escaped}</span>' in nav
+    assert f"Hello, {escaped}</h1>" in nav
     form = pages["edit form"].get_data(as_text=True)
     assert f'value="{escaped}"' in form
     assert re.search(rf">\s*{re.escape(escaped)}</textarea>", form)

@@ -17,7 +17,18 @@ def test_anonymous_sign_in_page_reads_no_database(client, count_queries):
     assert len(log) == 0, log.statements
 
 
-@pytest.mark.parametrize("path", ["/", "/account/profile", "/account/password"])
+def test_home_page_costs_the_session_and_user_then_its_summary(
+    client, signed_in, count_queries
+):
+    with count_queries() as log:
+        response = client.get("/")
+
+    assert response.status_code == 200
+    # the session and its user, the live sessions, the previous sign-in
+    assert len(log) <= 3, log.statements
+
+
+@pytest.mark.parametrize("path", ["/account/profile", "/account/password"])
 def test_signed_in_page_costs_one_statement_for_session_and_user(
     client, signed_in, count_queries, path
 ):

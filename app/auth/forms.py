@@ -44,11 +44,13 @@ def path_on_this_site(value: str | None) -> str:
     return safe_next(value, "") if isinstance(value, str) else ""
 
 
-def new_password_fields() -> tuple[PasswordField, PasswordField]:
-    """Return a new-password field and its confirmation."""
+def new_password_fields(
+    label: str = "Password",
+) -> tuple[PasswordField, PasswordField]:
+    """Return a new-password field labelled `label`, and its confirmation."""
     return (
         PasswordField(
-            "Password",
+            label,
             [
                 DataRequired("Choose a password."),
                 Length(
@@ -59,7 +61,7 @@ def new_password_fields() -> tuple[PasswordField, PasswordField]:
             ],
         ),
         PasswordField(
-            "Confirm password",
+            f"Confirm {label.lower()}",
             [
                 DataRequired("Type the password again."),
                 EqualTo("password", "The passwords do not match."),
@@ -88,7 +90,7 @@ class EmailForm(Form):
 
 
 class ResetForm(Form):
-    password, confirm = new_password_fields()
+    password, confirm = new_password_fields("New password")
 
 
 class ConfirmSignUpForm(Form):

@@ -58,7 +58,7 @@ from app.services import (
     signin,
     two_factor,
 )
-from app.services.email_address import mask_email
+from app.services.email_address import mask_email, normalize_email
 from app.services.passwords import WeakPassword
 from app.services.tokens import ExpiredLink, InvalidLink
 from app.sign_in_cookie import current_session, forget_sign_in, sign_in, sign_out
@@ -94,7 +94,7 @@ def register() -> Page:
         except accounts.InvalidProfile as error:
             add_error(form[error.field], str(error))
         else:
-            return redirect(url_for("auth.check_inbox"))
+            return _check_inbox(form.email.data or "", after=SIGN_UP)
     return render_template("auth/register.html", form=form), form_status(form)
 
 
@@ -105,9 +105,27 @@ def _sign_up_browser_key() -> str:
     return key
 
 
+# The state-cookie key of what "check your inbox" says: the address, masked, and
+# what the visitor asked for (SIGN_UP, VERIFY_LINK or RESET_LINK).
+INBOX_KEY = "inbox"
+SIGN_UP, VERIFY_LINK, RESET_LINK = "sign_up", "verify_link", "reset_link"
+
+
+def _check_inbox(email: str, *, after: str) -> Response:
+    # The same answer whether or not the address has an account: every address
+    # typed gets a mail (a link, or a note that there is nothing to link to).
+    session[INBOX_KEY] = {"to": mask_email(normalize_email(email)), "after": after}
+    return redirect(url_for("auth.check_inbox"))
+
+
 @bp.route("/check-inbox")
 def check_inbox() -> str:
-    return render_template("auth/check_inbox.html")
+    inbox = session.get(INBOX_KEY)
+    if not isinstance(inbox, dict):
+        inbox = {}
+    return render_template(
+        "auth/check_inbox.html", to=inbox.get("to"), after=inbox.get("after")
+    )
 
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
@@ -201,7 +219,7 @@ def verify_resend() -> Page:
     form = EmailForm()
     if form.validate_on_submit():
         sign_up.resend_link(form.email.data or "")
-        return redirect(url_for("auth.check_inbox"))
+        return _check_inbox(form.email.data or "", after=VERIFY_LINK)
     return render_template("auth/verify_failed.html", form=form, expired=False), 422
 
 
@@ -350,7 +368,7 @@ def forgot() -> Page:
     form = EmailForm()
     if form.validate_on_submit():
         recovery.request_password_reset(form.email.data or "")
-        return redirect(url_for("auth.check_inbox"))
+        return _check_inbox(form.email.data or "", after=RESET_LINK)
     return render_template("auth/forgot.html", form=form), form_status(form)
 
 
@@ -359,7 +377,7 @@ def forgot() -> Page:
 def reset(token: str) -> Page:
     max_age = current_app.config["RESET_TOKEN_MAX_AGE"]
     try:
-        recovery.user_for_reset(token, max_age)
+        user = recovery.user_for_reset(token, max_age)
     except InvalidLink as error:
         expired = isinstance(error, ExpiredLink)
         return render_template(
@@ -385,7 +403,12 @@ def reset(token: str) -> Page:
             if current_user.is_authenticated:
                 return redirect(url_for("main.index"))
             return redirect(url_for("auth.login"))
-    return render_template("auth/reset.html", form=form), form_status(form)
+    return render_template(
+        "auth/reset.html",
+        form=form,
+        email=user.email,
+        masked_email=mask_email(user.email),
+    ), form_status(form)
 
 
 @bp.route("/unlock/<token>", methods=["GET", "POST"])
@@ -514,7 +537,7 @@ _REFUSED_FORMS = {
     ),
     "auth.reset": (
         "Too many attempts to set a password.",
-        FormPage(ResetForm, "auth/reset.html"),
+        FormPage(ResetForm, "auth/reset.html", {"email": None}),
     ),
 }
 

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+from app.services import accounts
+from app.services.browsers import describe_browser
 
 bp = Blueprint("main", __name__)
 
 
 @bp.route("/")
 def index() -> str:
-    return render_template("main/index.html")
+    if not current_user.is_authenticated:
+        return render_template("main/index.html")
+    summary = accounts.account_summary(current_user)
+    previous = summary.previous_sign_in
+    return render_template(
+        "main/home.html",
+        summary=summary,
+        previous_browser=describe_browser(previous.user_agent) if previous else None,
+    )
 
 
 @bp.route("/healthz")

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import SecurityEventKind, User, UserSession
+from app.models import SecurityEvent, SecurityEventKind, User, UserSession
 from app.models.user import NAME_MAX
 from app.services import ServiceError, lockouts, mailer
 from app.services.email_address import normalize_email
 from app.services.passwords import (
+    WeakPassword,
     check_password_strength,
     hash_password,
     verify_password,
 )
 from app.services.security_log import ClientInfo, record_event
-from app.services.sessions import end_every_session, end_other_sessions
+from app.services.sessions import (
+    end_every_session,
+    end_other_sessions,
+    list_sessions,
+)
 
 BIO_MAX = 500
 
@@ -33,6 +39,10 @@ class InvalidProfile(ServiceError):
 
 class WrongPassword(ServiceError):
     """The current password given is not the user's."""
+
+
+class SamePassword(WeakPassword):
+    """The new password is the one the account has now: nothing would change."""
 
 
 def password_fingerprint(user: User) -> str:
@@ -126,9 +136,12 @@ def set_password(
 ) -> None:
     """Give the user a new password, end their sessions but `keep`, mail them; commit.
 
-    Also ends a lockout of the address. Raises WeakPassword, changing nothing.
+    Also ends a lockout of the address. Raises WeakPassword (SamePassword for the
+    password it has now), changing nothing.
     """
     check_password_strength(new, email=user.email, name=user.name)
+    if verify_password(user.password_hash, new):
+        raise SamePassword("That is your password already; choose a new one.")
     user.password_hash = hash_password(new)
     if keep is None:
         end_every_session(user.id)
@@ -144,3 +157,31 @@ def set_password(
         forgot_link=mailer.link("auth.forgot"),
     )
     db.session.commit()
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """What the home page tells a member about their account at a glance.
+
+    `previous_sign_in` is the sign-in before the newest one (None on the first).
+    """
+
+    sessions: int
+    two_factor: bool
+    previous_sign_in: SecurityEvent | None
+
+
+def account_summary(user: User) -> AccountSummary:
+    """Return the member's live sessions, two-factor state and previous sign-in."""
+    live = len(list_sessions(user.id))
+    previous = db.session.scalars(
+        select(SecurityEvent)
+        .where(
+            SecurityEvent.user_id == user.id,
+            SecurityEvent.kind == SecurityEventKind.SIGN_IN,
+        )
+        .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
+        .offset(1)
+        .limit(1)
+    ).first()
+    return AccountSummary(live, user.totp_secret is not None, previous)

@@ -30,7 +30,7 @@ from app.services.passwords import (
     verify_password,
 )
 from app.services.security_log import ClientInfo, record_event
-from app.services.tokens import InvalidLink, make_token, read_token
+from app.services.tokens import ExpiredLink, InvalidLink, make_token, read_token
 
 VERIFY_PURPOSE = "verify-email"
 
@@ -144,7 +144,11 @@ def read_claim(token: str, max_age: int) -> SignUpClaim:
     whose claim is gone; AlreadyVerified when its address has an account now.
     `max_age` is in seconds.
     """
-    payload = read_token(VERIFY_PURPOSE, token, max_age)
+    try:
+        payload = read_token(VERIFY_PURPOSE, token, max_age)
+    except ExpiredLink as error:  # too old; but if the address has an account, say so
+        _refuse_if_taken(error.payload.get("email"))
+        raise
     # The claim first: one confirmed meanwhile has its account committed by the
     # time its claims are gone, so a missing claim is looked up as an account.
     claim = db.session.get(SignUpClaim, payload.get("claim"))

@@ -15,7 +15,11 @@ class InvalidLink(ServiceError):
 
 
 class ExpiredLink(InvalidLink):
-    """The link was genuine but is too old."""
+    """The link was genuine but is too old; `payload` is what it carried."""
+
+    def __init__(self, payload: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.payload = payload or {}
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -35,10 +39,13 @@ def read_token(purpose: str, token: str, max_age: int) -> dict[str, Any]:
 
     Raises ExpiredLink for a genuine but older token, InvalidLink for any other.
     """
+    serializer = _serializer(purpose)
     try:
-        payload = _serializer(purpose).loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise ExpiredLink() from None
+        payload = serializer.loads(token, max_age=max_age)
+    except SignatureExpired as error:
+        # genuine, so what it carried may still say why it is of no use now
+        carried = serializer.load_payload(error.payload) if error.payload else None
+        raise ExpiredLink(carried if isinstance(carried, dict) else None) from None
     except BadSignature:
         raise InvalidLink() from None
     if not isinstance(payload, dict):

@@ -244,8 +244,10 @@ def open_tab(browser: Browser, live_server: LiveServer) -> Iterator[OpenTab]:
     """Open a page in a new browser context (own cookies) on the live server."""
     contexts = []
 
-    def open_(viewport: ViewportSize = DESKTOP) -> Tab:
-        context = browser.new_context(base_url=live_server.url, viewport=viewport)
+    def open_(viewport: ViewportSize = DESKTOP, javascript: bool = True) -> Tab:
+        context = browser.new_context(
+            base_url=live_server.url, viewport=viewport, java_script_enabled=javascript
+        )
         context.set_default_timeout(5_000)
         contexts.append(context)
         console_errors: list[str] = []
@@ -254,8 +256,9 @@ def open_tab(browser: Browser, live_server: LiveServer) -> Iterator[OpenTab]:
         def on_csp_violation(report: str) -> None:
             csp_violations.append(report)
 
-        context.expose_function("reportCspViolation", on_csp_violation)
-        context.add_init_script(REPORT_CSP)
+        if javascript:
+            context.expose_function("reportCspViolation", on_csp_violation)
+            context.add_init_script(REPORT_CSP)
         page = context.new_page()
 
         def on_console(message: ConsoleMessage) -> None:
@@ -287,9 +290,29 @@ def sign_in(page: Page, member: Member) -> None:
     page.get_by_label("E-mail").fill(member.email)
     page.get_by_label("Password", exact=True).fill(member.password)
     page.get_by_role("button", name="Sign in").click()
-    expect(nav(page).get_by_role("link", name=member.name)).to_be_visible()
+    expect(account_menu(page)).to_have_text(member.name)
 
 
 def nav(page: Page) -> Locator:
     """The site's main navigation."""
     return page.get_by_role("navigation", name="Main")
+
+
+def account_menu(page: Page) -> Locator:
+    """The signed-in member's menu in the header, shown as their name."""
+    return nav(page).locator(".account-menu summary")
+
+
+def open_account_menu(page: Page) -> Locator:
+    """Open the member's menu in the header; return the list of its links."""
+    menu = nav(page).locator(".account-menu details")
+    if menu.get_attribute("open") is None:
+        account_menu(page).click()
+    items = menu.get_by_role("list")
+    expect(items).to_be_visible()
+    return items
+
+
+def sign_out(page: Page) -> None:
+    """Sign out through the member's menu, as a person would."""
+    open_account_menu(page).get_by_role("button", name="Sign out").click()

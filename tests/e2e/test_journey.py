@@ -8,7 +8,14 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveServer, Member, nav
+from tests.e2e.conftest import (
+    LiveServer,
+    Member,
+    account_menu,
+    nav,
+    open_account_menu,
+    sign_out,
+)
 from tests.smtp import SmtpInbox
 
 pytestmark = pytest.mark.browser
@@ -28,7 +35,7 @@ def test_newcomer_signs_up_verifies_edits_profile_finds_a_member_and_signs_out(
 
     # sign up
     page.goto("/")
-    page.get_by_role("link", name="Create an account").click()
+    page.get_by_role("main").get_by_role("link", name="Create an account").click()
     page.get_by_label("Name").fill("Grace Hopper")
     page.get_by_label("E-mail").fill("grace@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -43,17 +50,17 @@ def test_newcomer_signs_up_verifies_edits_profile_finds_a_member_and_signs_out(
     page.goto(link)
     page.get_by_role("button", name="Confirm my address").click()
     expect(page.get_by_text("Your e-mail address is verified")).to_be_visible()
-    expect(nav(page).get_by_role("link", name="Grace Hopper")).to_be_visible()
+    expect(account_menu(page)).to_have_text("Grace Hopper")
 
     # edit the profile
-    nav(page).get_by_role("link", name="Account").click()
+    open_account_menu(page).get_by_role("link", name="Account settings").click()
     expect(page.get_by_label("Name")).to_have_value("Grace Hopper")
     page.get_by_label("Name").fill("Grace Brewster Hopper")
     page.get_by_label("Bio").fill("Found a moth in the relay.")
     page.get_by_role("button", name="Save profile").click()
     expect(page.get_by_text("Your profile is saved.")).to_be_visible()
-    expect(nav(page).get_by_role("link", name="Grace Brewster Hopper")).to_be_visible()
-    nav(page).get_by_role("link", name="Grace Brewster Hopper").click()
+    expect(account_menu(page)).to_have_text("Grace Brewster Hopper")
+    open_account_menu(page).get_by_role("link", name="Your profile").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Grace Brewster Hopper")
     expect(page.get_by_text("Found a moth in the relay.")).to_be_visible()
 
@@ -69,7 +76,7 @@ def test_newcomer_signs_up_verifies_edits_profile_finds_a_member_and_signs_out(
     expect(page.get_by_text("Wrote the first program.")).to_be_visible()
 
     # sign out: the account pages now ask to sign in
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     expect(page.get_by_text("You are signed out.")).to_be_visible()
     expect(nav(page).get_by_role("link", name="Sign in")).to_be_visible()
     page.goto("/account/profile")

@@ -1,0 +1,152 @@
+"""What a person notices of the site's look: the header, password fields, the script.
+
+The header holds one row on a 375 px phone whatever the member's name; every
+password field tells password managers what it is and for which account; the
+"show password" button reveals what was typed, and the forms work without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import PHONE, Member, OpenTab, account_menu, sign_in
+from tests.e2e.tour import tour
+
+pytestmark = pytest.mark.browser
+
+LONGEST_NAME = "Maximiliana Wolfeschlegelsteinhausenbergerdorff-Featherstonehaugh Jr"
+LONGEST_NAME = (LONGEST_NAME + " " + "X" * 80)[:80]
+
+# The header's parts, where each sits: one row means one top for all of them.
+HEADER_ROW = """() => {
+  const nav = document.querySelector(".site-header nav");
+  const items = nav.querySelectorAll(":scope > ul > li");
+  const parts = [nav.querySelector(".brand"), ...items];
+  const boxes = parts.map((el) => el.getBoundingClientRect());
+  return {
+    tops: boxes.map((box) => Math.round(box.top)),
+    bottoms: boxes.map((box) => Math.round(box.bottom)),
+    height: nav.getBoundingClientRect().height,
+  };
+}"""
+
+# Every password field: its autocomplete hint, and its form's username field.
+PASSWORD_FIELDS = """() => [...document.querySelectorAll('input[type="password"]')].map(
+  (input) => ({
+    name: input.name,
+    autocomplete: input.getAttribute("autocomplete"),
+    username: input.form?.querySelector('[autocomplete="username"]')?.value ?? null,
+  })
+)"""
+
+
+def one_row(page: Page) -> dict[str, Any] | None:
+    """Return where the header's parts sit when they take more than one row."""
+    row: dict[str, Any] = page.evaluate(HEADER_ROW)
+    spread = max(row["tops"]) - min(row["tops"])
+    overlapping = min(row["bottoms"]) > max(row["tops"])
+    return None if spread <= 8 and overlapping else row
+
+
+def test_the_header_is_one_row_on_a_phone_with_the_longest_name(
+    open_tab: OpenTab, make_member: Callable[..., Member]
+) -> None:
+    viewer = make_member(name=LONGEST_NAME)
+    other = make_member(name=LONGEST_NAME[::-1])
+    page = open_tab(viewport=PHONE).page
+
+    rows = {stop.name: one_row(page) for stop in tour(page, viewer, other)}
+
+    assert {name: row for name, row in rows.items() if row} == {}
+    # shortened to fit, but the whole name is there for whoever points at it
+    expect(account_menu(page)).to_have_attribute("title", LONGEST_NAME)
+
+
+def test_the_members_menu_holds_their_pages_and_signs_out(
+    page: Page, make_member: Callable[..., Member]
+) -> None:
+    member = make_member(name="Hedy Lamarr")
+    sign_in(page, member)
+
+    account_menu(page).click()
+    menu = page.locator(".account-menu details ul")
+    expect(menu.get_by_role("link")).to_have_text(["Your profile", "Account settings"])
+    menu.get_by_role("button", name="Sign out").click()
+
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+
+
+def test_every_password_field_says_what_it_is_and_for_which_account(
+    open_tab: OpenTab, make_member: Callable[..., Member]
+) -> None:
+    member = make_member(name="Ada Lovelace")
+    page = open_tab().page
+    found: dict[str, list[dict[str, Any]]] = {}
+    for path in ["/auth/login", "/auth/register"]:
+        page.goto(path)
+        found[path] = page.evaluate(PASSWORD_FIELDS)
+    sign_in(page, member)
+    for path in [
+        "/account/password",
+        "/account/email",
+        "/account/two-factor",
+        "/account/delete",
+    ]:
+        page.goto(path)
+        found[path] = page.evaluate(PASSWORD_FIELDS)
+
+    hints = {"current-password", "new-password"}
+    wrong = {
+        path: fields
+        for path, fields in found.items()
+        if not fields
+        or any(field["autocomplete"] not in hints for field in fields)
+        or any(
+            field["username"] != member.email
+            for field in fields
+            if path.startswith("/account/")
+        )
+    }
+    assert wrong == {}
+
+
+def test_show_password_reveals_what_was_typed_and_the_form_still_signs_in(
+    page: Page, make_member: Callable[..., Member]
+) -> None:
+    member = make_member(name="Grace Hopper")
+    page.goto("/auth/login")
+    page.get_by_label("E-mail").fill(member.email)
+    password = page.get_by_label("Password", exact=True)
+    password.fill(member.password)
+
+    show = page.get_by_role("button", name="Show password")
+    show.click()
+
+    expect(password).to_have_attribute("type", "text")
+    expect(password).to_have_value(member.password)
+    expect(show).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="Sign in").click()
+    expect(account_menu(page)).to_have_text("Grace Hopper")
+
+
+def test_without_the_script_there_is_no_button_and_the_form_works(
+    open_tab: OpenTab, make_member: Callable[..., Member]
+) -> None:
+    member = make_member(name="Grace Hopper")
+    page = open_tab(javascript=False).page
+    page.goto("/auth/login")
+
+    expect(page.get_by_role("button", name="Show password")).to_have_count(0)
+    page.get_by_label("E-mail").fill(member.email)
+    page.get_by_label("Password", exact=True).fill(member.password)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(account_menu(page)).to_have_text("Grace Hopper")
+    # the menu opens without a script too
+    account_menu(page).click()
+    menu = page.locator(".account-menu details ul")
+    expect(menu.get_by_role("link", name="Account settings")).to_be_visible()

@@ -1,0 +1,203 @@
+"""Messages that say what happened, and pages that say where a member stands."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.models import OutboxMail, User
+from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
+from tests.factories import PASSWORD
+from tests.two_factor import turn_on
+
+Outbox = Callable[[], list[OutboxMail]]
+STRONG = "plum orbit cascade lantern"
+START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+def text_of(client: FlaskClient, path: str) -> str:
+    return client.get(path).get_data(as_text=True)
+
+
+def sign_up(client: FlaskClient, email: str) -> Any:
+    data = {"name": "Ada Lovelace", "email": email, "password": STRONG}
+    data["confirm"] = STRONG
+    return submit(client, "/auth/register", data)
+
+
+# -- "check your inbox" -------------------------------------------------------------
+
+
+def test_check_your_inbox_names_the_address_typed_and_leads_back_to_sign_up(
+    client: FlaskClient,
+) -> None:
+    response = sign_up(client, " Ada.Lovelace@Example.COM ")
+
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "We sent a message to <strong>a…@example.com</strong>" in page
+    assert 'href="/auth/register">Back to sign-up' in page
+
+
+def test_check_your_inbox_reads_the_same_for_an_address_with_an_account(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    make_user(email="taken@example.com")
+    pages = []
+    for email in ("taken@example.com", "tfree@example.com"):
+        browser = app.test_client()
+        sign_up(browser, email)
+        pages.append(text_of(browser, "/auth/check-inbox"))
+
+    taken, free = (re.sub(r'value="[^"]+"', "", page) for page in pages)
+    assert taken == free  # t…@example.com both: nothing tells them apart
+
+
+def test_after_forgot_password_the_page_names_the_address_and_leads_to_sign_in(
+    client: FlaskClient,
+) -> None:
+    submit(client, "/auth/forgot", {"email": "grace@example.com"})
+
+    page = text_of(client, "/auth/check-inbox")
+
+    assert "g…@example.com" in page and "A reset link works for an hour." in page
+    assert "Back to sign in" in page and "Back to sign-up" not in page
+
+
+# -- links opened again -----------------------------------------------------------
+
+
+def test_an_expired_link_of_an_address_verified_since_says_it_is_verified(
+    app: Flask, client: FlaskClient, outbox: Outbox, time_machine: Any
+) -> None:
+    time_machine.move_to(START, tick=False)
+    sign_up(client, "ada@example.com")
+    first = link_in(outbox()[-1].body)
+    sign_up(client, "ada@example.com")  # a second link, confirmed in time
+    assert submit(client, link_in(outbox()[-1].body), {}).status_code == 302
+    client.post("/auth/logout", data={"csrf_token": csrf_from(client.get("/"))})
+    time_machine.move_to(START + timedelta(days=3), tick=False)
+
+    response = client.get(first)
+
+    assert response.status_code == 302
+    assert "already verified" in text_of(client, response.headers["Location"])
+
+
+def test_a_verify_link_opened_again_while_signed_in_says_it_is_verified(
+    client: FlaskClient, outbox: Outbox
+) -> None:
+    sign_up(client, "ada@example.com")
+    link = link_in(outbox()[-1].body)
+    assert submit(client, link, {}).status_code == 302
+
+    response = client.get(link)
+
+    page = text_of(client, response.headers["Location"])
+    assert "Your e-mail address is already verified." in page
+    assert "Please sign in" not in page
+
+
+# -- the same password again ------------------------------------------------------
+
+
+def test_setting_the_same_password_again_is_refused_with_a_reason(
+    app: Flask, client: FlaskClient, signed_in: User, outbox: Outbox
+) -> None:
+    before = snapshot(app)
+
+    response = submit(
+        client,
+        "/account/password",
+        {"current": PASSWORD, "password": PASSWORD, "confirm": PASSWORD},
+    )
+
+    assert response.status_code == 422
+    assert "That is your password already" in response.get_data(as_text=True)
+    assert snapshot(app) == before  # no notice mail, no session ended
+
+
+def test_a_reset_to_the_same_password_is_refused_with_a_reason(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    submit(client, "/auth/forgot", {"email": user.email})
+    link = link_in(outbox()[-1].body)
+    before = snapshot(app)
+
+    response = submit(client, link, {"password": PASSWORD, "confirm": PASSWORD})
+
+    assert response.status_code == 422
+    assert "That is your password already" in response.get_data(as_text=True)
+    assert snapshot(app) == before
+
+
+def test_the_reset_form_names_the_account_and_asks_for_a_new_password(
+    client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user(email="grace@example.com")
+    submit(client, "/auth/forgot", {"email": user.email})
+
+    page = text_of(client, link_in(outbox()[-1].body))
+
+    assert "For the account of <strong>g…@example.com</strong>" in page
+    assert '<label for="password">New password</label>' in page
+    assert '<label for="confirm">Confirm new password</label>' in page
+    assert 'value="grace@example.com" autocomplete="username"' in page
+
+
+# -- the home page -------------------------------------------------------------------
+
+
+def test_home_tells_a_member_their_sessions_two_factor_and_previous_sign_in(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], time_machine: Any
+) -> None:
+    user = make_user(name="Grace Hopper", email="grace@example.com")
+    time_machine.move_to(START, tick=False)
+    laptop = app.test_client()
+    laptop.environ_base.update(REMOTE_ADDR="198.51.100.7", HTTP_USER_AGENT=CHROME)
+    assert sign_in(laptop, user.email).status_code == 302
+    time_machine.move_to(START + timedelta(hours=2), tick=False)
+    assert sign_in(client, user.email).status_code == 302
+
+    page = text_of(client, "/")
+
+    assert "Hello, Grace Hopper" in page and "grace@example.com" in page
+    assert "Signed in on 2 browsers." in page
+    assert "A password alone signs in." in page
+    assert "01 May 2030, 09:00 UTC</time>, Chrome 131 on Linux, IP 198.51.100.7" in page
+
+
+def test_home_says_two_factor_is_on_once_it_is(
+    client: FlaskClient, signed_in: User
+) -> None:
+    turn_on(client)
+
+    page = text_of(client, "/")
+
+    assert "Signing in takes a code from your app." in page
+    assert "This is your first sign-in." in page
+
+
+def test_visitors_see_what_the_site_is_and_the_two_ways_in(
+    client: FlaskClient,
+) -> None:
+    page = text_of(client, "/")
+
+    assert "An account of your own, and a directory of the people here." in page
+    assert 'class="button" href="/auth/register">Create an account' in page
+    assert 'href="/auth/login">Sign in' in page
+
+
+def test_sign_in_puts_the_focus_in_its_first_field(client: FlaskClient) -> None:
+    page = text_of(client, "/auth/login")
+
+    assert re.search(r'<input[^>]*autofocus[^>]*id="email"', page)
