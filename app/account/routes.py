@@ -287,6 +287,13 @@ WRONG_CODE = (
 REUSED_CODE = "That code was used already. Wait for your app to show the next one."
 
 
+def _why_refused(error: two_factor.WrongCode) -> str:
+    """Say why a code (the app's, or a recovery code) was refused."""
+    if isinstance(error, two_factor.ReusedCode):
+        return REUSED_CODE
+    return WRONG_CODE + " Or enter a recovery code."
+
+
 @bp.post("/two-factor")
 @login_required
 @PASSWORD_CHECKS
@@ -349,10 +356,8 @@ def disable_two_factor() -> Page:
             )
         except accounts.WrongPassword:
             add_error(form.password, "That is not your password.")
-        except two_factor.ReusedCode:
-            add_error(form.code, REUSED_CODE)
-        except two_factor.WrongCode:
-            add_error(form.code, WRONG_CODE + " Or enter a recovery code.")
+        except two_factor.WrongCode as error:
+            add_error(form.code, _why_refused(error))
         except two_factor.NotOn:
             flash(ALREADY_OFF, "info")
             return redirect(url_for("account.two_factor"))
@@ -416,10 +421,8 @@ def delete() -> Page:
             )
         except accounts.WrongPassword:
             add_error(form.password, "That is not your password.")
-        except two_factor.ReusedCode:
-            add_error(form.code, REUSED_CODE)
-        except two_factor.WrongCode:
-            add_error(form.code, WRONG_CODE + " Or enter a recovery code.")
+        except two_factor.WrongCode as error:
+            add_error(form.code, _why_refused(error))
         else:
             forget_sign_in()
             flash("Your account is deleted. Goodbye!", "success")
