@@ -19,6 +19,7 @@ import tests.conftest as conftest
 from app import create_app
 from app.extensions import db
 from app.models import OutboxMail, SignUpClaim, User
+from app.models.user import is_name_search
 from app.services import sign_up
 from app.services.security_log import ClientInfo
 from tests.factories import PASSWORD
@@ -39,27 +40,49 @@ def model_tables() -> set[str]:
     return set(db.metadata.tables)
 
 
+def table_names() -> set[str]:
+    """The database's tables, but the name search's FTS5 table and its shadows.
+
+    SQLite's name search is an FTS5 virtual table made by migration 0004, which
+    SQLAlchemy cannot declare: the models leave it out (app/models/user.py), and so
+    does the comparison. tests/test_directory_search.py checks it is there.
+    """
+    return {
+        name
+        for name in inspect(db.engine).get_table_names()
+        if not is_name_search(name)
+    }
+
+
+def _not_name_search(
+    object_: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    return not is_name_search(name)
+
+
 def schema_differences() -> list[Any]:
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection,
+            # as migrations/env.py: the name search's index is per database, by hand
+            opts={"compare_type": True, "include_object": _not_name_search},
+        )
         return compare_metadata(context, db.metadata)
 
 
 def assert_migrations_round_trip(app: Flask) -> None:
     with app.app_context():
-        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        assert table_names() <= {"alembic_version"}
 
         upgrade()
-        assert set(inspect(db.engine).get_table_names()) == model_tables() | {
-            "alembic_version"
-        }
+        assert table_names() == model_tables() | {"alembic_version"}
         assert schema_differences() == []
 
         downgrade(revision="base")
-        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        assert table_names() <= {"alembic_version"}
 
         upgrade()
-        assert set(inspect(db.engine).get_table_names()) >= model_tables()
+        assert table_names() >= model_tables()
         assert schema_differences() == []
         db.engine.dispose()
 
