@@ -27,10 +27,6 @@ from app.models.user import LISTED, NAME_MAX, NAME_SEARCH_TABLE, name_key
 from app.services import ServiceError
 
 QUERY_MAX = 80
-# Counting stops here, as large sites do ("more than 1,000 members"): a count of every
-# match would read every match, a share of a million members. Old `?page=` links
-# reach as far (50 pages of 20); Next and Previous links go on from there.
-COUNT_CAP = 1000
 # A trigram index needs three characters; shorter queries match the start of names.
 TRIGRAM = 3
 
@@ -84,9 +80,9 @@ class Cursor:
 class MemberPage:
     """One page of the directory and where its neighbours start.
 
-    `total` counts the members matching `query` up to COUNT_CAP + 1: above COUNT_CAP
-    there are "more than" that many. `previous` and `next` are the cursors of the
-    pages before and after this one, None at either end.
+    `total` counts the members matching `query` up to `count_cap` + 1: above
+    `count_cap` there are "more than" that many. `previous` and `next` are the
+    cursors of the pages before and after this one, None at either end.
     """
 
     members: list[Member]
@@ -94,7 +90,7 @@ class MemberPage:
     query: str
     previous: Cursor | None
     next: Cursor | None
-    count_cap: int = COUNT_CAP
+    count_cap: int
 
     @property
     def count_is_capped(self) -> bool:
@@ -139,11 +135,11 @@ def _found_by_index(key: str) -> ColumnElement[bool]:
     return _contains(key)
 
 
-def _count(key: str) -> int:
-    """Count the listed members whose name key holds `key`, up to COUNT_CAP + 1.
+def _count(key: str, cap: int) -> int:
+    """Count the listed members whose name key holds `key`, up to `cap` + 1.
 
-    Each way reads at most COUNT_CAP + 1 entries of an index, or the matches of a
-    query rare enough for the trigram index to find them.
+    Each way reads at most `cap` + 1 entries of an index, or the matches of a query
+    rare enough for the trigram index to find them.
     """
     if len(key) >= TRIGRAM and db.engine.dialect.name == "sqlite":
         # The FTS5 table holds the listed members alone: no need to join users.
@@ -153,13 +149,14 @@ def _count(key: str) -> int:
         found = select(User.id).where(LISTED, _found_by_index(key))
     else:
         found = select(User.id).where(LISTED, *(_starts_with(key) if key else []))
-    capped = found.limit(COUNT_CAP + 1).subquery()
+    capped = found.limit(cap + 1).subquery()
     return db.session.scalar(select(func.count()).select_from(capped)) or 0
 
 
 def list_members(
     query: str,
     per_page: int,
+    count_cap: int,
     *,
     page: int = 1,
     after: Cursor | None = None,
@@ -170,22 +167,25 @@ def list_members(
     The search ignores case and accents ("zoe" finds "Zoë") and matches any part of
     a name from three characters on, the start of a name below that. The page
     follows `after` or precedes `before` (cursors of earlier pages), else is page
-    number `page` (from 1) of the first COUNT_CAP members; a number past the end
+    number `page` (from 1) of the first `count_cap` members; a number past the end
     gives the last of those pages. Members are ordered by name key, then by id.
+
+    Matches are counted up to `count_cap` + 1, as large sites do ("more than 1,000
+    members"): a full count would read every match, a share of a million members.
     """
     query = clean_query(query)
     key = name_key(query)
-    total = _count(key)
+    total = _count(key, count_cap)
     conditions: list[ColumnElement[bool]] = [LISTED]
     # Few matches: the trigram index finds them all and they are sorted. Many: the
     # walk in name order (ix_users_directory) tests each name and stops at the page.
-    sort_matches = len(key) >= TRIGRAM and total <= COUNT_CAP
+    sort_matches = len(key) >= TRIGRAM and total <= count_cap
     if len(key) >= TRIGRAM:
         conditions.append(_found_by_index(key) if sort_matches else _contains(key))
     elif key:
         conditions += _starts_with(key)
     if before is None and after is None:
-        last_page = max(1, -(-min(total, COUNT_CAP) // per_page))
+        last_page = max(1, -(-min(total, count_cap) // per_page))
         page = min(max(1, page), last_page)
     else:
         page = 1
@@ -213,6 +213,7 @@ def list_members(
         if shown and has_previous
         else None,
         next=Cursor(shown[-1].name_key, shown[-1].id) if shown and has_next else None,
+        count_cap=count_cap,
     )
 
 

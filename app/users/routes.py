@@ -24,10 +24,11 @@ bp = Blueprint("users", __name__, url_prefix="/users")
 @login_required
 def index() -> str:
     # Next and Previous carry a cursor (`after`, `before`); `page` numbers, as old
-    # links have them, reach the first COUNT_CAP members.
+    # links have them, reach as far as the count (DIRECTORY_COUNT_CAP).
     page = directory.list_members(
         request.args.get("q", ""),
         current_app.config["DIRECTORY_PAGE_SIZE"],
+        current_app.config["DIRECTORY_COUNT_CAP"],
         page=request.args.get("page", 1, type=int) or 1,
         after=directory.Cursor.parse(request.args.get("after")),
         before=directory.Cursor.parse(request.args.get("before")),
