@@ -1,4 +1,4 @@
-"""Directory search and paging at scale: accents, substrings, index plans, capped counts."""
+"""Directory search and paging: accents, substrings, index plans, capped counts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, insert, text
 
 from app.extensions import db
 from app.models import User
@@ -272,19 +272,18 @@ def plans(app: Flask, sent: list[tuple[str, Any]], explain: str) -> dict[str, st
     priced out, the plan shows what the indexes serve, as at a million rows.
     """
     found = {}
-    with app.app_context():
-        with db.engine.connect() as connection:
-            if db.engine.dialect.name == "postgresql":
-                connection.execute(text("SET enable_seqscan = off"))
-            for statement, parameters in list(sent):  # EXPLAINs are recorded too
-                if "users.bio" in statement:
-                    kind = "page"
-                elif "count(" in statement:
-                    kind = "count"
-                else:
-                    continue
-                rows = connection.exec_driver_sql(explain + statement, parameters)
-                found[kind] = "\n".join(" ".join(map(str, row)) for row in rows)
+    with app.app_context(), db.engine.connect() as connection:
+        if db.engine.dialect.name == "postgresql":
+            connection.execute(text("SET enable_seqscan = off"))
+        for statement, parameters in list(sent):  # EXPLAINs are recorded too
+            if "users.bio" in statement:
+                kind = "page"
+            elif "count(" in statement:
+                kind = "count"
+            else:
+                continue
+            rows = connection.exec_driver_sql(explain + statement, parameters)
+            found[kind] = "\n".join(" ".join(map(str, row)) for row in rows)
     return found
 
 
