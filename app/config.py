@@ -108,6 +108,9 @@ class Config:
     TWO_FACTOR_LIMIT = "5 per minute"  # codes tried per pending sign-in
 
     DIRECTORY_PAGE_SIZE = 20
+    # The directory counts matches up to this many ("more than 1,000 members"); page
+    # numbers reach as far (app/services/directory.py).
+    DIRECTORY_COUNT_CAP = 1000
     SECURITY_LOG_PAGE_SIZE = 20
     ADMIN_PAGE_SIZE = 50
     HSTS = False

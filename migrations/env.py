@@ -86,8 +86,16 @@ def run_migrations_online():
             return "sa.DateTime(timezone=True)"
         return False
 
+    def include_object(object_, name, type_, reflected, compare_to):
+        # The name search's index is made by hand per database (migration 0005,
+        # app/models/user.py): autogenerate must neither drop nor declare it.
+        from app.models.user import is_name_search
+
+        return not is_name_search(name)
+
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     conf_args.setdefault("compare_type", True)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives

@@ -201,3 +201,12 @@ def test_sign_in_puts_the_focus_in_its_first_field(client: FlaskClient) -> None:
     page = text_of(client, "/auth/login")
 
     assert re.search(r'<input[^>]*autofocus[^>]*id="email"', page)
+
+
+def test_a_search_that_finds_nobody_offers_every_member(
+    client: FlaskClient, signed_in: User
+) -> None:
+    page = text_of(client, "/users/?q=nobody-is-called-this")
+
+    assert "No member's name holds “nobody-is-called-this”." in page
+    assert 'href="/users/">Show all members</a>' in page

@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    column,
+    func,
+    select,
+    table,
+    tuple_,
+)
 
 from app.extensions import db
 from app.models import User
 from app.models.base import ID_MAX
-from app.models.user import LISTED, name_key
+from app.models.user import LISTED, NAME_MAX, NAME_SEARCH_TABLE, name_key
 from app.services import ServiceError
 
 QUERY_MAX = 80
+# A trigram index needs three characters; shorter queries match the start of names.
+TRIGRAM = 3
 
 # Built once, as `db.session.get` would build it on each profile view: a tenth of
 # the page (bench/README.md).
 MEMBER_BY_ID = select(User).where(User.id == bindparam("member_id"))
+
+# SQLite's trigram index of the listed members' name keys (migration 0005), an FTS5
+# table whose rowid is the user's id; the models leave it out (app/models/user.py).
+NAME_SEARCH = table(
+    NAME_SEARCH_TABLE, column("rowid", Integer), column("name_key", String)
+)
 
 
 class MemberNotFound(ServiceError):
@@ -36,15 +55,46 @@ class Member:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A place in the directory's order (name key, then id), as a link carries it."""
+
+    name_key: str
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.id}:{self.name_key}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        """Read a cursor written by `str`; None for anything else."""
+        number, colon, key = (text or "").partition(":")
+        if not (colon and number.isascii() and number.isdigit()):
+            return None
+        if int(number) > ID_MAX or len(key) > NAME_MAX * 2:
+            return None
+        return cls(key, int(number))
+
+
 @dataclass(frozen=True)
 class MemberPage:
-    """One page of the directory: `page` of `pages` (from 1), `total` members."""
+    """One page of the directory and where its neighbours start.
+
+    `total` counts the members matching `query` up to `count_cap` + 1: above
+    `count_cap` there are "more than" that many. `previous` and `next` are the
+    cursors of the pages before and after this one, None at either end.
+    """
 
     members: list[Member]
-    page: int
-    pages: int
     total: int
     query: str
+    previous: Cursor | None
+    next: Cursor | None
+    count_cap: int
+
+    @property
+    def count_is_capped(self) -> bool:
+        return self.total > self.count_cap
 
 
 def clean_query(query: str) -> str:
@@ -57,43 +107,149 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_members(query: str, page: int, per_page: int) -> MemberPage:
-    """Return page `page` (from 1) of the listed members whose name contains `query`.
+def _contains(key: str) -> ColumnElement[bool]:
+    """Name keys holding `key`, tested on each row: for a walk in name order."""
+    return User.name_key.like(f"%{_escape_like(key)}%", escape="\\")
 
-    Members are ordered by name, then by id; the search ignores case. A page
-    number out of range gives the nearest page that exists.
+
+def _starts_with(key: str) -> list[ColumnElement[bool]]:
+    """Name keys starting with `key`: one range of the index, in code-point order."""
+    following = key[:-1] + chr(ord(key[-1]) + 1)
+    return [User.name_key >= key, User.name_key < following]
+
+
+def _fts_phrase(key: str) -> str:
+    """`key` as an FTS5 phrase: its trigrams side by side, so exactly a substring."""
+    return '"' + key.replace('"', '""') + '"'
+
+
+def _found_by_index(key: str) -> ColumnElement[bool]:
+    """Name keys holding `key` (3 characters or more), found through the trigram index.
+
+    PostgreSQL's GIN index (pg_trgm) serves a LIKE on the column itself; SQLite's
+    FTS5 table is a table of its own, matched and joined by id.
+    """
+    if db.engine.dialect.name == "sqlite":
+        phrase = NAME_SEARCH.c.name_key.match(_fts_phrase(key))
+        return User.id.in_(select(NAME_SEARCH.c.rowid).where(phrase))
+    return _contains(key)
+
+
+def _count(key: str, cap: int) -> int:
+    """Count the listed members whose name key holds `key`, up to `cap` + 1.
+
+    Each way reads at most `cap` + 1 entries of an index, or the matches of a query
+    rare enough for the trigram index to find them.
+    """
+    if len(key) >= TRIGRAM and db.engine.dialect.name == "sqlite":
+        # The FTS5 table holds the listed members alone: no need to join users.
+        phrase = NAME_SEARCH.c.name_key.match(_fts_phrase(key))
+        found = select(NAME_SEARCH.c.rowid).where(phrase)
+    elif len(key) >= TRIGRAM:
+        found = select(User.id).where(LISTED, _found_by_index(key))
+    else:
+        found = select(User.id).where(LISTED, *(_starts_with(key) if key else []))
+    capped = found.limit(cap + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(capped)) or 0
+
+
+def list_members(
+    query: str,
+    per_page: int,
+    count_cap: int,
+    *,
+    page: int = 1,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+) -> MemberPage:
+    """Return a page of the listed members whose name holds `query`, in name order.
+
+    The search ignores case and accents ("zoe" finds "Zoë") and matches any part of
+    a name from three characters on, the start of a name below that. The page
+    follows `after` or precedes `before` (cursors of earlier pages), else is page
+    number `page` (from 1) of the first `count_cap` members; a number past the end
+    gives the last of those pages. Members are ordered by name key, then by id.
+
+    Matches are counted up to `count_cap` + 1, as large sites do ("more than 1,000
+    members"): a full count would read every match, a share of a million members.
     """
     query = clean_query(query)
+    key = name_key(query)
+    total = _count(key, count_cap)
     conditions: list[ColumnElement[bool]] = [LISTED]
-    if query:
-        pattern = f"%{_escape_like(name_key(query))}%"
-        conditions.append(User.name_key.like(pattern, escape="\\"))
-    # Counted on every page: the far-end read below is only right with the true total.
-    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
-    offset = (page - 1) * per_page
-    after = total - offset - per_page  # how many members follow this page
-    order = (User.name_key, User.id)
-    ids = select(User.id).where(*conditions)
-    if after < offset:
-        # Nearer the end: walk the index from its far end, skipping fewer entries.
-        ids = ids.order_by(*(column.desc() for column in order))
-        ids = ids.limit(per_page + min(after, 0)).offset(max(after, 0))
+    # Few matches: the trigram index finds them all and they are sorted. Many: the
+    # walk in name order (ix_users_directory) tests each name and stops at the page.
+    sort_matches = len(key) >= TRIGRAM and total <= count_cap
+    if len(key) >= TRIGRAM:
+        conditions.append(_found_by_index(key) if sort_matches else _contains(key))
+    elif key:
+        conditions += _starts_with(key)
+    if before is None and after is None:
+        last_page = max(1, -(-min(total, count_cap) // per_page))
+        page = min(max(1, page), last_page)
     else:
-        ids = ids.order_by(*order).limit(per_page).offset(offset)
-    # The page's ids come from the directory index alone; then their rows.
-    page_ids = ids.subquery()
-    rows = db.session.execute(
-        select(User.id, User.name, User.bio, User.created_at)
-        .join(page_ids, User.id == page_ids.c.id)
-        .order_by(*order)
-    )
+        page = 1
+    rows = _read_page(conditions, sort_matches, per_page, page, after, before)
+    if before is not None and len(rows) <= per_page:
+        # Nothing precedes these members: the page before is the first page.
+        before = None
+        rows = _read_page(conditions, sort_matches, per_page, 1, None, None)
+    extra = len(rows) > per_page
+    if before is not None:
+        shown = rows[1:] if extra else rows
+        has_previous, has_next = extra, True
+    else:
+        shown = rows[:per_page]
+        has_previous, has_next = page > 1 or after is not None, extra
     members = [
         Member(id=row.id, name=row.name, bio=row.bio, created_at=row.created_at)
-        for row in rows
+        for row in shown
     ]
-    return MemberPage(members=members, page=page, pages=pages, total=total, query=query)
+    return MemberPage(
+        members=members,
+        total=total,
+        query=query,
+        previous=Cursor(shown[0].name_key, shown[0].id)
+        if shown and has_previous
+        else None,
+        next=Cursor(shown[-1].name_key, shown[-1].id) if shown and has_next else None,
+        count_cap=count_cap,
+    )
+
+
+def _read_page(
+    conditions: list[ColumnElement[bool]],
+    sort_matches: bool,
+    per_page: int,
+    page: int,
+    after: Cursor | None,
+    before: Cursor | None,
+) -> list[Any]:
+    """Read per_page + 1 members in name order, to know whether more follow."""
+    place = tuple_(User.name_key, User.id)
+    if after is not None:
+        conditions = [*conditions, place > tuple_(after.name_key, after.id)]
+    if before is not None:
+        conditions = [*conditions, place < tuple_(before.name_key, before.id)]
+    ids: Select[Any, Any] = select(User.id, User.name_key).where(*conditions)
+    if sort_matches:
+        # Every match first (MATERIALIZED: PostgreSQL may not fold it into a walk of
+        # the name order, which would test every member), then the page of them.
+        matches = ids.cte("matches").prefix_with("MATERIALIZED")
+        ids = select(matches.c.id, matches.c.name_key)
+    order = [ids.selected_columns.name_key, ids.selected_columns.id]
+    if before is not None:
+        order = [column.desc() for column in order]
+    page_ids = (
+        ids.order_by(*order).limit(per_page + 1).offset((page - 1) * per_page)
+    ).subquery()
+    # The page's ids come from an index alone; then their rows.
+    result = db.session.execute(
+        select(User.id, User.name_key, User.name, User.bio, User.created_at)
+        .join(page_ids, User.id == page_ids.c.id)
+        .order_by(User.name_key, User.id)
+    )
+    return list(result)
 
 
 def get_member(member_id: int, viewer: User) -> User:

@@ -23,10 +23,15 @@ bp = Blueprint("users", __name__, url_prefix="/users")
 @bp.route("/")
 @login_required
 def index() -> str:
+    # Next and Previous carry a cursor (`after`, `before`); `page` numbers, as old
+    # links have them, reach as far as the count (DIRECTORY_COUNT_CAP).
     page = directory.list_members(
         request.args.get("q", ""),
-        request.args.get("page", 1, type=int) or 1,
         current_app.config["DIRECTORY_PAGE_SIZE"],
+        current_app.config["DIRECTORY_COUNT_CAP"],
+        page=request.args.get("page", 1, type=int) or 1,
+        after=directory.Cursor.parse(request.args.get("after")),
+        before=directory.Cursor.parse(request.args.get("before")),
     )
     return render_template("users/index.html", result=page)
 
