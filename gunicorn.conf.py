@@ -2,10 +2,20 @@
 
 import gc
 import os
+import shutil
+import tempfile
 from typing import Any
 
 # The web workers never run migrations: leave Alembic out of their memory.
 os.environ.setdefault("FLASK_LOAD_MIGRATIONS", "false")
+# /metrics (app/metrics.py, when METRICS_ENABLED): each worker counts into files in
+# this directory and /metrics adds them all up. prometheus_client reads the variable
+# when it is imported, so it is set here, before the app is loaded; unset, a new
+# temporary directory, removed when the server stops.
+_made_metrics_directory = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _made_metrics_directory = tempfile.mkdtemp(prefix="vestibule-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_directory
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -22,8 +32,11 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 def on_starting(server: Any) -> None:
     # In the master, after the app was loaded and before the workers are forked.
     from app import before_fork
+    from app.metrics import empty_directory
 
     before_fork()
+    # counts left by an earlier run, whose process ids the new workers may reuse
+    empty_directory()
 
 
 def when_ready(server: Any) -> None:
@@ -36,3 +49,15 @@ def post_fork(server: Any, worker: Any) -> None:
     from app import after_fork
 
     after_fork(worker.app.wsgi())
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from app.metrics import process_exited
+
+    process_exited(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    # Not after `kill -USR2`: the new master it started counts in the same directory.
+    if _made_metrics_directory and not server.reexec_pid:
+        shutil.rmtree(_made_metrics_directory, ignore_errors=True)

@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_request_hooks(app)
     register_commands(app)
+    register_metrics(app)
     return app
 
 
@@ -186,6 +187,13 @@ def _deliver(app: Flask) -> None:
             Exception
         ):  # the outbox keeps the mail; the worker or next request retries
             app.logger.exception("delivering mail after the response failed")
+
+
+def register_metrics(app: Flask) -> None:
+    """Serve /metrics and count requests, if METRICS_ENABLED (off by default)."""
+    from app.metrics import init_metrics
+
+    init_metrics(app)
 
 
 def register_commands(app: Flask) -> None:

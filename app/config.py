@@ -115,6 +115,14 @@ class Config:
     ADMIN_PAGE_SIZE = 50
     HSTS = False
 
+    # GET /metrics (app/metrics.py), off unless enabled. Where a token or addresses
+    # are set, only a request with `Authorization: Bearer <token>` or from an allowed
+    # address (comma-separated addresses and networks) reads it; production needs
+    # one of the two.
+    METRICS_ENABLED = False
+    METRICS_TOKEN: str | None = None
+    METRICS_ALLOWED_IPS = ""
+
 
 class DevelopmentConfig(Config):
     """Local development: embedded SQLite, mail to the log."""
@@ -174,9 +182,12 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
     "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "METRICS_ENABLED": ("METRICS_ENABLED", _flag),
+    "METRICS_TOKEN": ("METRICS_TOKEN", str),
+    "METRICS_ALLOWED_IPS": ("METRICS_ALLOWED_IPS", str),
 }
 _EMPTY_IS_UNSET = frozenset(
-    {"SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD"}
+    {"SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "METRICS_TOKEN"}
 )
 
 

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.forms import Form
 from app.ratelimits import describe_wait, seconds_until_reset
 
-JSON_PATHS = frozenset({"/healthz", "/readyz"})
+JSON_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 MESSAGES = {
     400: (

@@ -100,7 +100,7 @@ UNREACHABLE_LIMIT = "1000000 per minute"
 # Worker counts the memory of both apps is read at, each in the same run.
 MEMORY_WORKERS = (2, 4)
 # gunicorn.conf.py's hooks that call into Vestibule, left out when serving bare Flask.
-VESTIBULE_HOOKS = ("on_starting", "post_fork")
+VESTIBULE_HOOKS = ("on_starting", "post_fork", "child_exit")
 # A table of this name marks a database as the benchmark's, to empty at will.
 BENCH_MARK = "vestibule_bench"
 

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.extensions import db
 from app.models import OutboxMail
 from app.models.base import utcnow
@@ -157,4 +158,5 @@ def deliver_due(limit: int = 50) -> int:
             mail.sent_at = utcnow()
             sent += 1
         db.session.commit()
+        metrics.count_mail_attempt(mail)
     return sent

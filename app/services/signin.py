@@ -8,6 +8,7 @@ from typing import NoReturn
 from sqlalchemy import select
 
 from app.extensions import db
+from app.metrics import count_sign_in_failure_without_account
 from app.models import SecurityEventKind, User
 from app.services import ServiceError, lockouts
 from app.services.accounts import password_fingerprint
@@ -91,4 +92,6 @@ def _check_sign_up_password(email: str, password: str, client: ClientInfo) -> No
         raise Unverified()
     lockouts.record_failure(email, None, client)
     db.session.commit()
+    # the security log has no account to hold it: counted here
+    count_sign_in_failure_without_account()
     raise BadCredentials()
