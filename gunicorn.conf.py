@@ -22,6 +22,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
 # The master loads the app once and the workers share its memory (bench/README.md).
 preload_app = True
+# No control socket (gunicornc): signals do what it would, and its one default path
+# would be shared by every gunicorn of the machine's user.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # Let the proxy in front handle slow clients; this only bounds a stuck request.

@@ -24,6 +24,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 mail_cli = AppGroup("mail", help="Deliver the outbox.")
 
 DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+LONGEST_DURATION = timedelta(days=36_525)  # reaching back past year 1 breaks dates
 
 
 class Duration(click.ParamType[timedelta, str]):
@@ -45,7 +46,10 @@ class Duration(click.ParamType[timedelta, str]):
                 ctx,
             )
         number, unit = match.groups()
-        return timedelta(**{DURATION_UNITS[unit]: int(number)})
+        duration = timedelta(**{DURATION_UNITS[unit]: int(number)})
+        if duration > LONGEST_DURATION:
+            self.fail(f"{value!r} is too long; give at most 100 years.", param, ctx)
+        return duration
 
 
 @users_cli.command("create-admin")
@@ -61,10 +65,15 @@ def create_admin(email: str, name: str, password_stdin: bool) -> None:
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = admin.create_admin(email, name, password)
+        user, created = admin.create_admin(email, name, password)
     except ServiceError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Admin {user.email} (id {user.id}) is ready.")
+    if not created:
+        click.echo(
+            f"It was an account already: its name ({user.name}) and password stay "
+            "as they were."
+        )
 
 
 @users_cli.command("list")
@@ -129,7 +138,12 @@ def purge_unverified(older_than: timedelta) -> None:
 
 @mail_cli.command("worker")
 @click.option("--once", is_flag=True, help="Deliver what is due, then stop.")
-@click.option("--interval", default=2.0, help="Seconds between looks at the outbox.")
+@click.option(
+    "--interval",
+    default=2.0,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between looks at the outbox.",
+)
 def worker(once: bool, interval: float) -> None:
     """Deliver queued mail, with retries and backoff, until stopped."""
     while True:

@@ -165,8 +165,10 @@ def init_metrics(app: Flask) -> None:
     config = app.config
     if not config["METRICS_ENABLED"]:
         return
+    token = config["METRICS_TOKEN"]
     access = _Access(
-        token=config["METRICS_TOKEN"] or None,
+        # FLASK_METRICS_TOKEN is read as JSON: a token of digits arrives as a number
+        token=str(token) if token not in (None, "") else None,
         networks=_networks(config["METRICS_ALLOWED_IPS"]),
     )
     open_to_all = access.token is None and not access.networks

@@ -127,6 +127,7 @@ def test_create_admin_promotes_an_existing_verified_account(app, make_user):
     )
 
     assert result.exit_code == 0, result.output
+    assert f"its name ({member.name}) and password stay as they were" in result.output
     promoted = stored(app, "member@example.com")
     assert promoted is not None and promoted.is_admin
     assert promoted.password_hash == member.password_hash
@@ -268,3 +269,16 @@ def test_users_deactivate_unknown_address_fails(app):
 
     assert result.exit_code != 0
     assert "nobody@example.com" in result.output
+
+
+# -- found in review ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("duration", ["999999d", "999999w"])
+def test_purge_unverified_refuses_a_duration_before_year_one_in_one_line(app, duration):
+    # Today: a traceback ending "OverflowError: date value out of range", status 1.
+    result = run(app, "users", "purge-unverified", "--older-than", duration)
+
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, OverflowError)

@@ -366,3 +366,18 @@ def test_postgres_walks_the_name_order_for_common_matches_and_deep_pages(
         # one sort: of the 21 rows read, not of the matches
         assert plan.count("Sort Key") == 1, plan
     assert "Index Cond: (ROW(name_key, id) > ROW(" in deep["page"]
+
+
+# --- found in review -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("parameter", ["after", "before"])
+@pytest.mark.parametrize("cursor", ["1:\x00", "1:ada\x00lovelace"])
+def test_a_cursor_tampered_with_a_nul_is_no_500(
+    client: FlaskClient, viewer: Any, parameter: str, cursor: str
+) -> None:
+    # Fails on PostgreSQL only (TEST_DATABASE_URL): Cursor.parse keeps the NUL and
+    # psycopg refuses it ("PostgreSQL text fields cannot contain NUL (0x00) bytes").
+    response = client.get("/users/", query_string={parameter: cursor})
+
+    assert response.status_code == 200

@@ -210,3 +210,16 @@ def test_a_search_that_finds_nobody_offers_every_member(
 
     assert "No member's name holds “nobody-is-called-this”." in page
     assert 'href="/users/">Show all members</a>' in page
+
+
+# -- found in review ------------------------------------------------------------
+
+
+def test_check_your_inbox_names_an_international_domain_as_it_was_typed(
+    client: FlaskClient,
+) -> None:
+    # Today: "a…@xn--bcher-kva.de", a spelling the person never typed.
+    response = sign_up(client, "ada@bücher.de")
+
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "We sent a message to <strong>a…@bücher.de</strong>" in page

@@ -343,3 +343,31 @@ def test_two_workers_report_the_sum_of_their_requests(
 
     requests = "vestibule_http_requests_total"
     assert value(samples, requests, endpoint="main.index", status="2xx") == 6
+
+
+# --- found in review -----------------------------------------------------------
+
+
+def test_a_token_of_digits_given_as_flask_metrics_token_reads_the_metrics(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FLASK_<KEY> values are parsed as JSON (README): "123..." becomes an int, and
+    # _Access.allows calls .encode() on it: 500 for the right token.
+    token = "12345678901234567890"
+    monkeypatch.setenv("FLASK_METRICS_TOKEN", token)
+    app = create_app(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": "x" * 32,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            "METRICS_ENABLED": True,
+        }
+    )
+
+    response = app.test_client().get(
+        "/metrics", headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == 200

@@ -58,7 +58,7 @@ from app.services import (
     signin,
     two_factor,
 )
-from app.services.email_address import mask_email, normalize_email
+from app.services.email_address import mask_email
 from app.services.passwords import WeakPassword
 from app.services.tokens import ExpiredLink, InvalidLink
 from app.sign_in_cookie import current_session, forget_sign_in, sign_in, sign_out
@@ -114,7 +114,8 @@ SIGN_UP, VERIFY_LINK, RESET_LINK = "sign_up", "verify_link", "reset_link"
 def _check_inbox(email: str, *, after: str) -> Response:
     # The same answer whether or not the address has an account: every address
     # typed gets a mail (a link, or a note that there is nothing to link to).
-    session[INBOX_KEY] = {"to": mask_email(normalize_email(email)), "after": after}
+    # As typed, in small letters: "bücher.de", not the stored "xn--bcher-kva.de".
+    session[INBOX_KEY] = {"to": mask_email(email.strip().lower()), "after": after}
     return redirect(url_for("auth.check_inbox"))
 
 

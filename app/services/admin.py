@@ -7,6 +7,7 @@ that account's security log with the acting admin (none from the CLI).
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import (
@@ -97,6 +99,7 @@ def list_users(query: str, filter_: UserFilter, page: int, per_page: int) -> Use
     `query` matches any part of the e-mail address or the name, ignoring case.
     Newest accounts first. A page out of range gives the nearest page that exists.
     """
+    query = "".join(ch for ch in query if unicodedata.category(ch)[0] != "C")
     query = " ".join(query.split())[:QUERY_MAX]
     conditions: list[ColumnElement[bool]] = []
     chosen = FILTERS[filter_]
@@ -134,15 +137,34 @@ def _user(user_id: int) -> User:
     return user
 
 
-def _other_active_admins(user_id: int) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(User.id)).where(
-                User.is_admin.is_(True), User.is_active.is_(True), User.id != user_id
-            )
-        )
-        or 0
+def _change_keeping_an_admin(user: User, **values: bool) -> None:
+    """Write `values` to an active admin's row unless no other active admin is left.
+
+    Raises LastAdmin, writing nothing. Two admins revoking each other at once must
+    not both pass: the active admins' rows are locked first (FOR UPDATE, on
+    PostgreSQL), and the write is one UPDATE that counts the others itself (on
+    SQLite, one writer at a time).
+    """
+    active_admin = and_(User.is_admin.is_(True), User.is_active.is_(True))
+    db.session.execute(select(User.id).where(active_admin).with_for_update())
+    other = aliased(User)
+    others = (
+        select(func.count(other.id))
+        .where(other.is_admin.is_(True), other.is_active.is_(True), other.id != user.id)
+        .scalar_subquery()
     )
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id, others > 0)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise LastAdmin("That is the only active admin; make another admin first.")
 
 
 def deactivate(user_id: int, actor: User | None, client: ClientInfo) -> User:
@@ -151,8 +173,8 @@ def deactivate(user_id: int, actor: User | None, client: ClientInfo) -> User:
     Raises UserNotFound, or LastAdmin for the only active admin.
     """
     user = _user(user_id)
-    if user.is_admin and user.is_active and not _other_active_admins(user.id):
-        raise LastAdmin("That is the only active admin; make another admin first.")
+    if user.is_admin and user.is_active:
+        _change_keeping_an_admin(user, is_active=False)
     user.is_active = False
     end_every_session(user.id)
     _record(user, SecurityEventKind.DEACTIVATED, actor, client)
@@ -188,8 +210,8 @@ def revoke_admin(user_id: int, actor: User | None, client: ClientInfo) -> User:
     user = _user(user_id)
     if not user.is_admin:
         return user
-    if user.is_active and not _other_active_admins(user.id):
-        raise LastAdmin("That is the only active admin; make another admin first.")
+    if user.is_active:
+        _change_keeping_an_admin(user, is_admin=False)
     user.is_admin = False
     _record(user, SecurityEventKind.ADMIN_REVOKED, actor, client)
     db.session.commit()
@@ -281,6 +303,8 @@ def requeue_mail(mail_id: int | None = None) -> int:
         .values(attempts=0, next_attempt_at=utcnow(), last_error="")
     )
     if mail_id is not None:
+        if not 0 < mail_id <= ID_MAX:
+            return 0  # names no mail
         statement = statement.where(OutboxMail.id == mail_id)
     result = cast(CursorResult[Any], db.session.execute(statement))
     db.session.commit()
@@ -290,11 +314,12 @@ def requeue_mail(mail_id: int | None = None) -> int:
 # -- the CLI's own ------------------------------------------------------------------
 
 
-def create_admin(email: str, name: str, password: str) -> User:
+def create_admin(email: str, name: str, password: str) -> tuple[User, bool]:
     """Create a verified admin, or promote the existing account with this address.
 
-    Raises AdminError (with the sentence to show), InvalidProfile or WeakPassword,
-    and then changes nothing.
+    Returns the account and whether it is new; an existing account keeps its name
+    and password. Raises AdminError (with the sentence to show), InvalidProfile or
+    WeakPassword, and then changes nothing.
     """
     email = normalize_email(email)
     if "@" not in email:
@@ -305,7 +330,7 @@ def create_admin(email: str, name: str, password: str) -> User:
             user.is_admin = True
             record_event(user.id, SecurityEventKind.ADMIN_GRANTED, ClientInfo())
             db.session.commit()
-        return user
+        return user, False
     name = clean_name(name)
     check_password_strength(password, email=email, name=name)
     user = User(
@@ -323,7 +348,7 @@ def create_admin(email: str, name: str, password: str) -> User:
         raise AdminError(
             "That address was just taken; run the command again."
         ) from None
-    return user
+    return user, True
 
 
 def find_user(email: str) -> User:

@@ -73,6 +73,8 @@ class Cursor:
             return None
         if int(number) > ID_MAX or len(key) > NAME_MAX * 2:
             return None
+        if any(unicodedata.category(ch)[0] == "C" for ch in key):
+            return None  # no name key holds a control character (or a NUL)
         return cls(key, int(number))
 
 
