@@ -8,6 +8,7 @@ from typing import Any
 os.environ.setdefault("FLASK_LOAD_MIGRATIONS", "false")
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+# The app reads it too (app/config.py WEB_CONCURRENCY, same default) for its checks.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
 # The master loads the app once and the workers share its memory (bench/README.md).

@@ -35,8 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(settings_from_environment())
     app.config.from_prefixed_env("FLASK")
     app.config.update(overrides)
-    if not app.config.get("SECRET_KEY"):
-        raise ConfigError("SECRET_KEY must be set in production")
+    refuse_unsafe_settings(app.config)
 
     configure_logging(app)
     register_extensions(app)
@@ -45,6 +44,40 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_request_hooks(app)
     register_commands(app)
     return app
+
+
+def refuse_unsafe_settings(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError, one line naming the fix, for settings unfit to serve.
+
+    Outside production only a missing SECRET_KEY counts (development has its own).
+    """
+    if not config.get("SECRET_KEY"):
+        raise ConfigError(
+            "SECRET_KEY must be set in production: set SECRET_KEY to a long random "
+            "value, such as python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    if config["APP_ENV"] != "production":
+        return
+    if (
+        str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+        and not config["ALLOW_SQLITE_IN_PRODUCTION"]
+    ):
+        raise ConfigError(
+            "DATABASE_URL is SQLite in production: set DATABASE_URL to PostgreSQL "
+            "(postgresql+psycopg://user:password@host/name), or set "
+            "ALLOW_SQLITE_IN_PRODUCTION=true to serve from one host on purpose"
+        )
+    workers = config["WEB_CONCURRENCY"]
+    if (
+        config["RATELIMIT_ENABLED"]
+        and str(config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
+        and workers > 1
+    ):
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI is memory:// with WEB_CONCURRENCY={workers} "
+            "workers, each counting limits alone: set RATELIMIT_STORAGE_URI to "
+            "redis://host:6379/0, or WEB_CONCURRENCY=1"
+        )
 
 
 def before_fork() -> None:

@@ -26,6 +26,11 @@ class Config:
     TRUSTED_PROXIES = 0
     MAX_CONTENT_LENGTH = 256 * 1024
     LOAD_MIGRATIONS = True  # `flask db ...`; off in the gunicorn workers
+    # gunicorn's workers (gunicorn.conf.py reads the same variable, same default);
+    # production refuses memory:// rate limits with more than one.
+    WEB_CONCURRENCY = 2
+    # Production refuses SQLite unless told that one host serves on purpose.
+    ALLOW_SQLITE_IN_PRODUCTION = False
 
     # Mail: with MAIL_SERVER unset every mail is written to the log.
     MAIL_SERVER: str | None = None
@@ -171,6 +176,8 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
     "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "WEB_CONCURRENCY": ("WEB_CONCURRENCY", int),
+    "ALLOW_SQLITE_IN_PRODUCTION": ("ALLOW_SQLITE_IN_PRODUCTION", _flag),
 }
 _EMPTY_IS_UNSET = frozenset(
     {"SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD"}
