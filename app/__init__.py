@@ -128,7 +128,8 @@ def configure_logging(app: Flask) -> None:
             "%(asctime)s %(levelname)s %(name)s request=%(request_id)s %(message)s"
         )
     )
-    for name in ("vestibule", app.logger.name):
+    # Flask-Limiter says there when its storage (Redis) fails and when it is back.
+    for name in ("vestibule", app.logger.name, "flask-limiter"):
         logger = logging.getLogger(name)
         if not logger.handlers:
             logger.addHandler(handler)

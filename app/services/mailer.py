@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -109,11 +110,12 @@ def _claim(mail_id: int) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-def deliver_due(limit: int = 50) -> int:
+def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
     """Send the mails that are due; return how many went out.
 
     Several senders may run at once: each claims a mail with a conditional
-    UPDATE before sending it, so no mail goes out twice.
+    UPDATE before sending it, so no mail goes out twice. Once `stop` is set no
+    further mail is claimed: the one in hand is finished and noted first.
     """
     due_ids = db.session.scalars(
         select(OutboxMail.id)
@@ -127,6 +129,8 @@ def deliver_due(limit: int = 50) -> int:
     ).all()
     sent = 0
     for mail_id in due_ids:
+        if stop is not None and stop.is_set():
+            break
         if not _claim(mail_id):
             continue
         mail = db.session.get_one(OutboxMail, mail_id)
