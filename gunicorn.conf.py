@@ -15,6 +15,8 @@ worker_class = "sync"
 preload_app = True
 accesslog = "-"
 errorlog = "-"
+# Mailed links carry tokens in their paths: the access log shows them redacted.
+logger_class = "app.access_log.RedactingLogger"
 # Let the proxy in front handle slow clients; this only bounds a stuck request.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
