@@ -18,6 +18,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_directory
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+# The app reads it too (app/config.py WEB_CONCURRENCY, same default) for its checks.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
 # The master loads the app once and the workers share its memory (bench/README.md).
@@ -27,6 +28,8 @@ preload_app = True
 control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
+# Mailed links carry tokens in their paths: the access log shows them redacted.
+logger_class = "app.access_log.RedactingLogger"
 # Let the proxy in front handle slow clients; this only bounds a stuck request.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

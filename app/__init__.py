@@ -35,8 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(settings_from_environment())
     app.config.from_prefixed_env("FLASK")
     app.config.update(overrides)
-    if not app.config.get("SECRET_KEY"):
-        raise ConfigError("SECRET_KEY must be set in production")
+    refuse_unsafe_settings(app.config)
 
     configure_logging(app)
     register_extensions(app)
@@ -46,6 +45,40 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_metrics(app)
     return app
+
+
+def refuse_unsafe_settings(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError, one line naming the fix, for settings unfit to serve.
+
+    Outside production only a missing SECRET_KEY counts (development has its own).
+    """
+    if not config.get("SECRET_KEY"):
+        raise ConfigError(
+            "SECRET_KEY must be set in production: set SECRET_KEY to a long random "
+            "value, such as python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    if config["APP_ENV"] != "production":
+        return
+    if (
+        str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+        and not config["ALLOW_SQLITE_IN_PRODUCTION"]
+    ):
+        raise ConfigError(
+            "DATABASE_URL is SQLite in production: set DATABASE_URL to PostgreSQL "
+            "(postgresql+psycopg://user:password@host/name), or set "
+            "ALLOW_SQLITE_IN_PRODUCTION=true to serve from one host on purpose"
+        )
+    workers = config["WEB_CONCURRENCY"]
+    if (
+        config["RATELIMIT_ENABLED"]
+        and str(config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
+        and workers > 1
+    ):
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI is memory:// with WEB_CONCURRENCY={workers} "
+            "workers, each counting limits alone: set RATELIMIT_STORAGE_URI to "
+            "redis://host:6379/0, or WEB_CONCURRENCY=1"
+        )
 
 
 def before_fork() -> None:
@@ -96,7 +129,8 @@ def configure_logging(app: Flask) -> None:
             "%(asctime)s %(levelname)s %(name)s request=%(request_id)s %(message)s"
         )
     )
-    for name in ("vestibule", app.logger.name):
+    # Flask-Limiter says there when its storage (Redis) fails and when it is back.
+    for name in ("vestibule", app.logger.name, "flask-limiter"):
         logger = logging.getLogger(name)
         if not logger.handlers:
             logger.addHandler(handler)

@@ -7,16 +7,20 @@ with status 1 (2 for a command line it cannot read, as click does).
 from __future__ import annotations
 
 import json
+import logging
 import re
+import signal
 import sys
-import time
+import threading
 from datetime import timedelta
 from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
+from app.extensions import db
 from app.services import ServiceError, admin, mailer
 from app.services.security_log import ClientInfo
 
@@ -25,6 +29,9 @@ mail_cli = AppGroup("mail", help="Deliver the outbox.")
 
 DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LONGEST_DURATION = timedelta(days=36_525)  # reaching back past year 1 breaks dates
+# The longest the mail worker waits between tries while delivery keeps failing.
+WORKER_LONGEST_WAIT = 60.0
+log = logging.getLogger("vestibule.mail")
 
 
 class Duration(click.ParamType[timedelta, str]):
@@ -145,14 +152,42 @@ def purge_unverified(older_than: timedelta) -> None:
     help="Seconds between looks at the outbox.",
 )
 def worker(once: bool, interval: float) -> None:
-    """Deliver queued mail, with retries and backoff, until stopped."""
-    while True:
-        sent = mailer.deliver_due()
-        if once:
-            click.echo(f"{sent} mail(s) sent.")
-            return
+    """Deliver queued mail, with retries and backoff, until stopped.
+
+    A failed look at the outbox (the database down) is logged and tried again
+    after a wait that doubles up to a minute; a mail the SMTP server does not take
+    waits its own retry time (mailer.deliver_due). SIGTERM or Ctrl-C stops the
+    worker once the mail in hand is sent and noted.
+    """
+    if once:
+        click.echo(f"{mailer.deliver_due()} mail(s) sent.")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    failures = 0
+    while not stop.is_set():
+        try:
+            sent = mailer.deliver_due(stop=stop)
+        except Exception as error:  # logged below; the worker carries on
+            db.session.remove()  # its connection may be gone; the next try gets one
+            failures += 1
+            wait = min(interval * 2**failures, WORKER_LONGEST_WAIT)
+            if isinstance(error, SQLAlchemyError):
+                first_line = str(error).splitlines()[0]
+                log.error(
+                    "mail worker: database error, next try in %.1f s: %s",
+                    wait,
+                    first_line,
+                )
+            else:
+                log.exception("mail worker: delivery failed, next try in %.1f s", wait)
+            stop.wait(wait)
+            continue
+        failures = 0
         if not sent:
-            time.sleep(interval)
+            stop.wait(interval)
+    log.info("mail worker: stopped")
 
 
 @mail_cli.command("requeue")

@@ -26,9 +26,16 @@ class Config:
     TRUSTED_PROXIES = 0
     MAX_CONTENT_LENGTH = 256 * 1024
     LOAD_MIGRATIONS = True  # `flask db ...`; off in the gunicorn workers
+    # gunicorn's workers (gunicorn.conf.py reads the same variable, same default);
+    # production refuses memory:// rate limits with more than one.
+    WEB_CONCURRENCY = 2
+    # Production refuses SQLite unless told that one host serves on purpose.
+    ALLOW_SQLITE_IN_PRODUCTION = False
 
-    # Mail: with MAIL_SERVER unset every mail is written to the log.
+    # Mail: with MAIL_SERVER unset every mail is written to the log (MAIL_TO_LOG), or,
+    # in production, where a log must not hold a link's token, not sent at all.
     MAIL_SERVER: str | None = None
+    MAIL_TO_LOG = True
     MAIL_PORT = 587
     MAIL_USE_TLS = True
     MAIL_USERNAME: str | None = None
@@ -154,6 +161,7 @@ class ProductionConfig(Config):
     PREFERRED_URL_SCHEME = "https"
     HSTS = True
     MAIL_DELIVERY = "worker"
+    MAIL_TO_LOG = False
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -185,6 +193,8 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "METRICS_ENABLED": ("METRICS_ENABLED", _flag),
     "METRICS_TOKEN": ("METRICS_TOKEN", str),
     "METRICS_ALLOWED_IPS": ("METRICS_ALLOWED_IPS", str),
+    "WEB_CONCURRENCY": ("WEB_CONCURRENCY", int),
+    "ALLOW_SQLITE_IN_PRODUCTION": ("ALLOW_SQLITE_IN_PRODUCTION", _flag),
 }
 _EMPTY_IS_UNSET = frozenset(
     {"SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "METRICS_TOKEN"}

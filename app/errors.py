@@ -137,8 +137,9 @@ def handle_unexpected(error: Exception) -> Response:
     g.database_failed = isinstance(error, SQLAlchemyError)
     if isinstance(error, HTTPException):
         return render_error(error)
+    # The endpoint, not the path: a mailed link's path holds its token.
     current_app.logger.exception(
-        "unhandled error on %s %s", request.method, request.path
+        "unhandled error on %s %s", request.method, request.endpoint or "-"
     )
     return render_error(InternalServerError())
 

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import re
 import secrets
+import time
 from enum import Enum
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request, session
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    request,
+    request_finished,
+    session,
+)
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadData, URLSafeTimedSerializer
 
@@ -27,6 +37,7 @@ KEEP_EARLIER_CSRF_SECRETS = 4
 MAX_NEXT_LENGTH = 2000
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+request_log = logging.getLogger("vestibule.request")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -170,10 +181,31 @@ def renew_session_state() -> None:
 
 
 def start_request() -> None:
-    """Give the request an id for the log and the response."""
+    """Give the request an id for the log and the response; note when it began."""
+    g.request_started = time.perf_counter()
     given = request.headers.get("X-Request-ID", "")
     # A proxy's id is kept so log lines match across hops; anything odd is replaced.
     g.request_id = given if REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
+
+
+def log_request(sender: Flask, response: Response, **extra: object) -> None:
+    """Log the request's line: method, endpoint, status, duration in ms, user id.
+
+    Every line carries the request id already (app.configure_logging).
+    The endpoint names the page, never its path, which may hold a mailed link's
+    token. The user is the one whose session the request looked up, if it did.
+    """
+    started = g.get("request_started")
+    duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
+    user_session = g.get("user_session")
+    request_log.info(
+        "method=%s endpoint=%s status=%s duration_ms=%.1f user=%s",
+        request.method,
+        request.endpoint or "-",
+        response.status_code,
+        duration_ms,
+        user_session.user_id if user_session is not None else "-",
+    )
 
 
 _SECURITY_HEADERS = {
@@ -205,3 +237,5 @@ def register_security(app: Flask) -> None:
     app.before_request(start_request)
     app.before_request(check_csrf)
     app.after_request(set_security_headers)
+    # Sent once the response is final, after every after_request function.
+    request_finished.connect(log_request, app)

@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from run import (  # noqa: E402
+    BENCH_ENVIRONMENT,
+    BENCH_SETTINGS,
     PASSWORD,
     SECRET,
     Result,
@@ -215,6 +217,7 @@ def make_app(database_url: str) -> Any:
             "APP_ENV": "production",
             "SECRET_KEY": SECRET,
             "SQLALCHEMY_DATABASE_URI": database_url,
+            **BENCH_SETTINGS,
         }
     )
 
@@ -320,6 +323,7 @@ def main() -> None:
     token = start(database_url)
     env = {
         **os.environ,
+        **BENCH_ENVIRONMENT,
         "APP_ENV": "production",
         "SECRET_KEY": SECRET,
         "DATABASE_URL": database_url,

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import PAGES as BENCH_PAGES  # noqa: E402
 from run import (  # noqa: E402
+    BENCH_SETTINGS,
     PASSWORD,
     QUERY,
     SECRET,
@@ -48,6 +48,7 @@ from run import (  # noqa: E402
     csrf_token_in,
     seed,
 )
+from run import PAGES as BENCH_PAGES  # noqa: E402
 from werkzeug.datastructures import Headers  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
@@ -254,6 +255,7 @@ def main() -> None:
             "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
             "LOGIN_LIMIT_PER_IP": UNREACHABLE_LIMIT,
             "MAIL_DELIVERY": "worker",
+            **BENCH_SETTINGS,
         }
     )
     app.logger.disabled = True

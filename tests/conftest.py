@@ -88,11 +88,16 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
         url = TEST_DATABASE_URL
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('schema') / 'template.db'}"
+    migrate(url)
+    return url
+
+
+def migrate(url: str) -> None:
+    """Build the schema of the database at `url` through the migrations."""
     app = create_app(_base_config(url))
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return url
 
 
 def _clean_postgres(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -22,6 +23,9 @@ class SmtpInbox:
         self.messages: list[EmailMessage] = []
         self._arrived = threading.Condition()
         self._controller: Controller | None = None
+        self._let_through = threading.Event()  # cleared: each mail waits, see hold()
+        self._let_through.set()
+        self.in_hand = threading.Event()  # a held mail waits for release()
 
     async def handle_DATA(  # the name aiosmtpd calls
         self, server: SMTP, session: Session, envelope: Envelope
@@ -30,6 +34,9 @@ class SmtpInbox:
         assert isinstance(content, bytes)
         message = message_from_bytes(content, policy=policy.default)
         assert isinstance(message, EmailMessage)
+        if not self._let_through.is_set():
+            self.in_hand.set()
+            await asyncio.to_thread(self._let_through.wait, MAIL_TIMEOUT)
         with self._arrived:
             self.messages.append(message)
             self._arrived.notify_all()
@@ -49,6 +56,13 @@ class SmtpInbox:
         received = [(m["To"], m["Subject"]) for m in self.messages]
         assert found, f"no mail {subject!r} to {to} arrived; received: {received}"
         return found
+
+    def hold(self) -> None:
+        """Keep each sender waiting for the answer to its mail until release()."""
+        self._let_through.clear()
+
+    def release(self) -> None:
+        self._let_through.set()
 
     def start(self) -> None:
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)

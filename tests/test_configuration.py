@@ -28,6 +28,8 @@ APP_VARIABLES = frozenset(
         "MAIL_DEFAULT_SENDER",
         "BASE_URL",
         "TRUSTED_PROXIES",
+        "WEB_CONCURRENCY",
+        "ALLOW_SQLITE_IN_PRODUCTION",
     }
 )
 # What `gunicorn wsgi:app` does first, then what the app ended up with.
@@ -97,6 +99,8 @@ def test_production_secret_key_in_dotenv_lets_the_web_app_start(tmp_path):
         APP_ENV="production",
         SECRET_KEY="key-kept-in-dotenv",
         DATABASE_URL=sqlite_url(tmp_path / "site.db"),
+        ALLOW_SQLITE_IN_PRODUCTION="true",
+        WEB_CONCURRENCY="1",
     )
 
     settings = served_settings(tmp_path)
@@ -125,6 +129,8 @@ def test_variables_already_set_win_over_dotenv(tmp_path):
         SECRET_KEY="key-kept-in-dotenv",
         DATABASE_URL=sqlite_url(tmp_path / "from-dotenv.db"),
         FLASK_DIRECTORY_PAGE_SIZE="7",
+        ALLOW_SQLITE_IN_PRODUCTION="true",
+        WEB_CONCURRENCY="1",
     )
     chosen = sqlite_url(tmp_path / "from-environment.db")
 

@@ -132,6 +132,9 @@ def production_app(database_url: str, **overrides: Any) -> Flask:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "RATELIMIT_STORAGE_URI": "memory://",
             "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            # the suite's database may be SQLite, its limits are in memory
+            "ALLOW_SQLITE_IN_PRODUCTION": True,
+            "WEB_CONCURRENCY": 1,
             **overrides,
         }
     )

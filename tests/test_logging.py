@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
+
+import pytest
 
 from app import create_app
+from app.access_log import REDACTED, redact
+from tests.conftest import CSRF_RE, link_in
+from tests.factories import PASSWORD
+from tests.processes import Browser
+from tests.smtp import SmtpInbox
+from tests.test_server import gunicorn
 
 
 def test_log_lines_carry_the_request_id_sent_back_to_the_client(capsys):
@@ -61,3 +70,98 @@ def test_a_database_error_names_no_value_it_was_given(app):
 
     assert "parameters hidden" in str(raised.value)
     assert "JBSWY3DPEHPK3PXP" not in str(raised.value)
+
+
+# --- one line per request, and no secret in any log ---------------------------------
+
+
+def test_each_request_writes_one_line_naming_its_endpoint_and_user(
+    client, signed_in, caplog
+):
+    caplog.set_level(logging.INFO, logger="vestibule.request")
+
+    client.get("/account/profile")
+
+    [record] = [r for r in caplog.records if r.name == "vestibule.request"]
+    line = record.getMessage()
+    assert line.startswith("method=GET endpoint=account.profile status=200 ")
+    assert re.search(r" duration_ms=\d+\.\d ", line)
+    assert line.endswith(f" user={signed_in.id}")
+
+
+def test_a_request_line_names_the_page_never_its_token(client, caplog):
+    caplog.set_level(logging.INFO, logger="vestibule.request")
+
+    client.get("/auth/reset/a-token-from-a-mail")
+
+    [record] = [r for r in caplog.records if r.name == "vestibule.request"]
+    assert "endpoint=auth.reset status=400" in record.getMessage()
+    assert "a-token-from-a-mail" not in record.getMessage()
+
+
+def test_every_page_with_a_token_in_its_path_is_redacted_in_the_access_log(app):
+    token_rules = [r for r in app.url_map.iter_rules() if "token" in r.arguments]
+    assert len(token_rules) >= 6
+    adapter = app.url_map.bind("localhost")
+    for rule in token_rules:
+        path = adapter.build(rule.endpoint, {"token": "SECRET.token-value_1"})
+        line = f'GET {path}?next=%2F HTTP/1.1" 200 - "https://site{path}"'
+
+        redacted = redact(line)
+
+        assert "SECRET" not in redacted, rule.rule
+        assert redacted.count(REDACTED) == 2
+
+
+@pytest.mark.slow
+def test_the_logs_of_a_served_run_hold_no_token_password_or_cookie(
+    app, database_url, tmp_path
+):
+    inbox = SmtpInbox()
+    inbox.start()
+    log = tmp_path / "gunicorn.log"
+    mail = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(inbox.port)}
+    browser = Browser()
+    secrets: set[str] = set()
+    email, first, second = "grace@example.com", PASSWORD, "lantern orchard quietly 16"
+
+    def submit(url: str, fields: dict[str, str]) -> str:
+        page = browser.submit(url, fields)
+        secrets.update(browser.cookie_values())
+        secrets.update(CSRF_RE.findall(page.text))
+        return page.url
+
+    try:
+        with gunicorn(database_url, log, env={**mail, "MAIL_USE_TLS": "false"}) as base:
+            fields = {"name": "Grace", "email": email, "password": first}
+            submit(f"{base}/auth/register", {**fields, "confirm": first})
+            verify = link_in(
+                inbox.wait_for(email, "Confirm your e-mail address").get_content()
+            )
+            assert submit(base + verify, {}) == f"{base}/"
+            submit(f"{base}/auth/logout", {})
+            submit(f"{base}/auth/forgot", {"email": email})
+            reset = link_in(inbox.wait_for(email, "Reset your password").get_content())
+            submit(base + reset, {"password": second, "confirm": second})
+            signed_in = submit(
+                f"{base}/auth/login", {"email": email, "password": second}
+            )
+            assert signed_in == f"{base}/"
+            assert browser.open(f"{base}/account/profile").status == 200
+    finally:
+        inbox.stop()
+
+    tokens = [verify.rsplit("/", 1)[1], reset.rsplit("/", 1)[1]]
+    logged = log.read_text()
+    for value in [*tokens, first, second, *secrets]:
+        assert value not in logged
+    access = [
+        line for line in logged.splitlines() if '" 200 ' in line or '" 30' in line
+    ]
+    assert any(f"POST /auth/verify/{REDACTED} " in line for line in access)
+    assert any(f"GET /auth/reset/{REDACTED} " in line for line in access)
+    # Gunicorn's line and the app's line, for each request.
+    requests = [line for line in logged.splitlines() if "vestibule.request" in line]
+    assert len(requests) == len(re.findall(r'"(?:GET|POST) /', logged))
+    assert all(re.search(r" request=[0-9a-f]{32} method=", line) for line in requests)
+    assert any("endpoint=account.profile status=200" in line for line in requests)

@@ -335,3 +335,25 @@ def test_an_admin_sends_an_undelivered_mail_again_from_the_admin_area(
     assert "Every mail went out" in browser.get("/admin/mail").get_data(True)
     assert run_worker(app) == "1 mail(s) sent."
     assert smtp_server_down.messages[0]["To"] == "grace@example.com"
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [{"APP_ENV": "testing", "MAIL_SERVER": None, "MAIL_TO_LOG": False}],
+    ids=["production-like"],
+)
+def test_without_a_mail_server_production_keeps_mail_out_of_the_log(
+    app: Flask,
+    queued_mail: None,
+    outbox: Outbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="vestibule.mail")
+
+    with app.app_context():
+        assert mailer.deliver_due() == 0
+
+    [mail] = outbox()
+    assert mail.sent_at is None and mail.attempts == 1  # kept, to be tried again
+    assert "MAIL_SERVER is not set" in mail.last_error
+    assert BASE_URL not in caplog.text  # the mail's link is not in the log

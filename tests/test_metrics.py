@@ -249,6 +249,8 @@ def production_app(database_url: str, **overrides: Any) -> Flask:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "RATELIMIT_STORAGE_URI": "memory://",
             "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            "ALLOW_SQLITE_IN_PRODUCTION": True,  # the suite's own database
+            "WEB_CONCURRENCY": 1,
             "METRICS_ENABLED": True,
             "METRICS_TOKEN": None,
             "METRICS_ALLOWED_IPS": "",
@@ -362,6 +364,8 @@ def test_a_token_of_digits_given_as_flask_metrics_token_reads_the_metrics(
             "SQLALCHEMY_DATABASE_URI": database_url,
             "RATELIMIT_STORAGE_URI": "memory://",
             "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            "ALLOW_SQLITE_IN_PRODUCTION": True,  # the suite's own database
+            "WEB_CONCURRENCY": 1,
             "METRICS_ENABLED": True,
         }
     )

@@ -18,6 +18,7 @@ from tests.conftest import CSRF_RE, link_in
 from tests.test_server import gunicorn
 
 PASSWORD = "lantern orchard quietly sixteen"
+pytestmark = pytest.mark.slow
 
 # Vestibule's app, as gunicorn.conf.py preloads it, with what a test needs to see
 # inside the workers. The master opens a database connection while loading, as a

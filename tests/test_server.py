@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -23,25 +23,32 @@ from app.models import SignUpClaim
 from tests.conftest import CSRF_RE, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
 
 
 @contextlib.contextmanager
 def gunicorn(
-    database_url: str, log: Path, target: str = "wsgi:app", pythonpath: str = "."
+    database_url: str,
+    log: Path,
+    target: str = "wsgi:app",
+    pythonpath: str = ".",
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Run gunicorn as the Makefile's `run` does, on `database_url`; yield its URL.
 
     `target` is the WSGI app, found on `pythonpath` (relative to the repository);
-    gunicorn's own log goes to `log`.
+    `env` adds environment variables. Gunicorn's access and error logs and the
+    app's log go to `log`.
     """
     port = free_port()
-    env = {
+    environment = {
         **os.environ,
         "PYTHONOPTIMIZE": "2",
         "APP_ENV": "development",
         "DATABASE_URL": database_url,
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        **(env or {}),
     }
     with log.open("w") as output:
         process = subprocess.Popen(  # noqa: S603 - arguments from the tests
@@ -56,8 +63,8 @@ def gunicorn(
                 target,
             ],
             cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
+            env=environment,
+            stdout=output,
             stderr=output,
         )
     base = f"http://127.0.0.1:{port}"

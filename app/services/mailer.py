@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -83,6 +84,8 @@ def _message(mail: OutboxMail) -> EmailMessage:
 def _send(mail: OutboxMail) -> None:
     config = current_app.config
     if not config["MAIL_SERVER"]:
+        if not config["MAIL_TO_LOG"]:  # kept, retried, then undelivered: never lost
+            raise smtplib.SMTPException("MAIL_SERVER is not set")
         log.info("mail to %s: %s\n%s", mail.recipient, mail.subject, mail.body)
         return
     with smtplib.SMTP(
@@ -110,11 +113,12 @@ def _claim(mail_id: int) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-def deliver_due(limit: int = 50) -> int:
+def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
     """Send the mails that are due; return how many went out.
 
     Several senders may run at once: each claims a mail with a conditional
-    UPDATE before sending it, so no mail goes out twice.
+    UPDATE before sending it, so no mail goes out twice. Once `stop` is set no
+    further mail is claimed: the one in hand is finished and noted first.
     """
     due_ids = db.session.scalars(
         select(OutboxMail.id)
@@ -128,6 +132,8 @@ def deliver_due(limit: int = 50) -> int:
     ).all()
     sent = 0
     for mail_id in due_ids:
+        if stop is not None and stop.is_set():
+            break
         if not _claim(mail_id):
             continue
         mail = db.session.get_one(OutboxMail, mail_id)

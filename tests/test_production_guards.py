@@ -1,0 +1,105 @@
+"""Production refuses to start on settings that would fail it, saying the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import ConfigError, create_app
+from tests.test_configuration import ROOT, run
+
+POSTGRES = "postgresql+psycopg://vestibule@db.invalid/vestibule"
+REDIS = "redis://cache.invalid:6379/0"
+
+
+def production(**settings: Any) -> None:
+    """Build a production app from sound settings with `settings` over them.
+
+    The database is only named, never reached: the checks run before any connection.
+    """
+    create_app(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": "x" * 32,
+            "SQLALCHEMY_DATABASE_URI": POSTGRES,
+            "RATELIMIT_STORAGE_URI": REDIS,
+            "WEB_CONCURRENCY": 4,
+            **settings,
+        }
+    )
+
+
+def test_sound_production_settings_start() -> None:
+    production()
+
+
+def test_production_refuses_sqlite() -> None:
+    with pytest.raises(ConfigError, match="ALLOW_SQLITE_IN_PRODUCTION=true"):
+        production(SQLALCHEMY_DATABASE_URI="sqlite:///site.db")
+
+
+def test_production_serves_sqlite_when_told_to() -> None:
+    production(
+        SQLALCHEMY_DATABASE_URI="sqlite:///site.db", ALLOW_SQLITE_IN_PRODUCTION=True
+    )
+
+
+def test_production_refuses_limits_in_memory_with_several_workers() -> None:
+    with pytest.raises(ConfigError, match="WEB_CONCURRENCY=4 workers"):
+        production(RATELIMIT_STORAGE_URI="memory://")
+
+
+def test_production_keeps_limits_in_memory_for_one_worker() -> None:
+    production(RATELIMIT_STORAGE_URI="memory://", WEB_CONCURRENCY=1)
+
+
+def test_development_starts_on_sqlite_and_memory() -> None:
+    create_app(
+        {
+            "APP_ENV": "development",
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///site.db",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "WEB_CONCURRENCY": 4,
+        }
+    )
+
+
+SOUND = {"APP_ENV": "production", "SECRET_KEY": "x" * 32, "DATABASE_URL": POSTGRES}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("variables", "fix"),
+    [
+        ({**SOUND, "SECRET_KEY": ""}, "set SECRET_KEY to a long random value"),
+        (
+            {**SOUND, "DATABASE_URL": "sqlite:///site.db"},
+            "set DATABASE_URL to PostgreSQL",
+        ),
+        ({**SOUND, "WEB_CONCURRENCY": "3"}, "set RATELIMIT_STORAGE_URI to redis://"),
+    ],
+    ids=["no SECRET_KEY", "SQLite", "memory:// and 3 workers"],
+)
+def test_gunicorn_refuses_to_start_with_one_line_naming_the_fix(
+    tmp_path: Path, variables: dict[str, str], fix: str
+) -> None:
+    result = run(
+        tmp_path,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
+        "--chdir",
+        str(ROOT),
+        "--bind",
+        "127.0.0.1:0",
+        "wsgi:app",
+        **variables,
+    )
+
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: ")
+    assert fix in line
