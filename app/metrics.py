@@ -1,7 +1,7 @@
 """`GET /metrics` in Prometheus's text format: off unless METRICS_ENABLED.
 
-What is counted (README, "Deployment"): requests and their seconds per endpoint,
-sign-ins, failed sign-ins, lockouts, rate-limit refusals and mail deliveries.
+What is counted (README, "Running in production"): requests and their seconds per
+endpoint, sign-ins, failed sign-ins, lockouts, rate-limit refusals and mail deliveries.
 
 Under gunicorn every worker counts into files of its own in the directory that
 PROMETHEUS_MULTIPROC_DIR names, and `/metrics`, whichever worker answers, adds up

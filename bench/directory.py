@@ -40,6 +40,7 @@ from run import (  # noqa: E402
     claim_database,
     ensure_wrk,
     log,
+    member_row,
     wrk_run,
 )
 from sqlalchemy import insert, select, text  # noqa: E402
@@ -47,7 +48,7 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import User  # noqa: E402
-from app.models.user import LISTED, name_key  # noqa: E402
+from app.models.user import LISTED  # noqa: E402
 from app.services import sessions  # noqa: E402
 from app.services.passwords import hash_password  # noqa: E402
 from app.services.security_log import ClientInfo  # noqa: E402
@@ -252,28 +253,15 @@ def grow(database_url: str, have: int, want: int) -> str:
     app = make_app(database_url)
     rng = random.Random(want)
     with app.app_context():
-        password_hash = db.session.scalar(select(User.password_hash).limit(1))
+        # the signed-in member's, made by start(): every member shares its hash
+        password_hash = db.session.scalars(select(User.password_hash).limit(1)).one()
         now = datetime.now(UTC)
         started = time.monotonic()
         for batch_start in range(have, want, BATCH):
             rows = []
             for number in range(batch_start, min(want, batch_start + BATCH)):
                 name = RARE_NAME if number in (7, 4242, 9001) else random_name(rng)
-                rows.append(
-                    {
-                        "email": f"member{number}@bench.example",
-                        "name": name,
-                        # a bulk insert skips the model's validator: set it here
-                        "name_key": name_key(name),
-                        "bio": "Writes code, reads books.",
-                        "password_hash": password_hash,
-                        "is_active": True,
-                        "is_admin": False,
-                        "is_listed": True,
-                        "email_verified_at": now,
-                        "created_at": now,
-                    }
-                )
+                rows.append(member_row(number, name, password_hash, now))
             db.session.execute(insert(User), rows)
             db.session.commit()
         log(f"  {want - have:,} members added in {time.monotonic() - started:.0f} s")

@@ -26,6 +26,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, Engine, MetaData, Table, Text, inspect, text
 from sqlalchemy.exc import OperationalError
@@ -191,6 +192,27 @@ def claim_database(engine: Engine) -> None:
         mark.create_all(connection)
 
 
+def member_row(
+    number: int, name: str, password_hash: str, now: datetime
+) -> dict[str, Any]:
+    """One listed, verified member as a bulk insert takes it."""
+    from app.models.user import name_key  # the app loads only once seeding starts
+
+    return {
+        "email": f"member{number}@bench.example",
+        "name": name,
+        # a bulk insert skips the model's validator: set it here
+        "name_key": name_key(name),
+        "bio": "Writes code, reads books.",
+        "password_hash": password_hash,
+        "is_active": True,
+        "is_admin": False,
+        "is_listed": True,
+        "email_verified_at": now,
+        "created_at": now,
+    }
+
+
 def seed(database_url: str) -> tuple[str, int, int, str]:
     """Fill the database; return (session token, a member id, last page, a query)."""
     from flask_migrate import upgrade
@@ -199,7 +221,6 @@ def seed(database_url: str) -> tuple[str, int, int, str]:
     from app import create_app
     from app.extensions import db
     from app.models import User
-    from app.models.user import name_key
     from app.services import sessions
     from app.services.passwords import hash_password
     from app.services.security_log import ClientInfo
@@ -221,21 +242,7 @@ def seed(database_url: str) -> tuple[str, int, int, str]:
         rows = []
         for number in range(100_000):
             name = f"{rng.choice(FIRST)} {rng.choice(LAST)} {number}"
-            rows.append(
-                {
-                    "email": f"member{number}@bench.example",
-                    "name": name,
-                    # a bulk insert skips the model's validator: set it here
-                    "name_key": name_key(name),
-                    "bio": "Writes code, reads books.",
-                    "password_hash": password_hash,
-                    "is_active": True,
-                    "is_admin": False,
-                    "is_listed": True,
-                    "email_verified_at": now,
-                    "created_at": now,
-                }
-            )
+            rows.append(member_row(number, name, password_hash, now))
         for start in range(0, len(rows), 5000):
             db.session.execute(insert(User), rows[start : start + 5000])
         db.session.commit()
