@@ -9,7 +9,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 from app.database import RequestSession
-from app.metrics import count_rate_limit_hit
 from app.models.base import Base
 
 # Objects stay readable after a service commits: no reload query per attribute.
@@ -19,4 +18,5 @@ db = SQLAlchemy(
 )
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, on_breach=count_rate_limit_hit)
+# Its refusals are counted and noted by ratelimits.on_refusal (set in init_limiter).
+limiter = Limiter(key_func=get_remote_address)

@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, request
+from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import limiter
 from app.services.email_address import normalize_email
@@ -52,12 +54,31 @@ def init_limiter(app: Flask) -> None:
     tests/test_ratelimits.py fails if a new Flask-Limiter no longer installs the
     hook this way, and proves that limits on routes, GET or POST, still hold.
     """
+    app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", on_refusal)
     limiter.init_app(app)
     hooks = app.before_request_funcs[None]
     check = limiter._check_request_limit
     # Absent when limits are switched off (RATELIMIT_ENABLED=false).
     if check in hooks and not any(app.config.get(name) for name in SITE_WIDE_LIMITS):
         hooks.remove(check)
+
+
+def on_refusal(refused: RequestLimit) -> None:
+    """Flask-Limiter's `on_breach`: count the refusal and note the client for admins.
+
+    Returns None, so the refusal is answered as before. A database that fails
+    here costs the note, never the answer.
+    """
+    from app import metrics
+    from app.extensions import db
+    from app.services import throttles
+
+    metrics.count_rate_limit_hit(refused)
+    try:
+        throttles.note_refusal(refused.key, request.endpoint or "", str(refused.limit))
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.warning("could not note a rate-limit refusal")
 
 
 def renew_storage_after_fork(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from typing import Any
@@ -370,3 +371,47 @@ def test_a_nul_in_the_account_search_is_no_500(
     response = client.get("/admin/users", query_string={"q": query})
 
     assert response.status_code == 200
+
+
+# -- rate-limited clients ------------------------------------------------------------
+
+
+def test_a_client_held_back_by_a_rate_limit_is_listed_and_may_try_again_once_cleared(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    member = make_user(email="typo.prone@example.com")
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "198.51.100.23"
+    for _ in range(5):  # the per-address limit counts failed sign-ins: 5 a minute
+        assert sign_in(guesser, member.email, "a wrong guess").status_code == 401
+    assert sign_in(guesser, member.email, "a wrong guess").status_code == 429
+    page = client.get("/admin/abuse")
+    text = page.get_data(as_text=True)
+    assert "auth.login_submit" in text and "198.51.100.23" in text
+    key = re.search(r'name="key" value="([^"]+198\.51\.100\.23[^"]*)"', text)
+    assert key is not None
+
+    response = client.post(
+        "/admin/abuse/clear-limit",
+        data={"key": html.unescape(key[1]), "csrf_token": csrf_from(page)},
+    )
+
+    assert response.status_code == 302
+    assert sign_in(guesser, member.email, "a wrong guess").status_code == 401
+    assert "198.51.100.23" not in client.get("/admin/abuse").get_data(as_text=True)
+
+
+def test_clearing_a_client_that_is_not_listed_changes_nothing(
+    app: Flask, client: FlaskClient, admin: User
+) -> None:
+    page = client.get("/admin/abuse")
+    before = snapshot(app)
+
+    response = client.post(
+        "/admin/abuse/clear-limit",
+        data={"key": "LIMITER/nobody", "csrf_token": csrf_from(page)},
+    )
+
+    assert response.status_code == 302
+    assert snapshot(app) == before
+    assert "was not held back" in client.get("/admin/abuse").get_data(as_text=True)

@@ -30,7 +30,13 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
 from app.extensions import db
-from app.models import OutboxMail, SignInLockout, User, UserSession
+from app.models import (
+    OutboxMail,
+    SignInLockout,
+    ThrottledClient,
+    User,
+    UserSession,
+)
 from app.models.base import utcnow
 from app.services.accounts import BIO_MAX, NAME_MAX
 from tests import two_factor
@@ -133,6 +139,7 @@ FUZZED_FORMS: dict[str, FormSpec] = {
         for action in ("deactivate", "activate", "make-admin", "revoke-admin")
     },
     "/admin/abuse/clear-lockout": FormSpec(("email",), page="/admin/abuse", admin=True),
+    "/admin/abuse/clear-limit": FormSpec(("key",), page="/admin/abuse", admin=True),
     "/admin/mail/<int:mail_id>/requeue": FormSpec((), page="/admin/mail", admin=True),
 }
 
@@ -152,6 +159,7 @@ PLAUSIBLE: dict[str, list[str]] = {
     "code": [APP_CODE, "123456", " 12 34 56 ", "abcde-fghjk"],
     "trust": ["y", ""],
     "enrolment": [PAGE_VALUE],
+    "key": [PAGE_VALUE, "LIMITER/unknown"],
 }
 
 SQL = [
@@ -553,7 +561,17 @@ def admin_form_path(app: Flask, make_user: Callable[..., User], route: str) -> s
         )
         return route.replace("<int:user_id>", str(member.id))
     with app.app_context():
-        if route == "/admin/abuse/clear-lockout":
+        if route == "/admin/abuse/clear-limit":
+            db.session.add(
+                ThrottledClient(
+                    key=f"LIMITER/fuzz/{next(_LOCKED)}",
+                    endpoint="auth.login_submit",
+                    rate_limit="5 per 1 minute",
+                    refusals=1,
+                    last_refused_at=utcnow(),
+                )
+            )
+        elif route == "/admin/abuse/clear-lockout":
             db.session.add(
                 SignInLockout(
                     email=f"locked{next(_LOCKED)}@example.com",

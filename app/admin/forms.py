@@ -12,3 +12,9 @@ class LockoutForm(Form):
     """The button that clears one address's lockout."""
 
     email = HiddenField(validators=[DataRequired(), Length(max=254)])
+
+
+class ThrottleForm(Form):
+    """The button that clears one client's count of one rate limit."""
+
+    key = HiddenField(validators=[DataRequired(), Length(max=255)])

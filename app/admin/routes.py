@@ -18,13 +18,13 @@ from flask import (
 from flask_login import current_user
 from werkzeug import Response
 
-from app.admin.forms import LockoutForm
+from app.admin.forms import LockoutForm, ThrottleForm
 from app.extensions import login_manager
 from app.forms import ConfirmForm
 from app.models import User
 from app.models.base import utcnow
 from app.security import client_info
-from app.services import admin
+from app.services import admin, throttles
 from app.services.security_log import ClientInfo
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -120,7 +120,10 @@ def revoke_admin(user_id: int) -> Response:
 @bp.get("/abuse")
 def abuse() -> str:
     return render_template(
-        "admin/abuse.html", lockouts=admin.list_lockouts(), now=utcnow()
+        "admin/abuse.html",
+        lockouts=admin.list_lockouts(),
+        throttled=throttles.list_throttled(),
+        now=utcnow(),
     )
 
 
@@ -133,6 +136,18 @@ def clear_lockout() -> Response:
         flash("Sign-in for that address is unlocked.", "success")
     else:
         flash("That address was not locked (any more).", "info")
+    return redirect(url_for("admin.abuse"))
+
+
+@bp.post("/abuse/clear-limit")
+def clear_limit() -> Response:
+    form = ThrottleForm()
+    if not form.validate_on_submit():
+        flash(OUT_OF_DATE, "info")
+    elif throttles.clear_throttle(form.key.data or ""):
+        flash("That client may try again now.", "success")
+    else:
+        flash("That client was not held back (any more).", "info")
     return redirect(url_for("admin.abuse"))
 
 

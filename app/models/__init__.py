@@ -6,6 +6,7 @@ from app.models.recovery_code import RecoveryCode
 from app.models.security_event import SecurityEvent, SecurityEventKind
 from app.models.session import UserSession
 from app.models.sign_up import SignUpClaim
+from app.models.throttle import ThrottledClient
 from app.models.user import User
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "SecurityEventKind",
     "SignInLockout",
     "SignUpClaim",
+    "ThrottledClient",
     "User",
     "UserSession",
 ]

@@ -1,0 +1,26 @@
+"""Clients a rate limit refused lately, kept for the admin area to list and clear."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, UTCDateTime, utcnow
+
+
+class ThrottledClient(Base):
+    """One limit's count for one client (an IP, an IP and address, an account).
+
+    `key` is the limit's key in the rate-limit storage, which clearing empties.
+    """
+
+    __tablename__ = "throttled_clients"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(100))
+    # the limit as written: "20 per 1 minute"
+    rate_limit: Mapped[str] = mapped_column(String(60))
+    refusals: Mapped[int] = mapped_column(Integer, default=1)
+    last_refused_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
