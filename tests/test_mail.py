@@ -357,3 +357,42 @@ def test_without_a_mail_server_production_keeps_mail_out_of_the_log(
     assert mail.sent_at is None and mail.attempts == 1  # kept, to be tried again
     assert "MAIL_SERVER is not set" in mail.last_error
     assert BASE_URL not in caplog.text  # the mail's link is not in the log
+
+
+@pytest.mark.postgres
+def test_a_sender_passes_over_mail_another_sender_is_claiming(
+    app: Flask, make_user: Callable[..., User], smtp_server: SmtpInbox
+) -> None:
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    for _ in range(2):
+        user = make_user()
+        with app.app_context():
+            mailer.queue_mail(user.email, "Hello", "reset", user=user, link=BASE_URL)
+            db.session.commit()
+            db.session.remove()
+    other_sender = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    with other_sender.connect() as connection:
+        held = connection.execute(
+            text("SELECT id FROM outbox_mails ORDER BY id LIMIT 1 FOR UPDATE")
+        ).scalar_one()
+        sent: list[int] = []
+
+        def deliver() -> None:
+            with app.app_context():
+                sent.append(mailer.deliver_due())
+                db.session.remove()
+
+        sender = threading.Thread(target=deliver)
+        sender.start()
+        sender.join(timeout=10)  # without SKIP LOCKED it waits for the lock
+        finished = not sender.is_alive()
+        connection.rollback()
+    sender.join()
+    other_sender.dispose()
+
+    assert held  # one mail was held by the other sender the whole time
+    assert finished and sent == [1]
+    assert len(smtp_server.messages) == 1

@@ -117,8 +117,11 @@ def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
     """Send the mails that are due; return how many went out.
 
     Several senders may run at once: each claims a mail with a conditional
-    UPDATE before sending it, so no mail goes out twice. Once `stop` is set no
-    further mail is claimed: the one in hand is finished and noted first.
+    UPDATE before sending it, so no mail goes out twice. On PostgreSQL the due
+    mails are read FOR UPDATE SKIP LOCKED, so a sender passes over those another
+    is claiming instead of waiting for them (SQLite has no row locks: one writer
+    at a time). Once `stop` is set no further mail is claimed: the one in hand is
+    finished and noted first.
     """
     due_ids = db.session.scalars(
         select(OutboxMail.id)
@@ -129,6 +132,7 @@ def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
         )
         .order_by(OutboxMail.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     sent = 0
     for mail_id in due_ids:
