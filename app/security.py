@@ -183,9 +183,11 @@ def renew_session_state() -> None:
 def start_request() -> None:
     """Give the request an id for the log and the response; note when it began."""
     g.request_started = time.perf_counter()
+    # Behind trusted proxies theirs is kept, so log lines match across hops; from a
+    # client, or anything odd, it is replaced.
     given = request.headers.get("X-Request-ID", "")
-    # A proxy's id is kept so log lines match across hops; anything odd is replaced.
-    g.request_id = given if REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
+    trusted = current_app.config["TRUSTED_PROXIES"] > 0 and REQUEST_ID.fullmatch(given)
+    g.request_id = given if trusted else secrets.token_hex(16)
 
 
 def log_request(sender: Flask, response: Response, **extra: object) -> None:

@@ -40,13 +40,21 @@ def test_log_lines_carry_the_request_id_sent_back_to_the_client(capsys):
     assert f"request={request_id} readiness check: database unreachable" in logged
 
 
-def test_a_proxys_request_id_is_kept_and_a_hostile_one_replaced(client):
+@pytest.mark.parametrize("app_config", [{"TRUSTED_PROXIES": 1}])
+def test_a_trusted_proxys_request_id_is_kept_and_a_hostile_one_replaced(client):
     kept = client.get("/healthz", headers={"X-Request-ID": "lb-1234.abc"})
     replaced = client.get("/healthz", headers={"X-Request-ID": "x y\tz=<script>"})
 
     assert kept.headers["X-Request-ID"] == "lb-1234.abc"
     assert replaced.headers["X-Request-ID"] != "x y\tz=<script>"
     assert len(replaced.headers["X-Request-ID"]) == 32
+
+
+def test_without_a_trusted_proxy_a_clients_request_id_is_replaced(client):
+    response = client.get("/healthz", headers={"X-Request-ID": "lb-1234.abc"})
+
+    assert response.headers["X-Request-ID"] != "lb-1234.abc"
+    assert len(response.headers["X-Request-ID"]) == 32
 
 
 def test_a_database_error_names_no_value_it_was_given(app):
