@@ -148,7 +148,15 @@ def _count(key: str, cap: int) -> int:
         phrase = NAME_SEARCH.c.name_key.match(_fts_phrase(key))
         found = select(NAME_SEARCH.c.rowid).where(phrase)
     elif len(key) >= TRIGRAM:
-        found = select(User.id).where(LISTED, _found_by_index(key))
+        # In name order, though a count needs none: PostgreSQL then walks the name
+        # index (index only, no row read) when matches are common and stops at
+        # cap + 1, where unordered it read rows (1.2 ms against 9-11 ms for "son"
+        # at 1M); rare matches still come from the trigram index, then a sort.
+        found = (
+            select(User.id)
+            .where(LISTED, _found_by_index(key))
+            .order_by(User.name_key, User.id)
+        )
     else:
         found = select(User.id).where(LISTED, *(_starts_with(key) if key else []))
     capped = found.limit(cap + 1).subquery()
