@@ -8,7 +8,9 @@ from typing import Any
 import flask_sqlalchemy.session
 from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import Session, scoped_session
 
 # Methods that only read: a page view, never a form's post (links show a button).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -43,6 +45,20 @@ class RequestSession(flask_sqlalchemy.session.Session):
             )
             return autocommit.get(engine, engine)
         return engine
+
+
+def upsert(
+    session: Session | scoped_session[Any], model: type[Any]
+) -> postgresql.Insert | sqlite.Insert:
+    """Return an INSERT into `model`'s table in the dialect of `session`'s database.
+
+    SQLAlchemy's plain insert has no ON CONFLICT; PostgreSQL's and SQLite's own
+    have the same `on_conflict_do_update`, which counts a row up in one statement
+    however many requests do it at once.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def configure_engine(app: Flask, engine: Engine) -> None:

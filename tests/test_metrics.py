@@ -252,8 +252,6 @@ def production_app(database_url: str, **overrides: Any) -> Flask:
             "ALLOW_SQLITE_IN_PRODUCTION": True,  # the suite's own database
             "WEB_CONCURRENCY": 1,
             "METRICS_ENABLED": True,
-            "METRICS_TOKEN": None,
-            "METRICS_ALLOWED_IPS": "",
             **overrides,
         }
     )
@@ -357,18 +355,7 @@ def test_a_token_of_digits_given_as_flask_metrics_token_reads_the_metrics(
     # _Access.allows calls .encode() on it: 500 for the right token.
     token = "12345678901234567890"
     monkeypatch.setenv("FLASK_METRICS_TOKEN", token)
-    app = create_app(
-        {
-            "APP_ENV": "production",
-            "SECRET_KEY": "x" * 32,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-            "ALLOW_SQLITE_IN_PRODUCTION": True,  # the suite's own database
-            "WEB_CONCURRENCY": 1,
-            "METRICS_ENABLED": True,
-        }
-    )
+    app = production_app(database_url)  # the token from the environment only
 
     response = app.test_client().get(
         "/metrics", headers={"Authorization": f"Bearer {token}"}

@@ -15,8 +15,8 @@ from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import CursorResult, case, delete, false, null, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from app.database import upsert
 from app.extensions import db
 from app.models import SecurityEventKind, SignInLockout, User
 from app.models.base import utcnow
@@ -111,10 +111,8 @@ def _count_failure(email: str, now: datetime) -> int:
     forgotten = SignInLockout.last_failure_at < (
         now - current_app.config["LOCKOUT_FORGET_AFTER"]
     )
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(SignInLockout)
+        upsert(db.session, SignInLockout)
         .values(
             email=email,
             failures=1,

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from app.database import upsert
 from app.extensions import db, limiter
 from app.models import ThrottledClient
 from app.models.base import utcnow
@@ -29,10 +29,8 @@ def note_refusal(key: str, endpoint: str, rate_limit: str) -> None:
     refusals arrive together from many workers.
     """
     now = utcnow()
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
-        insert(ThrottledClient)
+        upsert(db.session, ThrottledClient)
         .values(
             key=key[:KEY_MAX],
             endpoint=endpoint[:100],
