@@ -135,6 +135,21 @@ def configure_logging(app: Flask) -> None:
         if not logger.handlers:
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+    limiter_logger = logging.getLogger("flask-limiter")
+    if _without_refusals not in limiter_logger.filters:
+        limiter_logger.addFilter(_without_refusals)
+
+
+# The line Flask-Limiter (4.1.1) logs at each refusal, naming the limit's key.
+_REFUSAL_MESSAGE = "ratelimit %s (%s) exceeded at endpoint: %s"
+
+
+def _without_refusals(record: logging.LogRecord) -> bool:
+    """Drop Flask-Limiter's line for a refusal: its key holds the typed address.
+
+    The request's own line says 429, and the admin area lists who was refused.
+    """
+    return record.msg != _REFUSAL_MESSAGE
 
 
 def _add_request_id(record: logging.LogRecord) -> bool:

@@ -101,6 +101,14 @@ class Config:
     # to retry (errors.render_error sets Retry-After).
     RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Seconds to wait for Redis to accept a connection or answer a command before the
+    # limits fall back to each worker's memory, as when Redis is down. With the Redis
+    # client's own 5 s, a Redis that hangs, or a network that drops its packets, held
+    # a sign-in for 10 s. The in-memory store ignores them.
+    RATELIMIT_STORAGE_OPTIONS: ClassVar[dict[str, float]] = {
+        "socket_connect_timeout": 1.0,
+        "socket_timeout": 1.0,
+    }
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_KEY_PREFIX = "vestibule"
     LOGIN_LIMIT_PER_EMAIL = "5 per minute"

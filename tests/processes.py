@@ -11,6 +11,7 @@ import http.cookiejar
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -203,8 +204,18 @@ class PrivateRedis:
         finally:
             client.close()
 
+    def pause(self) -> None:
+        """Stop the server answering while its port stays open, as a hung one does."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)  # a paused one would not stop
             self._process.terminate()
             self._process.wait(timeout=WAIT)
             self._process = None
