@@ -122,6 +122,7 @@ def change_password(
         client=client,
         event=SecurityEventKind.PASSWORD_CHANGED,
         subject="Your password was changed",
+        current=current,
     )
 
 
@@ -133,14 +134,21 @@ def set_password(
     client: ClientInfo,
     event: SecurityEventKind,
     subject: str,
+    current: str | None = None,
 ) -> None:
     """Give the user a new password, end their sessions but `keep`, mail them; commit.
 
-    Also ends a lockout of the address. Raises WeakPassword (SamePassword for the
-    password it has now), changing nothing.
+    `current` is the password the user has now, when the caller has just verified
+    it: comparing with it spares an argon2 verify (19 MiB, tens of ms). Also ends a
+    lockout of the address. Raises WeakPassword (SamePassword for the password it
+    has now), changing nothing.
     """
     check_password_strength(new, email=user.email, name=user.name)
-    if verify_password(user.password_hash, new):
+    if current is not None:
+        same = new == current
+    else:
+        same = verify_password(user.password_hash, new)
+    if same:
         raise SamePassword("That is your password already; choose a new one.")
     user.password_hash = hash_password(new)
     if keep is None:
