@@ -12,7 +12,7 @@ from argon2 import PasswordHasher, Type, extract_parameters
 
 from app.extensions import db
 from app.models import User
-from app.services.passwords import needs_rehash, verify_password
+from app.services.passwords import hash_password, needs_rehash, verify_password
 from tests.conftest import CSRF_RE, csrf_from, link_in, sign_in, submit
 from tests.factories import PASSWORD
 
@@ -158,6 +158,39 @@ def test_a_sign_ups_password_before_its_link_is_opened_offers_a_new_link(app, cl
     assert 'value="new@example.com"' in page
     assert client.get_cookie(app.config["SIGN_IN_COOKIE_NAME"]) is None
     assert not is_signed_in(client)
+
+
+def test_signing_in_with_ones_own_sign_ups_password_tells_nothing_of_the_address(
+    app, make_user, monkeypatch
+):
+    # Sign up with an address, then sign in with the password chosen: an account on
+    # the address must not change the answer, its cost or what repeating it does.
+    with app.app_context():
+        owners_hash = hash_password("the owner's own passphrase")
+    make_user(email="held@example.com", password_hash=owners_hash)
+    hashes = []
+    real_verify = PasswordHasher.verify
+
+    def counting_verify(self, hash, password):
+        hashes.append(hash)
+        return real_verify(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    answers = {}
+    for email, address in [("held@example.com", "1"), ("free@example.com", "2")]:
+        attacker = app.test_client()
+        attacker.environ_base["REMOTE_ADDR"] = f"198.51.100.{address}"  # own limits
+        sign_up_unconfirmed(attacker, email)
+        hashes.clear()
+        tries = [sign_in(attacker, email) for _ in range(12)]
+        answers[email] = (
+            [response.status_code for response in tries],
+            normalised(tries[0], email),
+            len(hashes),
+        )
+
+    assert answers["held@example.com"] == answers["free@example.com"]
+    assert answers["free@example.com"][0] == [403] * 12  # "not verified yet"
 
 
 def test_resend_form_on_the_sign_in_page_mails_a_working_link(app, client, outbox):

@@ -114,25 +114,27 @@ def register_user(name: str, email: str, password: str, *, browser_key: str) -> 
     name = clean_name(name)
     check_password_strength(password, email=email, name=name)
     password_hash = hash_password(password)
+    db.session.execute(
+        delete(SignUpClaim).where(
+            SignUpClaim.email == email,
+            SignUpClaim.created_at <= utcnow() - _claim_lifetime(),
+        )
+    )
+    # Kept on a held address too, though no link is mailed for it: signing in with
+    # its password answers as for an address nobody holds (signin.authenticate).
+    claim = SignUpClaim(
+        email=email,
+        name=name,
+        password_hash=password_hash,
+        link_key=secrets.token_hex(16),
+        browser_key_hash=browser_key_hash(browser_key),
+    )
+    db.session.add(claim)
+    db.session.flush()
     owner = find_user_by_email(email)
     if owner is not None:
         _queue_already_registered(owner)
     else:
-        db.session.execute(
-            delete(SignUpClaim).where(
-                SignUpClaim.email == email,
-                SignUpClaim.created_at <= utcnow() - _claim_lifetime(),
-            )
-        )
-        claim = SignUpClaim(
-            email=email,
-            name=name,
-            password_hash=password_hash,
-            link_key=secrets.token_hex(16),
-            browser_key_hash=browser_key_hash(browser_key),
-        )
-        db.session.add(claim)
-        db.session.flush()
         _queue_link(claim)
     db.session.commit()
 

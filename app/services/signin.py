@@ -50,10 +50,7 @@ def authenticate(email: str, password: str, client: ClientInfo) -> User:
     if user is None:
         _check_sign_up_password(email, password, client)
     elif not verify_password(user.password_hash, password):
-        record_event(user.id, SecurityEventKind.SIGN_IN_FAILED, client)
-        lockouts.record_failure(email, user.id, client)
-        db.session.commit()
-        raise BadCredentials()
+        _refuse_wrong_password(user, password, client)
     if not user.is_active:
         raise Inactive()
     if user.email_verified_at is None:
@@ -83,12 +80,32 @@ def pending_user(user_id: int, fingerprint: str) -> User | None:
     return user
 
 
+def _refuse_wrong_password(user: User, password: str, client: ClientInfo) -> NoReturn:
+    """Raise BadCredentials, or Unverified for the password of a sign-up.
+
+    Someone who signs up with a held address and then signs in with the password
+    they chose must get the answer an address nobody holds would give (Unverified,
+    uncounted), or the pair would tell them the address has an account.
+    """
+    record_event(user.id, SecurityEventKind.SIGN_IN_FAILED, client)
+    claim = newest_claim(user.email)
+    if claim is not None and verify_password(claim.password_hash, password):
+        db.session.commit()
+        raise Unverified()
+    lockouts.record_failure(user.email, user.id, client)
+    db.session.commit()
+    raise BadCredentials()
+
+
 def _check_sign_up_password(email: str, password: str, client: ClientInfo) -> NoReturn:
-    """Raise Unverified for the password of the address's newest sign-up, else fail."""
+    """Raise Unverified for the password of the address's newest sign-up, else fail.
+
+    Hashes as `_refuse_wrong_password` does: once for the account there is not,
+    once more for a sign-up there is.
+    """
     claim = newest_claim(email)
-    if claim is None:
-        verify_against_dummy(password)  # the same hash work as for a real account
-    elif verify_password(claim.password_hash, password):
+    verify_against_dummy(password)
+    if claim is not None and verify_password(claim.password_hash, password):
         raise Unverified()
     lockouts.record_failure(email, None, client)
     db.session.commit()
