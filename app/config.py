@@ -119,6 +119,7 @@ class Config:
     REGISTER_ATTEMPT_LIMIT = "20 per minute"
     RESET_LIMIT = "10 per hour"
     MAIL_LINK_LIMIT = "3 per hour"
+    MAIL_LINK_LIMIT_PER_IP = "10 per hour"
     ACCOUNT_LIMIT = "10 per hour"
     TWO_FACTOR_LIMIT = "5 per minute"  # codes tried per pending sign-in
 

@@ -394,6 +394,25 @@ def test_fourth_new_verify_link_within_an_hour_for_one_address_is_refused(
     assert count(app, OutboxMail) == 3
 
 
+def test_one_client_asks_for_ten_mailed_links_an_hour_whatever_the_addresses(
+    app: Flask, client: FlaskClient, now: None
+) -> None:
+    # +tags make as many addresses of one mailbox as anyone wants
+    def ask(n: int, action: str) -> int:
+        form = {"email": f"victim+{n}@example.com"}
+        return submit(client, "/auth/forgot", form, action=action).status_code
+
+    asked = [ask(n, "/auth/forgot") for n in range(6)]
+    asked += [ask(n, "/auth/verify/resend") for n in range(6, 12)]
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    other_client = submit(elsewhere, "/auth/forgot", {"email": "victim+99@example.com"})
+
+    assert asked == [302] * 10 + [429, 429]
+    assert count(app, OutboxMail) == 11  # ten notes to the mailbox, one for the other
+    assert other_client.status_code == 302
+
+
 # --- storage: Redis shared by every worker, and Redis down ----------------------------
 
 

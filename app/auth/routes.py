@@ -67,6 +67,16 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 Page = str | Response | tuple[str, int]
 
+# Reset and verify links asked for by one client, counted together whatever the
+# addresses: MAIL_LINK_LIMIT counts per address, which +tags and other people's
+# addresses would otherwise multiply into a flood of mail.
+MAIL_LINKS_PER_IP = limiter.shared_limit(
+    setting("MAIL_LINK_LIMIT_PER_IP"),
+    scope="mail-links",
+    key_func=ip_key,
+    methods=["POST"],
+)
+
 # The state-cookie key of the random key a signing-up browser keeps.
 SIGN_UP_KEY = "sign_up_key"
 
@@ -215,6 +225,7 @@ def _verify_failed(error: InvalidLink) -> tuple[str, int]:
 
 
 @bp.route("/verify/resend", methods=["POST"])
+@MAIL_LINKS_PER_IP
 @limiter.limit(setting("MAIL_LINK_LIMIT"), key_func=ip_email_key)
 def verify_resend() -> Page:
     form = EmailForm()
@@ -364,6 +375,7 @@ def logout() -> Page:
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
+@MAIL_LINKS_PER_IP
 @limiter.limit(setting("MAIL_LINK_LIMIT"), key_func=ip_email_key, methods=["POST"])
 def forgot() -> Page:
     form = EmailForm()
