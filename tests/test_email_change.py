@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -15,6 +16,8 @@ Outbox = Callable[[], list[OutboxMail]]
 NEW = "ada.new@example.com"
 CONFIRM = "Confirm your new e-mail address"
 MOVED = "Your Vestibule account moved to another address"
+UNDONE = "Your Vestibule account moved back to its earlier address"
+THIEFS = "thieves choose long passwords too"
 
 
 def ask_to_move(client: FlaskClient, email: str, password: str = PASSWORD):
@@ -128,6 +131,46 @@ def test_the_undo_link_takes_the_account_back_from_whoever_moved_it(
     data = {"password": new_password, "confirm": new_password}
     assert submit(app.test_client(), owners_reset, data).status_code == 302
     assert sign_in(app.test_client(), user.email, new_password).status_code == 302
+
+
+@pytest.mark.parametrize("then", ["changes the password", "moves it again"])
+def test_a_thief_cannot_void_the_undo_link(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    outbox: Outbox,
+    then: str,
+) -> None:
+    user = make_user()
+    thief = app.test_client()
+    assert sign_in(thief, user.email).status_code == 302  # the thief knows PASSWORD
+    assert ask_to_move(thief, NEW).status_code == 302
+    moved = submit(thief, link_in(mail_to(outbox, NEW, CONFIRM).body), {})
+    assert moved.status_code == 302
+    undo = link_in(mail_to(outbox, user.email, MOVED).body)
+    if then == "changes the password":
+        form = {"current": PASSWORD, "password": THIEFS, "confirm": THIEFS}
+        assert submit(thief, "/account/password", form).status_code == 302
+        thiefs_address = NEW
+    else:
+        thiefs_address = "thief.again@example.com"
+        assert ask_to_move(thief, thiefs_address).status_code == 302
+        again = link_in(mail_to(outbox, thiefs_address, CONFIRM).body)
+        assert submit(thief, again, {}).status_code == 302
+
+    response = submit(client, undo, {})
+
+    assert response.status_code == 302
+    assert thief.get("/account/profile").status_code == 302  # signed out
+    assert not signs_in(app, thiefs_address)
+    assert sign_in(app.test_client(), thiefs_address, THIEFS).status_code != 302
+    owners_reset = link_in(mail_to(outbox, user.email, "Reset your password").body)
+    data = {"password": THIEFS[::-1], "confirm": THIEFS[::-1]}
+    assert submit(app.test_client(), owners_reset, data).status_code == 302
+    assert sign_in(app.test_client(), user.email, THIEFS[::-1]).status_code == 302
+    # the address the account left is told; the undo link works once
+    assert mail_to(outbox, thiefs_address, UNDONE)
+    assert app.test_client().get(undo).status_code == 400
 
 
 def test_undo_when_the_old_address_has_an_account_again_changes_nothing(

@@ -144,13 +144,19 @@ def confirm_email_change(token: str, max_age: int, client: ClientInfo) -> User:
 def read_undo_link(token: str, max_age: int) -> tuple[User, str]:
     """Return the account an undo link moves back and the address it moves back to.
 
-    `max_age` is in seconds. Raises ExpiredLink or InvalidLink, as read_change_link.
+    Good until the account is back at that address: whoever moved the account knew
+    its password, so neither a password change nor a further move since voids it.
+    `max_age` is in seconds. Raises ExpiredLink, or InvalidLink for a link tampered
+    with or used, or whose account was deactivated or left.
     """
     payload = read_token(UNDO_PURPOSE, token, max_age)
-    user = _account_as_linked(payload)
-    if user.email != payload.get("new"):
-        raise InvalidLink()  # used, or the account moved again since
-    return user, _address(payload, "old")
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or not user.is_active:
+        raise InvalidLink()
+    old_email = _address(payload, "old")
+    if user.email == old_email:
+        raise InvalidLink()  # used: the account is back
+    return user, old_email
 
 
 def undo_email_change(token: str, max_age: int, client: ClientInfo) -> User:
@@ -158,15 +164,23 @@ def undo_email_change(token: str, max_age: int, client: ClientInfo) -> User:
 
     Whoever moved the account knew its password: the password is replaced by one
     nobody knows (which voids every link mailed before, reset links to the other
-    address included), every session ends, and the old address gets a reset link.
+    address included), every session ends, and the old address gets a reset link;
+    the address the account leaves is told.
     Raises what `read_undo_link` raises, or AddressTaken; nothing changes then.
     """
     user, old_email = read_undo_link(token, max_age)
+    left_email = user.email
     end_every_session(user.id)
     user.email = old_email
     lock_password(user)
     record_event(user.id, SecurityEventKind.EMAIL_CHANGE_UNDONE, client)
     queue_reset_link(user)
+    mailer.queue_mail(
+        left_email,
+        "Your Vestibule account moved back to its earlier address",
+        "email_change_undone",
+        user=user,
+    )
     try:
         db.session.commit()
     except IntegrityError:  # the old address has an account of its own now
