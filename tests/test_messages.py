@@ -176,6 +176,23 @@ def test_home_tells_a_member_their_sessions_two_factor_and_previous_sign_in(
     assert "01 May 2030, 09:00 UTC</time>, Chrome 131 on Linux, IP 198.51.100.7" in page
 
 
+def test_home_shows_a_sign_in_made_since_in_another_browser(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], time_machine: Any
+) -> None:
+    user = make_user()
+    time_machine.move_to(START, tick=False)
+    assert sign_in(client, user.email).status_code == 302
+    time_machine.move_to(START + timedelta(hours=2), tick=False)
+    laptop = app.test_client()
+    laptop.environ_base.update(REMOTE_ADDR="198.51.100.7", HTTP_USER_AGENT=CHROME)
+    assert sign_in(laptop, user.email).status_code == 302
+    time_machine.move_to(START + timedelta(hours=3), tick=False)
+
+    page = text_of(client, "/")
+
+    assert "11:00 UTC</time>, Chrome 131 on Linux, IP 198.51.100.7" in page
+
+
 def test_home_says_two_factor_is_on_once_it_is(
     client: FlaskClient, signed_in: User
 ) -> None:

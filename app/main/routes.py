@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.extensions import db
 from app.services import accounts
 from app.services.browsers import describe_browser
+from app.sign_in_cookie import current_session
 
 bp = Blueprint("main", __name__)
 
@@ -18,7 +19,7 @@ bp = Blueprint("main", __name__)
 def index() -> str:
     if not current_user.is_authenticated:
         return render_template("main/index.html")
-    summary = accounts.account_summary(current_user)
+    summary = accounts.account_summary(current_user, current_session())
     previous = summary.previous_sign_in
     return render_template(
         "main/home.html",

@@ -179,17 +179,22 @@ class AccountSummary:
     previous_sign_in: SecurityEvent | None
 
 
-def account_summary(user: User) -> AccountSummary:
-    """Return the member's live sessions, two-factor state and previous sign-in."""
+def account_summary(user: User, current: UserSession | None) -> AccountSummary:
+    """Return the member's live sessions, two-factor state and previous sign-in.
+
+    The previous sign-in is the newest one but the one that started `current`,
+    the session asking: one made since in another browser included.
+    """
     live = len(list_sessions(user.id))
+    query = select(SecurityEvent).where(
+        SecurityEvent.user_id == user.id,
+        SecurityEvent.kind == SecurityEventKind.SIGN_IN,
+    )
+    if current is not None:  # its sign-in was logged at the session's own time
+        query = query.where(SecurityEvent.created_at != current.created_at)
     previous = db.session.scalars(
-        select(SecurityEvent)
-        .where(
-            SecurityEvent.user_id == user.id,
-            SecurityEvent.kind == SecurityEventKind.SIGN_IN,
+        query.order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc()).limit(
+            1
         )
-        .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
-        .offset(1)
-        .limit(1)
     ).first()
     return AccountSummary(live, user.totp_secret is not None, previous)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -75,21 +76,24 @@ def record_event(
     client: ClientInfo,
     *,
     actor_id: int | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Add an event to the user's log; the caller's transaction commits it.
 
     `actor_id` is the admin who acted on the account, for an admin's action;
-    `client` is then where the admin acted from.
+    `client` is then where the admin acted from. `at` (UTC) is when it happened,
+    now unless given.
     """
-    db.session.add(
-        SecurityEvent(
-            user_id=user_id,
-            kind=kind,
-            ip=client.ip,
-            user_agent=client.user_agent[:USER_AGENT_MAX],
-            actor_id=actor_id,
-        )
+    event = SecurityEvent(
+        user_id=user_id,
+        kind=kind,
+        ip=client.ip,
+        user_agent=client.user_agent[:USER_AGENT_MAX],
+        actor_id=actor_id,
     )
+    if at is not None:
+        event.created_at = at
+    db.session.add(event)
 
 
 def list_events(user_id: int, page: int, per_page: int) -> EventPage:

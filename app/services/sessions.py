@@ -71,7 +71,8 @@ def start_session(user: User, *, remember: bool, client: ClientInfo) -> str:
         )
     )
     user.last_login_at = now
-    record_event(user.id, SecurityEventKind.SIGN_IN, client)
+    # at the session's own time, which tells this sign-in from the others
+    record_event(user.id, SecurityEventKind.SIGN_IN, client, at=now)
     db.session.commit()
     return token
 
