@@ -397,3 +397,55 @@ def test_name_search_migration_backfills_and_reverts_on_sqlite(empty_sqlite):
 @pytest.mark.postgres
 def test_name_search_migration_backfills_and_reverts_on_postgres(postgres_schema):
     assert_name_search_migrates_existing_members(postgres_schema)
+
+
+# --- 0007: letters Unicode does not split fold in name keys ----------------------
+
+
+def assert_letter_folds_migrate_existing_members(app: Flask) -> None:
+    """Upgrade members whose keys kept "ł", "ø" and "ð" to 0007, and back."""
+    names = {"Łukasz Nowak": "łukasz nowak", "Søren K": "søren k", "Ada": "ada"}
+    with app.app_context():
+        upgrade(revision="0006")
+        db.session.execute(
+            User.__table__.insert(),
+            [
+                {
+                    "email": f"member{number}@example.com",
+                    "name": name,
+                    "name_key": key,  # the key as 0005 made it
+                    "bio": "",
+                    "password_hash": "hash",
+                    "is_active": True,
+                    "is_admin": False,
+                    "is_listed": True,
+                    "email_verified_at": utcnow(),
+                    "created_at": utcnow(),
+                }
+                for number, (name, key) in enumerate(names.items())
+            ],
+        )
+        db.session.commit()
+
+        upgrade()
+
+        keys = set(db.session.scalars(select(User.name_key)))
+        assert keys == {"lukasz nowak", "soren k", "ada"}
+        found = list_members("lukasz", 20, 1000)  # the trigram index follows
+        assert [member.name for member in found.members] == ["Łukasz Nowak"]
+        db.session.remove()
+
+        downgrade(revision="0006")
+
+        assert set(db.session.scalars(select(User.name_key))) == set(names.values())
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_letter_folds_migration_rewrites_and_reverts_on_sqlite(empty_sqlite):
+    assert_letter_folds_migrate_existing_members(empty_sqlite)
+
+
+@pytest.mark.postgres
+def test_letter_folds_migration_rewrites_and_reverts_on_postgres(postgres_schema):
+    assert_letter_folds_migrate_existing_members(postgres_schema)

@@ -29,18 +29,36 @@ def is_name_search(name: str | None) -> bool:
     )
 
 
+# Latin letters that compatibility decomposition leaves whole, casefolded, and the
+# letters a reader types for them (migration 0007 rewrote the keys with them).
+LETTER_FOLDS = str.maketrans(
+    {
+        "æ": "ae",
+        "ð": "d",
+        "đ": "d",
+        "ħ": "h",
+        "\u0131": "i",  # dotless i
+        "ł": "l",
+        "ø": "o",
+        "œ": "oe",
+        "ŧ": "t",
+        "þ": "th",
+    }
+)
+
+
 def name_key(name: str) -> str:
     """Return the form of a name that directory search and order use.
 
     Casefolded and without accents, so "ZOE" and "zoe" find "Zoë": compatibility
     decomposition (NFKD) splits "ë" into "e" and a combining mark, which is dropped,
     and "ﬁ" into "fi". Casefolded before (U+0130 "İ" folds to "i" and a mark) and
-    after (NFKD of "㎒" is "MHz"). Letters Unicode does not split, such as "ø" or
-    "ł", stay as they are.
+    after (NFKD of "㎒" is "MHz"). Letters it does not split fold by LETTER_FOLDS:
+    "lukasz" finds "Łukasz" and "soren" "Søren". At most 160 characters.
     """
     decomposed = unicodedata.normalize("NFKD", name.casefold())
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return bare.casefold()[: NAME_MAX * 2]
+    return bare.casefold().translate(LETTER_FOLDS)[: NAME_MAX * 2]
 
 
 class User(Base):
