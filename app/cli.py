@@ -166,6 +166,7 @@ def worker(once: bool, interval: float) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     failures = 0
+    log.info("mail worker: started, looking at the outbox every %.1f s", interval)
     while not stop.is_set():
         try:
             sent = mailer.deliver_due(stop=stop)

@@ -253,6 +253,7 @@ def test_two_mail_workers_deliver_each_mail_once_after_an_smtp_outage(
     assert sorted(message["To"] for message in inbox.messages) == emails
     assert [m.attempts for m in outbox()] == [2, 2, 2]
     for log in logs:
+        assert "mail worker: started, looking at the outbox every" in log.read_text()
         assert "mail worker: stopped" in log.read_text()
 
 
