@@ -404,11 +404,13 @@ def test_one_client_asks_for_ten_mailed_links_an_hour_whatever_the_addresses(
 
     asked = [ask(n, "/auth/forgot") for n in range(6)]
     asked += [ask(n, "/auth/verify/resend") for n in range(6, 12)]
+    refused = submit(client, "/auth/forgot", {"email": "victim+12@example.com"})
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.7"
     other_client = submit(elsewhere, "/auth/forgot", {"email": "victim+99@example.com"})
 
     assert asked == [302] * 10 + [429, 429]
+    assert "check your inbox for those sent" in refused.get_data(as_text=True)
     assert count(app, OutboxMail) == 11  # ten notes to the mailbox, one for the other
     assert other_client.status_code == 302
 

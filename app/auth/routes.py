@@ -535,10 +535,10 @@ LOGIN_PAGE = FormPage(
     {"problem": None},
 )
 TWO_FACTOR_PAGE = FormPage(TwoFactorForm, "auth/two_factor.html")
-_CHECK_INBOX = "We already sent links for this address: check your inbox."
+_CHECK_INBOX = "Many links were asked for from here: check your inbox for those sent."
 _REFUSED_FORMS = {
     "auth.register": (
-        "Too many accounts were created from your network.",
+        "Too many sign-ups from your network.",
         FormPage(RegisterForm, "auth/register.html"),
     ),
     "auth.login_submit": ("Too many sign-in attempts.", LOGIN_PAGE),
