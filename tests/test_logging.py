@@ -140,8 +140,14 @@ def test_the_logs_of_a_served_run_hold_no_token_password_or_cookie(
         return page.url
 
     try:
-        # the per-address sign-in limit refuses the third wrong password below
-        env = {**mail, "MAIL_USE_TLS": "false", "FLASK_LOGIN_LIMIT_PER_EMAIL": "2/hour"}
+        # The per-address sign-in limit refuses the third wrong password below; one
+        # worker, which counts them all (memory:// limits are per process).
+        env = {
+            **mail,
+            "MAIL_USE_TLS": "false",
+            "FLASK_LOGIN_LIMIT_PER_EMAIL": "2/hour",
+            "WEB_CONCURRENCY": "1",
+        }
         with gunicorn(database_url, log, env=env) as base:
             fields = {"name": "Grace", "email": email, "password": first}
             submit(f"{base}/auth/register", {**fields, "confirm": first})
