@@ -127,7 +127,7 @@ FUZZED_FORMS: dict[str, FormSpec] = {
         two_factor=True,
     ),
     "/account/two-factor/recovery-codes": FormSpec(
-        ("username", "password"),
+        ("username", "password", "code"),
         page="/account/two-factor",
         signed_in=True,
         two_factor=True,

@@ -364,18 +364,33 @@ def disable(user_id: int, password: str, code: str, client: ClientInfo) -> None:
     db.session.commit()
 
 
-def renew_recovery_codes(user_id: int, password: str, client: ClientInfo) -> list[str]:
+def renew_recovery_codes(
+    user_id: int, password: str, code: str, client: ClientInfo
+) -> list[str]:
     """Replace the member's recovery codes with ten new ones; commit; return them.
 
-    The old codes stop working. Raises WrongPassword or NotOn, changing nothing.
+    Needs the password and a code (the app's, or a recovery code), as turning
+    two-factor off does: new codes are new second factors, so a stolen session
+    with the password alone must not get them. The old codes stop working; the
+    member is mailed and it is logged. Returns the ten codes in clear, "abcde-fghjk".
+    Raises WrongPassword, WrongCode (ReusedCode) or NotOn, changing nothing.
     """
     user = db.session.get_one(User, user_id)
     if user.totp_secret is None:
         raise NotOn()
     if not verify_password(user.password_hash, password):
         raise WrongPassword()
+    check_code(user, code, client)
     codes = _replace_recovery_codes(user.id)
     record_event(user.id, SecurityEventKind.RECOVERY_CODES_RENEWED, client)
+    mailer.queue_mail(
+        user.email,
+        "New recovery codes were made for your account",
+        "recovery_codes_renewed",
+        name=user.name,
+        two_factor_link=mailer.link("account.two_factor"),
+        forgot_link=mailer.link("auth.forgot"),
+    )
     db.session.commit()
     return codes
 
