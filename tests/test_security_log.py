@@ -325,7 +325,14 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     with app.app_context():
         ada_id = db.session.scalars(select(User.id).where(User.email == email)).one()
         db.session.remove()
-    for action in ("make-admin", "revoke-admin", "deactivate", "activate"):
+    two_factor.turn_on(owner, RESET_PASSWORD)  # on again, for the admin to turn off
+    for action in (
+        "disable-two-factor",
+        "make-admin",
+        "revoke-admin",
+        "deactivate",
+        "activate",
+    ):
         path = f"/admin/users/{ada_id}/{action}"
         assert submit(admin, "/admin/users", {}, path).status_code == 302
     lock_out(app, attacker, email)  # the undo moved the account back to it
