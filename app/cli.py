@@ -130,6 +130,23 @@ def deactivate(email: str) -> None:
     click.echo(f"{user.email} is deactivated.")
 
 
+@users_cli.command("disable-two-factor")
+@click.argument("email")
+def disable_two_factor(email: str) -> None:
+    """Turn off an account's two-factor sign-in and end its sessions.
+
+    For an owner who cannot pass the second step; check who is asking first.
+    """
+    try:
+        user = admin.disable_two_factor(admin.find_user(email).id, None, ClientInfo())
+    except admin.AdminError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Two-factor sign-in is off for {user.email}; its sessions are ended and "
+        "its owner was mailed."
+    )
+
+
 @users_cli.command("purge-unverified")
 @click.option(
     "--older-than",

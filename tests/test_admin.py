@@ -13,12 +13,22 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import SecurityEvent, SecurityEventKind, User, UserSession
+from app.models import (
+    OutboxMail,
+    RecoveryCode,
+    SecurityEvent,
+    SecurityEventKind,
+    User,
+    UserSession,
+)
 from tests.conftest import csrf_from, sign_in, snapshot
 from tests.factories import PASSWORD
+from tests.two_factor import second_step, turn_on
 
 ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/abuse", "/admin/mail"]
-ACTIONS = ["deactivate", "activate", "make-admin", "revoke-admin"]
+ACTIONS = ["deactivate", "activate", "make-admin", "revoke-admin", "disable-two-factor"]
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a two-factor secret for rows made here
+TURN_OFF_TWO_FACTOR = "/disable-two-factor"
 
 
 @pytest.fixture
@@ -247,6 +257,117 @@ def test_an_action_without_a_csrf_token_changes_nothing(
     response = client.post(f"/admin/users/{member.id}/deactivate")
 
     assert response.status_code == 400
+    assert snapshot(app) == before
+
+
+# -- two-factor sign-in turned off for its owner --------------------------------------
+
+
+def test_an_admin_turns_two_factor_off_and_its_owner_signs_in_with_the_password(
+    app: Flask,
+    client: FlaskClient,
+    admin: User,
+    make_user: Callable[..., User],
+    outbox: Callable[[], list[OutboxMail]],
+) -> None:
+    # Someone who knew the password turned two-factor on: the owner has neither the
+    # app nor the codes, and a password reset leaves it on.
+    member = make_user(name="Locked-out Lou")
+    intruder = app.test_client()
+    assert sign_in(intruder, member.email).status_code == 302
+    turn_on(intruder)
+    owner = app.test_client()
+    assert sign_in(owner, member.email).headers["Location"].endswith("/auth/two-factor")
+    assert second_step(owner, "000000").status_code == 401
+    page = client.get("/admin/users?q=lou").get_data(as_text=True)
+    assert f'action="/admin/users/{member.id}{TURN_OFF_TWO_FACTOR}?q=lou"' in page
+
+    response = act(client, member.id, TURN_OFF_TWO_FACTOR[1:], "?q=lou")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/users?q=lou")
+    assert "Two-factor sign-in is off for Locked-out Lou" in client.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+    user = reload(app, member.id)
+    assert (user.totp_secret, user.totp_enabled_at, user.totp_last_step) == (
+        None,
+        None,
+        None,
+    )
+    with app.app_context():
+        left = db.session.scalar(
+            select(func.count(RecoveryCode.id)).where(RecoveryCode.user_id == user.id)
+        )
+        sessions = db.session.scalar(
+            select(func.count(UserSession.id)).where(UserSession.user_id == user.id)
+        )
+        db.session.remove()
+    assert left == sessions == 0
+    assert intruder.get("/account/profile").status_code == 302  # signed out
+    browser = app.test_client()
+    signed_in = sign_in(browser, member.email)
+    assert signed_in.status_code == 302
+    assert not signed_in.headers["Location"].endswith("/auth/two-factor")
+    assert browser.get("/account/profile").status_code == 200
+    log = browser.get("/account/security").get_data(as_text=True)
+    assert "An administrator turned off two-factor sign-in" in log
+    assert (SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN, admin.id) in log_of(
+        app, member.id
+    )
+    notice = [m for m in outbox() if m.subject == "Two-factor sign-in is now off"]
+    assert len(notice) == 1 and notice[0].recipient == member.email
+    assert "operator" in notice[0].body
+
+
+def test_a_member_cannot_turn_off_anyone_elses_two_factor(
+    app: Flask,
+    client: FlaskClient,
+    signed_in: User,
+    make_user: Callable[..., User],
+) -> None:
+    other = make_user(totp_secret=SECRET)
+    before = snapshot(app)
+
+    response = client.post(
+        f"/admin/users/{other.id}{TURN_OFF_TWO_FACTOR}",
+        data={"csrf_token": csrf_from(client.get("/account/profile"))},
+    )
+
+    assert response.status_code == 403
+    assert snapshot(app) == before
+    assert reload(app, other.id).totp_secret == SECRET
+
+
+def test_turning_off_two_factor_needs_a_csrf_token(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    member = make_user(totp_secret=SECRET)
+    before = snapshot(app)
+
+    response = client.post(f"/admin/users/{member.id}{TURN_OFF_TWO_FACTOR}")
+
+    assert response.status_code == 400
+    assert snapshot(app) == before
+
+
+def test_an_account_without_two_factor_has_no_button_to_turn_it_off(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    without = make_user(name="Plain Pat")
+    with_it = make_user(name="Careful Cai", totp_secret=SECRET)
+    page = client.get("/admin/users").get_data(as_text=True)
+    before = snapshot(app)
+
+    # as from a page left open while the owner turned it off themselves
+    response = act(client, without.id, TURN_OFF_TWO_FACTOR[1:])
+
+    assert f"/admin/users/{without.id}{TURN_OFF_TWO_FACTOR}" not in page
+    assert f"/admin/users/{with_it.id}{TURN_OFF_TWO_FACTOR}" in page
+    assert 'aria-label="Turn off two-factor sign-in for Careful Cai"' in page
+    assert response.status_code == 302
+    answer = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "does not have two-factor sign-in on; nothing changed." in answer
     assert snapshot(app) == before
 
 

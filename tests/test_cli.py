@@ -10,9 +10,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import SignUpClaim, User, UserSession
-from tests.conftest import link_in, sign_in, submit
+from app.models import SecurityEvent, SecurityEventKind, SignUpClaim, User, UserSession
+from tests.conftest import link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
+from tests.two_factor import turn_on
 
 
 def run(app: Flask, *args: str, stdin: str | None = None):
@@ -273,6 +274,64 @@ def test_users_deactivate_unknown_address_fails(app):
 
     assert result.exit_code != 0
     assert "nobody@example.com" in result.output
+
+
+def test_users_disable_two_factor_lets_the_owner_sign_in_with_the_password_alone(
+    app, client, make_user, outbox
+):
+    user = make_user(email="lou@example.com")
+    assert sign_in(client, user.email).status_code == 302
+    turn_on(client)  # by someone who knew the password, say
+    owner = app.test_client()
+    assert sign_in(owner, user.email).headers["Location"].endswith("/auth/two-factor")
+
+    result = run(app, "users", "disable-two-factor", " Lou@Example.com ")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "Two-factor sign-in is off for lou@example.com; its sessions are ended and "
+        "its owner was mailed."
+    ]
+    assert stored(app, user.email).totp_secret is None
+    assert session_count(app, user.id) == 0
+    assert client.get("/account/profile").status_code == 302  # signed out
+    assert sign_in(owner, user.email).headers["Location"] == "/"
+    assert owner.get("/account/profile").status_code == 200
+    with app.app_context():
+        logged = db.session.execute(
+            select(SecurityEvent.kind, SecurityEvent.actor_id)
+            .where(SecurityEvent.user_id == user.id)
+            .order_by(SecurityEvent.id)
+        ).all()
+        db.session.remove()
+    # the CLI acts as no admin of the site: no actor, as `users deactivate`
+    assert logged[-2:] == [
+        (SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN, None),
+        (SecurityEventKind.SIGN_IN, None),
+    ]
+    subjects = [mail.subject for mail in outbox() if mail.recipient == user.email]
+    assert subjects[-1] == "Two-factor sign-in is now off"
+
+
+def test_users_disable_two_factor_unknown_address_fails(app):
+    result = run(app, "users", "disable-two-factor", "nobody@example.com")
+
+    assert result.exit_code == 1
+    assert result.output == "Error: No account has the address nobody@example.com.\n"
+
+
+def test_users_disable_two_factor_says_when_it_is_off_already(app, make_user):
+    user = make_user(email="plain@example.com")
+    before = snapshot(app)
+
+    result = run(app, "users", "disable-two-factor", user.email)
+
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: plain@example.com does not have two-factor sign-in on; "
+        "nothing changed.\n"
+    )
+    assert snapshot(app) == before
 
 
 # -- found in review ------------------------------------------------------------

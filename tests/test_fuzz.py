@@ -127,7 +127,7 @@ FUZZED_FORMS: dict[str, FormSpec] = {
         two_factor=True,
     ),
     "/account/two-factor/recovery-codes": FormSpec(
-        ("username", "password"),
+        ("username", "password", "code"),
         page="/account/two-factor",
         signed_in=True,
         two_factor=True,
@@ -136,7 +136,13 @@ FUZZED_FORMS: dict[str, FormSpec] = {
         f"/admin/users/<int:user_id>/{action}": FormSpec(
             (), page="/admin/users", admin=True
         )
-        for action in ("deactivate", "activate", "make-admin", "revoke-admin")
+        for action in (
+            "deactivate",
+            "activate",
+            "make-admin",
+            "revoke-admin",
+            "disable-two-factor",
+        )
     },
     "/admin/abuse/clear-lockout": FormSpec(("email",), page="/admin/abuse", admin=True),
     "/admin/abuse/clear-limit": FormSpec(("key",), page="/admin/abuse", admin=True),
@@ -557,7 +563,9 @@ def admin_form_path(app: Flask, make_user: Callable[..., User], route: str) -> s
     if route.startswith("/admin/users/"):
         action = route.rsplit("/", 1)[1]
         member = make_user(
-            is_active=action != "activate", is_admin=action == "revoke-admin"
+            is_active=action != "activate",
+            is_admin=action == "revoke-admin",
+            totp_secret=FUZZ_SECRET if action == "disable-two-factor" else None,
         )
         return route.replace("<int:user_id>", str(member.id))
     with app.app_context():

@@ -311,7 +311,7 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     assert sign_in(owner, email, RESET_PASSWORD).status_code == 302
     assert two_factor.second_step(owner, "000000").status_code == 401
     assert two_factor.second_step(owner, codes[0]).status_code == 302
-    renew = {"password": RESET_PASSWORD}
+    renew = {"password": RESET_PASSWORD, "code": codes[1]}
     action = "/account/two-factor/recovery-codes"
     response = submit(owner, "/account/two-factor", renew, action)
     codes = two_factor.recovery_codes_on(response)
@@ -325,7 +325,14 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     with app.app_context():
         ada_id = db.session.scalars(select(User.id).where(User.email == email)).one()
         db.session.remove()
-    for action in ("make-admin", "revoke-admin", "deactivate", "activate"):
+    two_factor.turn_on(owner, RESET_PASSWORD)  # on again, for the admin to turn off
+    for action in (
+        "disable-two-factor",
+        "make-admin",
+        "revoke-admin",
+        "deactivate",
+        "activate",
+    ):
         path = f"/admin/users/{ada_id}/{action}"
         assert submit(admin, "/admin/users", {}, path).status_code == 302
     lock_out(app, attacker, email)  # the undo moved the account back to it

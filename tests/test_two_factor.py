@@ -469,26 +469,140 @@ def test_turning_it_off_needs_the_password_and_a_code(
     assert is_signed_in(browser)
 
 
-def test_new_recovery_codes_replace_the_old_ones(
-    app: Flask, client: FlaskClient, member: tuple[User, str, list[str]]
-) -> None:
-    user, _, old_codes = member
-
-    response = submit(
+def renew_codes(client: FlaskClient, password: str, code: str | None) -> Any:
+    """Press "make new recovery codes" on the two-factor page."""
+    data = {"password": password}
+    if code is not None:
+        data["code"] = code
+    return submit(
         client,
         "/account/two-factor",
-        {"password": PASSWORD},
+        data,
         action="/account/two-factor/recovery-codes",
     )
 
+
+def renewal_notices(outbox: Outbox) -> list[OutboxMail]:
+    return [m for m in outbox() if m.subject.startswith("New recovery codes")]
+
+
+def test_the_recovery_codes_form_asks_for_a_code_as_the_turn_off_form_does(
+    client: FlaskClient, member: tuple[User, str, list[str]]
+) -> None:
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    forms = dict(
+        re.findall(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', page, re.S)
+    )
+
+    def code_input(form: str) -> str:
+        found = re.search(r'<input[^>]*name="code"[^>]*>', form)
+        assert found, "the form has no code field"
+        return re.sub(r'\s(id|aria-\w+)="[^"]*"', "", found[0])
+
+    def code_label(form: str) -> str:
+        found = re.search(
+            r"<label[^>]*>([^<]*)</label>\s*<input[^>]*name=\"code\"", form
+        )
+        assert found, "the code field has no label"
+        return found[1]
+
+    renew = forms["/account/two-factor/recovery-codes"]
+    turn_off = forms["/account/two-factor/disable"]
+    assert code_input(renew) == code_input(turn_off)
+    assert 'autocomplete="one-time-code"' in code_input(renew)
+    assert code_label(renew) == code_label(turn_off)
+
+
+def test_new_recovery_codes_need_more_than_the_password(
+    app: Flask, client: FlaskClient, member: tuple[User, str, list[str]]
+) -> None:
+    # A stolen session and the password used to get ten fresh second factors, and
+    # the owner's own codes stopped working without a word.
+    user, _, old_codes = member
+    before = snapshot(app)
+
+    response = renew_codes(client, PASSWORD, None)
+
+    assert response.status_code == 422
+    assert recovery_codes_on(response) == []
+    assert "Enter the code from your app, or a recovery code." in response.get_data(
+        as_text=True
+    )
+    assert snapshot(app) == before
+    browser = app.test_client()
+    assert sign_in(browser, user.email).status_code == 302
+    assert second_step(browser, old_codes[0]).status_code == 302  # still good
+
+
+def test_new_recovery_codes_with_a_wrong_or_used_code_are_refused(
+    app: Flask, client: FlaskClient, member: tuple[User, str, list[str]], outbox: Outbox
+) -> None:
+    user, secret, _ = member
+    elsewhere = app.test_client()
+    assert sign_in(elsewhere, user.email).status_code == 302
+    seen = code_for(secret)
+    assert second_step(elsewhere, seen).status_code == 302  # this step is used now
+    before = snapshot(app)
+
+    wrong = renew_codes(client, PASSWORD, "000000")
+    not_a_recovery_code = renew_codes(client, PASSWORD, "abcde-fghjk")
+    used = renew_codes(client, PASSWORD, seen)
+    wrong_password = renew_codes(client, "not my password", code_for(secret))
+
+    for response in (wrong, not_a_recovery_code, used, wrong_password):
+        assert response.status_code == 422
+        assert recovery_codes_on(response) == []
+    assert "That code was used already" in used.get_data(as_text=True)
+    assert snapshot(app) == before
+    assert renewal_notices(outbox) == []
+
+
+@pytest.mark.parametrize("kind", ["app code", "recovery code"])
+def test_new_recovery_codes_with_a_right_code_replace_the_old_ones_and_mail_the_owner(
+    app: Flask,
+    client: FlaskClient,
+    member: tuple[User, str, list[str]],
+    outbox: Outbox,
+    kind: str,
+) -> None:
+    user, secret, old_codes = member
+    code = code_for(secret) if kind == "app code" else old_codes[-1]
+
+    response = renew_codes(client, PASSWORD, code)
+
+    assert response.status_code == 200
     new_codes = recovery_codes_on(response)
     assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
-    old, new = app.test_client(), app.test_client()
-    for browser in (old, new):
+    old, new, replay = app.test_client(), app.test_client(), app.test_client()
+    for browser in (old, replay):
         assert sign_in(browser, user.email).status_code == 302
     assert second_step(old, old_codes[0]).status_code == 401
+    assert second_step(replay, code).status_code == 401  # the code worked once
+    assert sign_in(new, user.email).status_code == 302
     assert second_step(new, new_codes[0]).status_code == 302
-    assert SecurityEventKind.RECOVERY_CODES_RENEWED in events(app, user.id)
+    assert events(app, user.id).count(SecurityEventKind.RECOVERY_CODES_RENEWED) == 1
+    (notice,) = renewal_notices(outbox)
+    assert notice.recipient == user.email
+    assert "earlier codes" in notice.body and "/auth/forgot" in notice.body
+
+
+def test_codes_tried_for_new_recovery_codes_meet_the_password_checks_limit(
+    app: Flask, client: FlaskClient, member: tuple[User, str, list[str]]
+) -> None:
+    # They share the count of the account forms that check the password
+    # (ACCOUNT_LIMIT, 10 an hour): turning it on took one of them.
+    _, secret, _ = member
+    statuses = [renew_codes(client, PASSWORD, "000000").status_code for _ in range(9)]
+    before = snapshot(app)
+
+    refused = renew_codes(client, PASSWORD, code_for(secret))
+
+    assert statuses == [422] * 9
+    assert refused.status_code == 429
+    assert recovery_codes_on(refused) == []
+    after = snapshot(app)
+    del before["throttled_clients"], after["throttled_clients"]  # the admin's note
+    assert after == before
 
 
 def test_deleting_the_account_with_two_factor_on_needs_a_code(

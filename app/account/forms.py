@@ -73,6 +73,11 @@ class DisableTwoFactorForm(Form):
 
 class RecoveryCodesForm(Form):
     password = current_password_field(id="codes-password")
+    code = code_field(
+        "Code from your app, or a recovery code",
+        "Enter the code from your app, or a recovery code.",
+        id="codes-code",
+    )
 
 
 class PasswordForm(Form):

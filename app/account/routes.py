@@ -381,10 +381,15 @@ def renew_recovery_codes() -> Page:
     if form.validate_on_submit():
         try:
             codes = two_factor.renew_recovery_codes(
-                current_user.id, form.password.data or "", client_info()
+                current_user.id,
+                form.password.data or "",
+                form.code.data or "",
+                client_info(),
             )
         except accounts.WrongPassword:
             add_error(form.password, "That is not your password.")
+        except two_factor.WrongCode as error:
+            add_error(form.code, _why_refused(error))
         except two_factor.NotOn:
             flash(ALREADY_OFF, "info")
             return redirect(url_for("account.two_factor"))

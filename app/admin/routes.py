@@ -117,6 +117,16 @@ def revoke_admin(user_id: int) -> Response:
     return _act(user_id, admin.revoke_admin, "{name} is no longer an admin.")
 
 
+@bp.post("/users/<int:user_id>/disable-two-factor")
+def disable_two_factor(user_id: int) -> Response:
+    return _act(
+        user_id,
+        admin.disable_two_factor,
+        "Two-factor sign-in is off for {name}, who is signed out everywhere and "
+        "was mailed a notice.",
+    )
+
+
 @bp.get("/abuse")
 def abuse() -> str:
     return render_template(

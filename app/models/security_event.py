@@ -36,6 +36,7 @@ class SecurityEventKind(StrEnum):
     ADMIN_GRANTED = "admin_granted"
     ADMIN_REVOKED = "admin_revoked"
     LOCKOUT_CLEARED = "lockout_cleared"
+    TWO_FACTOR_OFF_BY_ADMIN = "two_factor_off_by_admin"
     # names of events, not passwords
     PASSWORD_CHANGED = "password_changed"  # noqa: S105  # nosec B105
     PASSWORD_RESET = "password_reset"  # noqa: S105  # nosec B105

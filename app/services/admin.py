@@ -38,7 +38,7 @@ from app.models import (
 )
 from app.models.base import ID_MAX, utcnow
 from app.models.user import name_key
-from app.services import ServiceError
+from app.services import ServiceError, two_factor
 from app.services.accounts import clean_name, find_user_by_email
 from app.services.email_address import normalize_email
 from app.services.passwords import check_password_strength, hash_password
@@ -58,6 +58,10 @@ class UserNotFound(AdminError):
 
 class LastAdmin(AdminError):
     """The action would leave the site without an active admin."""
+
+
+class TwoFactorNotOn(AdminError):
+    """The account does not have two-factor sign-in on: there is nothing to turn off."""
 
 
 class UserFilter(StrEnum):
@@ -214,6 +218,30 @@ def revoke_admin(user_id: int, actor: User | None, client: ClientInfo) -> User:
         _change_keeping_an_admin(user, is_admin=False)
     user.is_admin = False
     _record(user, SecurityEventKind.ADMIN_REVOKED, actor, client)
+    db.session.commit()
+    return user
+
+
+def disable_two_factor(user_id: int, actor: User | None, client: ClientInfo) -> User:
+    """Turn an account's two-factor sign-in off for its owner; commit.
+
+    The support path for an owner who cannot pass the second step: they lost
+    their app and codes, or someone who knew the password turned it on. Nothing
+    else removes it (a password reset leaves it on, or the mailbox would be a
+    second factor), so the operator checks who is asking before calling this.
+    Forgets the secret and recovery codes (trusted browsers and pending sign-ins
+    then hold no more), ends every session of the account, writes the security
+    log with the acting admin (None from the CLI) and mails the owner a notice.
+    Raises UserNotFound, or TwoFactorNotOn when it is off, changing nothing.
+    """
+    user = _user(user_id)
+    if user.totp_secret is None:
+        raise TwoFactorNotOn(
+            f"{user.email} does not have two-factor sign-in on; nothing changed."
+        )
+    two_factor.switch_off(user, by_operator=True)
+    end_every_session(user.id)
+    _record(user, SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN, actor, client)
     db.session.commit()
     return user
 

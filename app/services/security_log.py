@@ -48,6 +48,9 @@ DESCRIPTIONS = {
         "An administrator took the account's admin rights away"
     ),
     SecurityEventKind.LOCKOUT_CLEARED: "An administrator unlocked sign-in",
+    SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN: (
+        "An administrator turned off two-factor sign-in; every session ended"
+    ),
     SecurityEventKind.PASSWORD_CHANGED: "Changed the password",
     SecurityEventKind.PASSWORD_RESET: "Reset the password from an e-mailed link",
 }

@@ -355,27 +355,55 @@ def disable(user_id: int, password: str, code: str, client: ClientInfo) -> None:
     if not verify_password(user.password_hash, password):
         raise WrongPassword()
     check_code(user, code, client)
+    switch_off(user)
+    record_event(user.id, SecurityEventKind.TWO_FACTOR_OFF, client)
+    db.session.commit()
+
+
+def switch_off(user: User, *, by_operator: bool = False) -> None:
+    """Forget the member's secret and recovery codes, and mail them; the caller commits.
+
+    What turning two-factor off is, checked or not: `disable` checks the member's
+    password and code first, an operator's support action (services.admin) checks
+    who asked. No trusted-browser cookie holds afterwards (each names the secret
+    and when it was turned on), nor does a pending sign-in. The notice says who
+    did it: the member, or the site's operator when `by_operator`. The caller
+    writes the security log.
+    """
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    record_event(user.id, SecurityEventKind.TWO_FACTOR_OFF, client)
-    _queue_notice(user, turned_on=False)
-    db.session.commit()
+    _queue_notice(user, turned_on=False, by_operator=by_operator)
 
 
-def renew_recovery_codes(user_id: int, password: str, client: ClientInfo) -> list[str]:
+def renew_recovery_codes(
+    user_id: int, password: str, code: str, client: ClientInfo
+) -> list[str]:
     """Replace the member's recovery codes with ten new ones; commit; return them.
 
-    The old codes stop working. Raises WrongPassword or NotOn, changing nothing.
+    Needs the password and a code (the app's, or a recovery code), as turning
+    two-factor off does: new codes are new second factors, so a stolen session
+    with the password alone must not get them. The old codes stop working; the
+    member is mailed and it is logged. Returns the ten codes in clear, "abcde-fghjk".
+    Raises WrongPassword, WrongCode (ReusedCode) or NotOn, changing nothing.
     """
     user = db.session.get_one(User, user_id)
     if user.totp_secret is None:
         raise NotOn()
     if not verify_password(user.password_hash, password):
         raise WrongPassword()
+    check_code(user, code, client)
     codes = _replace_recovery_codes(user.id)
     record_event(user.id, SecurityEventKind.RECOVERY_CODES_RENEWED, client)
+    mailer.queue_mail(
+        user.email,
+        "New recovery codes were made for your account",
+        "recovery_codes_renewed",
+        name=user.name,
+        two_factor_link=mailer.link("account.two_factor"),
+        forgot_link=mailer.link("auth.forgot"),
+    )
     db.session.commit()
     return codes
 
@@ -393,13 +421,14 @@ def _replace_recovery_codes(user_id: int) -> list[str]:
     return codes
 
 
-def _queue_notice(user: User, *, turned_on: bool) -> None:
+def _queue_notice(user: User, *, turned_on: bool, by_operator: bool = False) -> None:
     mailer.queue_mail(
         user.email,
         "Two-factor sign-in is now " + ("on" if turned_on else "off"),
         "two_factor_changed",
         name=user.name,
         turned_on=turned_on,
+        by_operator=by_operator,
         two_factor_link=mailer.link("account.two_factor"),
         forgot_link=mailer.link("auth.forgot"),
     )
