@@ -133,6 +133,29 @@ def test_the_undo_link_takes_the_account_back_from_whoever_moved_it(
     assert sign_in(app.test_client(), user.email, new_password).status_code == 302
 
 
+def test_a_change_link_dies_with_any_move_made_after_it_was_mailed(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(client, user.email).status_code == 302
+    assert ask_to_move(client, "typo@example.net").status_code == 302
+    typo = link_in(mail_to(outbox, "typo@example.net", CONFIRM).body)
+    # moved to another address, then back: the address is the one typo's link left
+    assert ask_to_move(client, NEW).status_code == 302
+    moved = submit(client, link_in(mail_to(outbox, NEW, CONFIRM).body), {})
+    assert moved.status_code == 302
+    assert ask_to_move(client, user.email).status_code == 302
+    back = link_in(mail_to(outbox, user.email, CONFIRM).body)
+    assert submit(client, back, {}).status_code == 302
+    assert signs_in(app, user.email)
+    before = snapshot(app)
+
+    opened = app.test_client().get(typo)
+
+    assert opened.status_code == 400
+    assert snapshot(app) == before
+
+
 @pytest.mark.parametrize("then", ["changes the password", "moves it again"])
 def test_a_thief_cannot_void_the_undo_link(
     app: Flask,

@@ -10,12 +10,15 @@ one, and a mail of its own instead of a link.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import SecurityEventKind, User
+from app.models import SecurityEvent, SecurityEventKind, User
+from app.models.base import utcnow
 from app.services import ServiceError, mailer
 from app.services.accounts import (
     WrongPassword,
@@ -70,7 +73,8 @@ def request_email_change(user_id: int, new_email: str, password: str) -> str:
     else:
         payload = {"uid": user.id, "from": _digest(user.email), "new": new_email}
         fingerprint = password_fingerprint(user)
-        token = make_token(CHANGE_PURPOSE, {**payload, "pw": fingerprint})
+        issued = utcnow().timestamp()
+        token = make_token(CHANGE_PURPOSE, {**payload, "pw": fingerprint, "at": issued})
         mailer.queue_mail(
             new_email,
             "Confirm your new e-mail address",
@@ -110,7 +114,24 @@ def read_change_link(token: str, max_age: int) -> tuple[User, str]:
     user = _account_as_linked(payload)
     if payload.get("from") != _digest(user.email):
         raise InvalidLink()  # used, or the account moved since
+    if _moved_since(user.id, payload.get("at")):
+        raise InvalidLink()  # it moved, and back to the address it had then
     return user, _address(payload, "new")
+
+
+def _moved_since(user_id: int, issued: object) -> bool:
+    # Links mailed before they carried their time ("at", seconds since the epoch)
+    # are checked by their address alone.
+    if not isinstance(issued, int | float):
+        return False
+    moves = select(SecurityEvent.id).where(
+        SecurityEvent.user_id == user_id,
+        SecurityEvent.kind.in_(
+            [SecurityEventKind.EMAIL_CHANGED, SecurityEventKind.EMAIL_CHANGE_UNDONE]
+        ),
+        SecurityEvent.created_at > datetime.fromtimestamp(issued, UTC),
+    )
+    return db.session.scalar(moves.limit(1)) is not None
 
 
 def confirm_email_change(token: str, max_age: int, client: ClientInfo) -> User:
