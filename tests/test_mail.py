@@ -20,7 +20,7 @@ from app.models.base import utcnow
 from app.services import mailer
 from tests.conftest import csrf_from, link_in, sign_in, submit
 from tests.factories import PASSWORD
-from tests.smtp import SmtpInbox
+from tests.smtp import RefusingInbox, SmtpInbox
 
 BASE_URL = "https://accounts.example.org"
 SENDER = "Vestibule <no-reply@accounts.example.org>"
@@ -48,6 +48,15 @@ def smtp_server_down() -> Iterator[SmtpInbox]:
 
 
 @pytest.fixture
+def smtp_server_refusing() -> Iterator[SmtpInbox]:
+    """A running SMTP server that refuses every recipient, naming it."""
+    server = RefusingInbox()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def app_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Point the app at the test's SMTP server if it has one, else mail to the log."""
     config: dict[str, Any] = {
@@ -57,7 +66,7 @@ def app_config(request: pytest.FixtureRequest) -> dict[str, Any]:
         "MAIL_USERNAME": None,
         "MAIL_PASSWORD": None,
     }
-    for name in ("smtp_server", "smtp_server_down"):
+    for name in ("smtp_server", "smtp_server_down", "smtp_server_refusing"):
         if name in request.fixturenames:
             server: SmtpInbox = request.getfixturevalue(name)
             config.update(
@@ -396,3 +405,59 @@ def test_a_sender_passes_over_mail_another_sender_is_claiming(
     assert held  # one mail was held by the other sender the whole time
     assert finished and sent == [1]
     assert len(smtp_server.messages) == 1
+
+
+# --- what the log says about a mail that failed ---------------------------------------
+
+
+def logged_by_the_app(caplog: pytest.LogCaptureFixture) -> str:
+    """Every record but the test SMTP server's own (aiosmtpd's "mail.log")."""
+    handler = logging.Handler()
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    return "\n".join(
+        handler.format(record)
+        for record in caplog.records
+        if not record.name.startswith("mail.log")
+    )
+
+
+def test_a_failed_delivery_is_logged_by_mail_id_without_the_address(
+    app: Flask,
+    client: FlaskClient,
+    smtp_server_down: SmtpInbox,
+    outbox: Outbox,
+    time_machine: TimeMachineFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    time_machine.move_to(datetime.now(UTC))
+    caplog.set_level(logging.DEBUG)
+
+    assert sign_up(client) == 302  # the SMTP server is down: a retry is planned
+    exhaust_retries(app, time_machine)  # then every attempt fails: undelivered
+
+    assert "grace" not in logged_by_the_app(caplog)
+    [mail] = outbox()
+    failed = [r for r in caplog.records if r.name == "vestibule.mail"]
+    assert failed[0].levelno == logging.WARNING
+    assert failed[0].getMessage().startswith(f"mail {mail.id} failed, retry in ")
+    assert failed[-1].levelno == logging.ERROR
+    assert failed[-1].getMessage().startswith(f"mail {mail.id} undelivered after 8 ")
+
+
+def test_a_refusal_naming_the_recipient_is_logged_without_the_address(
+    app: Flask,
+    client: FlaskClient,
+    smtp_server_refusing: SmtpInbox,
+    outbox: Outbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    assert sign_up(client) == 302
+
+    assert "grace" not in logged_by_the_app(caplog)
+    [mail] = outbox()
+    assert "grace@example.com" in mail.last_error  # the server's refusal named it
+    [line] = [r.getMessage() for r in caplog.records if r.name == "vestibule.mail"]
+    assert line.startswith(f"mail {mail.id} failed, retry in ")
+    assert "Recipient address rejected" in line and "<address>" in line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import threading
 from datetime import timedelta
@@ -26,6 +27,8 @@ CLAIM_LEASE = timedelta(minutes=5)
 # Keys in `db.session.info`: a mail queued in the open transaction, and one committed.
 _MAIL_PENDING = "mail_pending"
 _MAIL_COMMITTED = "mail_committed"
+# Anything shaped like an address in an SMTP error: a refusal quotes the recipient.
+_ADDRESS = re.compile(r"[^\s<>\[\](){}'\",;:]+@[^\s<>\[\](){}'\",;:]+")
 
 
 def link(endpoint: str, **values: Any) -> str:
@@ -98,6 +101,11 @@ def _send(mail: OutboxMail) -> None:
         smtp.send_message(_message(mail))
 
 
+def _without_addresses(error: Exception) -> str:
+    """Return the error's text with every address in it replaced by "<address>"."""
+    return _ADDRESS.sub("<address>", str(error))
+
+
 def _claim(mail_id: int) -> bool:
     now = utcnow()
     result = db.session.execute(
@@ -147,22 +155,21 @@ def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
             delay = timedelta(minutes=min(2**mail.attempts, 360))
             mail.next_attempt_at = utcnow() + delay
             mail.last_error = str(error)[:500]
+            # The log names the mail by id, never its recipient (README, Logs).
             if mail.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
                 # Kept, listed for admins and sent again by `flask mail requeue`.
                 log.error(
-                    "mail %s to %s undelivered after %s attempts: %s",
+                    "mail %s undelivered after %s attempts: %s",
                     mail.id,
-                    mail.recipient,
                     mail.attempts,
-                    error,
+                    _without_addresses(error),
                 )
             else:
                 log.warning(
-                    "mail %s to %s failed, retry in %s: %s",
+                    "mail %s failed, retry in %s: %s",
                     mail.id,
-                    mail.recipient,
                     delay,
-                    error,
+                    _without_addresses(error),
                 )
         else:
             mail.sent_at = utcnow()
