@@ -282,3 +282,59 @@ def test_purge_unverified_refuses_a_duration_before_year_one_in_one_line(app, du
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, OverflowError)
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "root@localhost",
+        "a b@example.com",
+        "x@@example.com",
+        "ada@example",
+        '"a b"@example.com',
+        "ada@[127.0.0.1]",
+        "a" * 250 + "@example.com",
+    ],
+)
+def test_create_admin_refuses_an_address_the_sign_in_form_refuses(app, client, email):
+    # Such an admin could never sign in: the sign-in form does not take the address.
+    refused = sign_in(client, email)
+    assert refused.status_code == 422
+    assert "Enter a valid e-mail address." in refused.get_data(as_text=True)
+
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        email,
+        "--name",
+        "Root",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 1, result.output
+    assert result.output.count("\n") == 1  # one line
+    assert result.output.startswith("Error: ")
+    assert "is not an e-mail address" in result.output
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+        db.session.remove()
+
+
+def test_create_admin_takes_an_address_written_as_the_forms_take_it(app, client):
+    # Spaces around and fullwidth letters are tidied, as the sign-in form does.
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        " \uff22\uff2f\uff33\uff33@Example.com ",  # fullwidth BOSS
+        "--name",
+        "The Boss",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert sign_in(client, "boss@example.com").status_code == 302
