@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import SignUpClaim, User, UserSession
 from tests.conftest import link_in, sign_in, submit
 from tests.factories import PASSWORD
+from tests.test_profile import JOINED_NAMES, REFUSED_NAMES
 
 
 def run(app: Flask, *args: str, stdin: str | None = None):
@@ -338,3 +339,59 @@ def test_create_admin_takes_an_address_written_as_the_forms_take_it(app, client)
 
     assert result.exit_code == 0, result.output
     assert sign_in(client, "boss@example.com").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), REFUSED_NAMES.values(), ids=REFUSED_NAMES.keys()
+)
+def test_create_admin_refuses_a_name_that_hides_or_flips_text(app, name, message):
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "boss@example.com",
+        "--name",
+        name,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 1, result.output
+    assert result.output == f"Error: {message}\n"
+    assert stored(app, "boss@example.com") is None
+
+
+@pytest.mark.parametrize("name", ["Ada\x00", "\x1b[31mAda", "Ada\x7f"])
+def test_create_admin_refuses_a_name_with_control_characters(app, name):
+    # The web forms refuse these before the name is read; the CLI has no form.
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "boss@example.com",
+        "--name",
+        name,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "invisible, control or text-direction characters" in result.output
+    assert stored(app, "boss@example.com") is None
+
+
+@pytest.mark.parametrize("name", JOINED_NAMES.values(), ids=JOINED_NAMES.keys())
+def test_create_admin_takes_a_name_that_needs_a_joiner(app, name):
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "boss@example.com",
+        "--name",
+        name,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert stored(app, "boss@example.com").name == name

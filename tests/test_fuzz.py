@@ -636,6 +636,12 @@ def _controls(text: str, allowed: str = "") -> list[str]:
     return [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in allowed]
 
 
+def _format_characters(text: str) -> list[str]:
+    # Bidirectional controls, zero-width space ...; the joiners a name may need pass.
+    joiners = "\u200c\u200d"
+    return [ch for ch in text if unicodedata.category(ch) == "Cf" and ch not in joiners]
+
+
 def malformed_accounts(app: Flask, admin_forms: bool = False) -> list[str]:
     """Every stored account that breaks the data rules, with what is wrong.
 
@@ -650,6 +656,8 @@ def malformed_accounts(app: Flask, admin_forms: bool = False) -> list[str]:
                 problems.append(f"name {name!r}")
             if _controls(name):
                 problems.append(f"control characters in name {name!r}")
+            if _format_characters(name):
+                problems.append(f"format characters in name {name!r}")
             if email != email.strip().lower() or len(email) > 254 or _controls(email):
                 problems.append(f"e-mail {email!r}")
             if len(bio) > BIO_MAX or _controls(bio, allowed="\t\r\n"):
