@@ -40,7 +40,14 @@ from app.models import (
 from app.models.base import utcnow
 from app.services.accounts import BIO_MAX, NAME_MAX
 from tests import two_factor
-from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
+from tests.conftest import (
+    csrf_from,
+    link_in,
+    sent_body,
+    sign_in,
+    snapshot,
+    submit,
+)
 from tests.factories import PASSWORD, UserFactory
 
 ADA = "ada@example.com"  # verified and active: the one whose password can be reset
@@ -398,7 +405,7 @@ def newest_mail_link(app: Flask, recipient: str, subject: str) -> str:
         ).first()
         db.session.remove()
     assert mail is not None
-    return link_in(mail.body)
+    return link_in(sent_body(app, mail))
 
 
 def reset_link(browser: FlaskClient, app: Flask) -> str:
@@ -475,7 +482,7 @@ def email_undo_link(browser: FlaskClient, app: Flask) -> str:
         ).first()
         db.session.remove()
     assert mail is not None
-    return link_in(mail.body)
+    return link_in(sent_body(app, mail))
 
 
 LINK_PAGES: dict[str, Callable[[FlaskClient, Flask], str]] = {

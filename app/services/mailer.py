@@ -124,6 +124,12 @@ def _claim(mail_id: int) -> bool:
 def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
     """Send the mails that are due; return how many went out.
 
+    A mail sent is marked sent and its body emptied in one commit: the body
+    carries the mail's link (a reset, a confirmation, an undo), so the outbox
+    keeps only the recipient, subject, times and attempts of a sent mail and a
+    copy of the database holds no link of it. A mail not sent yet keeps its
+    body for the next attempt.
+
     Several senders may run at once: each claims a mail with a conditional
     UPDATE before sending it, so no mail goes out twice. On PostgreSQL the due
     mails are read FOR UPDATE SKIP LOCKED, so a sender passes over those another
@@ -173,6 +179,8 @@ def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
                 )
         else:
             mail.sent_at = utcnow()
+            # Its links are live: once sent, the mail is the recipient's alone.
+            mail.body = ""
             sent += 1
         db.session.commit()
         metrics.count_mail_attempt(mail)
