@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import re
 import secrets
@@ -68,14 +67,14 @@ def safe_next(target: str | None, fallback: str) -> str:
 def client_info() -> ClientInfo:
     """Describe where the current request comes from, for the security log.
 
-    An address that is not an IP (a proxy that passes X-Forwarded-For on unchecked
-    can hand over any text) is stored as unknown, "".
+    ClientInfo tidies what the client sent for storing: an address that is not an
+    IP (a proxy that passes X-Forwarded-For on unchecked can hand over any text)
+    is stored as unknown, "", and the User-Agent loses control characters and is
+    cut to its column's length.
     """
-    try:
-        ip = str(ipaddress.ip_address(request.remote_addr or ""))
-    except ValueError:
-        ip = ""
-    return ClientInfo(ip=ip, user_agent=request.headers.get("User-Agent", "")[:255])
+    return ClientInfo(
+        ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", "")
+    )
 
 
 class TokenOwner(Enum):

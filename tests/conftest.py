@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, select, text
@@ -22,6 +22,7 @@ from werkzeug.test import TestResponse
 from app import create_app
 from app.extensions import db
 from app.models import OutboxMail, User
+from app.services import mailer
 from tests.factories import PASSWORD, UserFactory
 from tests.routes import bp as testing_routes
 
@@ -126,17 +127,51 @@ def app_config() -> dict[str, Any]:
     return {}
 
 
+# app.extensions key: the body of each mail the test's app sent, by the mail's id.
+SENT_BODIES = "tests.sent_bodies"
+
+
+def _record_sent_bodies(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The outbox empties a mail's body once it is sent; tests read it afterwards,
+    # as its recipient would, from what was handed to the mail server or log.
+    app.extensions[SENT_BODIES] = {}
+    send = mailer._send
+
+    def send_and_record(mail: OutboxMail) -> None:
+        body = mail.body
+        send(mail)
+        current_app.extensions.setdefault(SENT_BODIES, {})[mail.id] = body
+
+    monkeypatch.setattr(mailer, "_send", send_and_record)
+
+
+def sent_body(app: Flask, mail: OutboxMail) -> str:
+    """Return a mail's body: the stored one while unsent, else the one sent.
+
+    A mail another process sent (a served app, a mail worker) has only the
+    stored one, empty: read those from its SMTP inbox or log.
+    """
+    if mail.sent_at is None:
+        return mail.body
+    body: str = app.extensions.get(SENT_BODIES, {}).get(mail.id, mail.body)
+    return body
+
+
 @pytest.fixture
-def app(database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
+def app(
+    database_url: str, app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Flask]:
     """A fresh app on a fresh database.
 
     No app context stays pushed: each request gets its own, as in production,
     so nothing in `g` leaks from one request into the next. Tests that read the
-    database open one with `with app.app_context():`.
+    database open one with `with app.app_context():`. The body of each mail it
+    sends is kept for `sent_body`.
     """
     app = create_app({**_base_config(database_url), **app_config})
     app.register_blueprint(testing_routes)
     app.test_client_class = BrowserLikeClient
+    _record_sent_bodies(app, monkeypatch)
     yield app
     if TEST_DATABASE_URL:
         _clean_postgres(app)
@@ -203,12 +238,18 @@ def signed_in(client: FlaskClient, make_user: Callable[..., User]) -> User:
 
 @pytest.fixture
 def outbox(app: Flask) -> Callable[[], list[OutboxMail]]:
-    """Return the mails queued so far, oldest first."""
+    """Return the mails queued so far, oldest first, detached.
+
+    Each carries the body it has or was sent with (`sent_body`): the stored row
+    of a sent mail has none. Read the table itself to see what it keeps.
+    """
 
     def mails() -> list[OutboxMail]:
         with app.app_context():
             found = list(db.session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
             db.session.remove()
+        for mail in found:
+            mail.body = sent_body(app, mail)
         return found
 
     return mails

@@ -72,3 +72,20 @@ class SmtpInbox:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+class RefusingInbox(SmtpInbox):
+    """An SMTP server that refuses every recipient, quoting its address as servers do.
+
+    Like SmtpInbox, nobody listens on its port until start().
+    """
+
+    async def handle_RCPT(  # the name aiosmtpd calls
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        return f"550 5.1.1 <{address}>: Recipient address rejected"

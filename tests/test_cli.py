@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, SignUpClaim, User, UserSession
 from tests.conftest import link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
+from tests.test_profile import JOINED_NAMES, REFUSED_NAMES
 from tests.two_factor import turn_on
 
 
@@ -345,3 +346,115 @@ def test_purge_unverified_refuses_a_duration_before_year_one_in_one_line(app, du
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, OverflowError)
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "root@localhost",
+        "a b@example.com",
+        "x@@example.com",
+        "ada@example",
+        '"a b"@example.com',
+        "ada@[127.0.0.1]",
+        "a" * 250 + "@example.com",
+    ],
+)
+def test_create_admin_refuses_an_address_the_sign_in_form_refuses(app, client, email):
+    # Such an admin could never sign in: the sign-in form does not take the address.
+    refused = sign_in(client, email)
+    assert refused.status_code == 422
+    assert "Enter a valid e-mail address." in refused.get_data(as_text=True)
+
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        email,
+        "--name",
+        "Root",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 1, result.output
+    assert result.output.count("\n") == 1  # one line
+    assert result.output.startswith("Error: ")
+    assert "is not an e-mail address" in result.output
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+        db.session.remove()
+
+
+def test_create_admin_takes_an_address_written_as_the_forms_take_it(app, client):
+    # Spaces around and fullwidth letters are tidied, as the sign-in form does.
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        " \uff22\uff2f\uff33\uff33@Example.com ",  # fullwidth BOSS
+        "--name",
+        "The Boss",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert sign_in(client, "boss@example.com").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), REFUSED_NAMES.values(), ids=REFUSED_NAMES.keys()
+)
+def test_create_admin_refuses_a_name_that_hides_or_flips_text(app, name, message):
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "boss@example.com",
+        "--name",
+        name,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 1, result.output
+    assert result.output == f"Error: {message}\n"
+    assert stored(app, "boss@example.com") is None
+
+
+@pytest.mark.parametrize("name", ["Ada\x00", "\x1b[31mAda", "Ada\x7f"])
+def test_create_admin_refuses_a_name_with_control_characters(app, name):
+    # The web forms refuse these before the name is read; the CLI has no form.
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "boss@example.com",
+        "--name",
+        name,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "invisible, control or text-direction characters" in result.output
+    assert stored(app, "boss@example.com") is None
+
+
+@pytest.mark.parametrize("name", JOINED_NAMES.values(), ids=JOINED_NAMES.keys())
+def test_create_admin_takes_a_name_that_needs_a_joiner(app, name):
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "boss@example.com",
+        "--name",
+        name,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert stored(app, "boss@example.com").name == name

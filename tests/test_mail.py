@@ -20,7 +20,7 @@ from app.models.base import utcnow
 from app.services import mailer
 from tests.conftest import csrf_from, link_in, sign_in, submit
 from tests.factories import PASSWORD
-from tests.smtp import SmtpInbox
+from tests.smtp import RefusingInbox, SmtpInbox
 
 BASE_URL = "https://accounts.example.org"
 SENDER = "Vestibule <no-reply@accounts.example.org>"
@@ -48,6 +48,15 @@ def smtp_server_down() -> Iterator[SmtpInbox]:
 
 
 @pytest.fixture
+def smtp_server_refusing() -> Iterator[SmtpInbox]:
+    """A running SMTP server that refuses every recipient, naming it."""
+    server = RefusingInbox()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def app_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Point the app at the test's SMTP server if it has one, else mail to the log."""
     config: dict[str, Any] = {
@@ -57,7 +66,7 @@ def app_config(request: pytest.FixtureRequest) -> dict[str, Any]:
         "MAIL_USERNAME": None,
         "MAIL_PASSWORD": None,
     }
-    for name in ("smtp_server", "smtp_server_down"):
+    for name in ("smtp_server", "smtp_server_down", "smtp_server_refusing"):
         if name in request.fixturenames:
             server: SmtpInbox = request.getfixturevalue(name)
             config.update(
@@ -396,3 +405,161 @@ def test_a_sender_passes_over_mail_another_sender_is_claiming(
     assert held  # one mail was held by the other sender the whole time
     assert finished and sent == [1]
     assert len(smtp_server.messages) == 1
+
+
+# --- what the log says about a mail that failed ---------------------------------------
+
+
+def logged_by_the_app(caplog: pytest.LogCaptureFixture) -> str:
+    """Every record but the test SMTP server's own (aiosmtpd's "mail.log")."""
+    handler = logging.Handler()
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    return "\n".join(
+        handler.format(record)
+        for record in caplog.records
+        if not record.name.startswith("mail.log")
+    )
+
+
+def test_a_failed_delivery_is_logged_by_mail_id_without_the_address(
+    app: Flask,
+    client: FlaskClient,
+    smtp_server_down: SmtpInbox,
+    outbox: Outbox,
+    time_machine: TimeMachineFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    time_machine.move_to(datetime.now(UTC))
+    caplog.set_level(logging.DEBUG)
+
+    assert sign_up(client) == 302  # the SMTP server is down: a retry is planned
+    exhaust_retries(app, time_machine)  # then every attempt fails: undelivered
+
+    assert "grace" not in logged_by_the_app(caplog)
+    [mail] = outbox()
+    failed = [r for r in caplog.records if r.name == "vestibule.mail"]
+    assert failed[0].levelno == logging.WARNING
+    assert failed[0].getMessage().startswith(f"mail {mail.id} failed, retry in ")
+    assert failed[-1].levelno == logging.ERROR
+    assert failed[-1].getMessage().startswith(f"mail {mail.id} undelivered after 8 ")
+
+
+def test_a_refusal_naming_the_recipient_is_logged_without_the_address(
+    app: Flask,
+    client: FlaskClient,
+    smtp_server_refusing: SmtpInbox,
+    outbox: Outbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    assert sign_up(client) == 302
+
+    assert "grace" not in logged_by_the_app(caplog)
+    [mail] = outbox()
+    assert "grace@example.com" in mail.last_error  # the server's refusal named it
+    [line] = [r.getMessage() for r in caplog.records if r.name == "vestibule.mail"]
+    assert line.startswith(f"mail {mail.id} failed, retry in ")
+    assert "Recipient address rejected" in line and "<address>" in line
+
+
+# --- what the outbox keeps of a sent mail ---------------------------------------------
+
+
+def every_text_in_the_database(app: Flask) -> list[tuple[str, str, str]]:
+    """Every text value stored, as (table, column, value), read from the tables."""
+    found = []
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(select(table)).mappings():
+                for column, value in row.items():
+                    if isinstance(value, str) and value:
+                        found.append((table.name, column, value))
+        db.session.remove()
+    return found
+
+
+def stored_outbox(app: Flask) -> list[dict[str, Any]]:
+    """The outbox's rows as the table holds them (the `outbox` fixture adds bodies)."""
+    with app.app_context():
+        table = OutboxMail.__table__
+        rows = [dict(row) for row in db.session.execute(select(table)).mappings()]
+        db.session.remove()
+    return rows
+
+
+def test_a_sent_mail_leaves_no_link_in_the_database(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    smtp_server: SmtpInbox,
+) -> None:
+    # Every kind of mail with a link, each delivered to the real SMTP server.
+    assert sign_up(client) == 302  # verify
+    member = make_user(email="member@example.com")
+    assert submit(client, "/auth/forgot", {"email": member.email}).status_code == 302
+    for n in range(app.config["LOCKOUT_THRESHOLD"]):  # unlock, from ten addresses
+        elsewhere = app.test_client()
+        elsewhere.environ_base["REMOTE_ADDR"] = f"192.0.2.{n + 1}"
+        assert sign_in(elsewhere, member.email, "wrong password").status_code == 401
+    mover = make_user(email="mover@example.com")
+    for n, agent in enumerate(("Laptop/1.0", "Phone/2.0")):  # "not me"
+        browser = app.test_client()
+        browser.environ_base.update(
+            HTTP_USER_AGENT=agent, REMOTE_ADDR=f"198.51.100.{n + 1}"
+        )
+        assert sign_in(browser, mover.email).status_code == 302
+    moving = {"email": "moved@example.com", "password": PASSWORD}
+    assert submit(browser, "/account/email", moving).status_code == 302  # change
+    change = smtp_server.wait_for(
+        "moved@example.com", "Confirm your new e-mail address"
+    )
+    assert submit(browser, link_in(change.get_content()), {}).status_code == 302
+    smtp_server.wait_for(  # undo, to the old address
+        "mover@example.com", "Your Vestibule account moved to another address"
+    )
+
+    links = [
+        link
+        for message in smtp_server.messages
+        for link in URL_RE.findall(message.get_content())
+    ]
+    paths = {"/auth/verify/", "/auth/reset/", "/auth/unlock/", "/auth/not-me/"}
+    paths |= {"/auth/email-change/", "/auth/email-undo/"}
+    assert {path for path in paths if any(path in link for link in links)} == paths
+    tokens = {link.rsplit("/", 1)[1] for link in links if any(p in link for p in paths)}
+    assert all(len(token) > 40 for token in tokens)
+    stored = every_text_in_the_database(app)
+    for token in tokens:
+        assert not [(t, c) for t, c, value in stored if token in value], token
+    assert not [(t, c) for t, c, value in stored if BASE_URL in value]
+    rows = stored_outbox(app)
+    assert len(rows) == len(smtp_server.messages)
+    for row in rows:  # what a sent mail keeps
+        assert row["body"] == ""
+        assert row["sent_at"] is not None
+        assert row["recipient"] and row["subject"]
+    sent = {(row["recipient"], row["subject"]) for row in rows}
+    assert sent == {(m["To"], m["Subject"]) for m in smtp_server.messages}
+
+
+def test_a_mail_keeps_its_body_until_it_is_sent(
+    app: Flask,
+    client: FlaskClient,
+    smtp_server_down: SmtpInbox,
+    time_machine: TimeMachineFixture,
+) -> None:
+    time_machine.move_to(datetime.now(UTC))
+    assert sign_up(client) == 302  # the SMTP server is down: not sent
+
+    [waiting] = stored_outbox(app)
+    assert "/auth/verify/" in waiting["body"] and waiting["sent_at"] is None
+
+    smtp_server_down.start()
+    time_machine.shift(timedelta(minutes=3))
+    assert run_worker(app) == "1 mail(s) sent."
+
+    [sent] = stored_outbox(app)
+    assert sent["body"] == "" and sent["sent_at"] is not None
+    [message] = smtp_server_down.messages
+    assert URL_RE.findall(message.get_content()) == URL_RE.findall(waiting["body"])

@@ -11,13 +11,55 @@ from markupsafe import escape
 from app.extensions import db
 from app.models import User
 from app.services import accounts
-from tests.conftest import sign_in, submit
+from tests.conftest import sign_in, snapshot, submit
 
 MEMBER_LINK_RE = re.compile(r'href="/users/(\d+)"')
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(1)>',
 ]
+
+# Names that hide or flip text, refused wherever a name is taken (sign-up, profile,
+# `users create-admin`), each with its id.
+HIDDEN_CHARACTER_NAMES = {
+    "zero-width-space-only": "\u200b",
+    "right-to-left-override": "\u202eevil.com",
+    "unclosed-isolate": "Ada \u2066",
+    "pop-isolate": "Ada\u2069 Lovelace",
+    "left-to-right-embedding": "Ada\u202a Lovelace",
+    "right-to-left-mark": "\u200fAda",
+    "left-to-right-mark": "Ada\u200e",
+    "arabic-letter-mark": "\u061cAda",
+    "byte-order-mark": "\ufeffAda",
+    "word-joiner": "Ada\u2060Lovelace",
+    "soft-hyphen": "Ada\u00adLovelace",
+}
+# Names of nothing but characters drawn as nothing: joiners, a Hangul filler, a
+# variation selector.
+NOTHING_VISIBLE_NAMES = {
+    "zero-width-joiner-only": "\u200d",
+    "joiners-and-space": "\u200c \u200d",
+    "hangul-filler": "\u3164",
+    "variation-selector": "\ufe0f",
+}
+REFUSED_NAMES = {
+    **{
+        key: (name, accounts.NAME_HIDDEN_CHARACTERS)
+        for key, name in HIDDEN_CHARACTER_NAMES.items()
+    },
+    **{
+        key: (name, accounts.NAME_NOTHING_VISIBLE)
+        for key, name in NOTHING_VISIBLE_NAMES.items()
+    },
+}
+# Names the joiners belong in: Persian (ZWNJ), an emoji sequence (ZWJ), Devanagari
+# (ZWJ), an emoji with its variation selector.
+JOINED_NAMES = {
+    "persian": "\u0639\u0644\u06cc\u200c\u0631\u0636\u0627",  # Ali-Reza
+    "emoji-sequence": "Ada \U0001f469\u200d\U0001f4bb",
+    "devanagari": "\u0915\u094d\u200d\u0937\u093f\u0924\u093f",
+    "variation-selector": "Ada \u2764\ufe0f",
+}
 
 
 def stored(app: Flask, user_id: int) -> User:
@@ -234,3 +276,30 @@ def test_name_and_bio_are_escaped_everywhere(
     form = pages["edit form"].get_data(as_text=True)
     assert f'value="{escaped}"' in form
     assert re.search(rf">\s*{re.escape(escaped)}</textarea>", form)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), REFUSED_NAMES.values(), ids=REFUSED_NAMES.keys()
+)
+def test_a_name_that_hides_or_flips_text_is_refused_and_nothing_changes(
+    app, client, make_user, name, message
+):
+    user = make_user(name="Original Name", bio="Original bio")
+    sign_in(client, user.email)
+    before = snapshot(app)
+
+    response = save_profile(client, name, "A new bio", listed=False)
+
+    body = response.get_data(as_text=True)
+    errors = dict(re.findall(r'<p class="error" id="(\w+)-error">([^<]*)</p>', body))
+    assert response.status_code == 422
+    assert errors == {"name": message}
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize("name", JOINED_NAMES.values(), ids=JOINED_NAMES.keys())
+def test_a_name_that_needs_a_joiner_keeps_it(app, client, signed_in, name):
+    response = save_profile(client, name)
+
+    assert response.status_code == 302
+    assert stored(app, signed_in.id).name == name

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import SignUpClaim, User
 from app.services.passwords import verify_password
-from tests.conftest import link_in, submit
+from tests.conftest import link_in, snapshot, submit
+from tests.test_profile import JOINED_NAMES, REFUSED_NAMES
 
 STRONG = "plum orbit cascade lantern"
 NAME = "Ada Lovelace"
@@ -274,3 +275,28 @@ def test_invalid_name_is_refused(app, client, name, reason):
     assert response.status_code == 422
     assert reason in response.get_data(as_text=True)
     assert account_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), REFUSED_NAMES.values(), ids=REFUSED_NAMES.keys()
+)
+def test_a_name_that_hides_or_flips_text_is_refused_at_sign_up(
+    app, client, name, message
+):
+    before = snapshot(app)
+
+    response = register(client, name=name)
+
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert input_tag_error(page, "name") == message
+    assert snapshot(app) == before  # no claim, no mail
+    assert typed_value(page, "name") == name  # kept, to be corrected
+
+
+@pytest.mark.parametrize("name", JOINED_NAMES.values(), ids=JOINED_NAMES.keys())
+def test_a_name_that_needs_a_joiner_signs_up(app, client, name):
+    assert register(client, name=name).status_code == 302
+
+    [claim] = claims_for(app, EMAIL)
+    assert claim.name == name

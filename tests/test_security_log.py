@@ -7,6 +7,7 @@ each with an IP and a User-Agent of its own, then read back from the database.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -16,9 +17,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import OutboxMail, SecurityEvent, SecurityEventKind, User
+from app.models import OutboxMail, SecurityEvent, SecurityEventKind, User, UserSession
 from tests import two_factor
-from tests.conftest import link_in, sign_in, submit
+from tests.conftest import csrf_from, link_in, sign_in, submit
 from tests.factories import PASSWORD
 
 Outbox = Callable[[], list[OutboxMail]]
@@ -343,3 +344,86 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     stored = [SecurityEventKind(event.kind) for event in events(app)]
 
     assert set(stored) == set(SecurityEventKind)  # the journey wrote every kind
+
+
+# A User-Agent a client chose: NUL and other control characters (PostgreSQL refuses
+# NUL in text), and far longer than the column.
+HOSTILE_AGENT = "Bot/1.0\x00(nul)\x1b[31m\x7f\x85" + "x" * 300
+HOSTILE = Origin("198.51.100.9", HOSTILE_AGENT)
+
+
+def stored_agents(app: Flask, user_id: int) -> list[str]:
+    """Every User-Agent stored for the account: its log's and its sessions'."""
+    with app.app_context():
+        agents = list(
+            db.session.scalars(
+                select(SecurityEvent.user_agent).where(SecurityEvent.user_id == user_id)
+            )
+        )
+        agents += db.session.scalars(
+            select(UserSession.user_agent).where(UserSession.user_id == user_id)
+        )
+        db.session.remove()
+    return agents
+
+
+@pytest.mark.parametrize("password", [WRONG, PASSWORD], ids=["wrong", "right"])
+def test_a_user_agent_with_control_characters_is_stored_without_them(
+    app: Flask, make_user: Callable[..., User], password: str
+) -> None:
+    user = make_user()
+    client = browser(app, HOSTILE)
+
+    response = sign_in(client, user.email, password)
+
+    assert response.status_code == (302 if password == PASSWORD else 401)
+    expected = (
+        SecurityEventKind.SIGN_IN
+        if password == PASSWORD
+        else SecurityEventKind.SIGN_IN_FAILED
+    )
+    assert [kind for kind, _, _ in log_of(app, user.id)] == [expected]
+    agents = stored_agents(app, user.id)
+    assert len(agents) == (2 if password == PASSWORD else 1)  # + the session's
+    for agent in agents:
+        assert agent.startswith("Bot/1.0(nul)[31m")
+        assert not any(unicodedata.category(ch) == "Cc" for ch in agent)
+        assert len(agent) <= 255
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [
+        {
+            "TRUSTED_PROXIES": 1,
+            "LOGIN_LIMIT_PER_EMAIL": "100 per minute",
+            "LOGIN_LIMIT_PER_IP": "100 per minute",
+        }
+    ],
+    ids=["behind-a-proxy"],
+)
+@pytest.mark.parametrize(
+    "forwarded",
+    ["fe80::1%\x00" + "z" * 60, "fe80::1%eth0", "198.51.100.9\x00", "not an ip"],
+    ids=["scope-with-nul", "scope", "ipv4-with-nul", "text"],
+)
+def test_a_forwarded_address_is_stored_as_an_ip_or_not_at_all(
+    app: Flask, make_user: Callable[..., User], forwarded: str
+) -> None:
+    user = make_user()
+    client = app.test_client()
+
+    response = client.post(
+        "/auth/login",
+        data={
+            "email": user.email,
+            "password": WRONG,
+            "csrf_token": csrf_from(client.get("/auth/login")),
+        },
+        headers={"X-Forwarded-For": forwarded},
+    )
+
+    assert response.status_code == 401
+    [(kind, ip, _)] = log_of(app, user.id)
+    assert kind == SecurityEventKind.SIGN_IN_FAILED
+    assert ip == ("fe80::1" if forwarded.startswith("fe80") else "")

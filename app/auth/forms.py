@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import Field
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.forms import Form
 from app.security import safe_next
+from app.services.email_address import EMAIL_MAX, is_email_address
 from app.services.passwords import MAX_LENGTH, MIN_LENGTH
 from app.services.two_factor import CODE_MAX_LENGTH
 from app.widgets import (
@@ -18,10 +21,17 @@ from app.widgets import (
     StringField,
 )
 
+
+def email_address(form: Any, field: Field) -> None:
+    """Refuse what is not an e-mail address, by the rule the CLI also uses."""
+    if not is_email_address(field.data or ""):
+        raise ValidationError("Enter a valid e-mail address.")
+
+
 EMAIL = [
     DataRequired("Enter your e-mail address."),
-    Length(max=254),
-    Email("Enter a valid e-mail address.", check_deliverability=False),
+    Length(max=EMAIL_MAX),
+    email_address,
 ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User, UserSession
 from app.models.user import NAME_MAX
-from app.services import ServiceError, lockouts, mailer
+from app.services import ServiceError, characters, lockouts, mailer
 from app.services.email_address import normalize_email
 from app.services.passwords import (
     WeakPassword,
@@ -63,13 +63,31 @@ def lock_password(user: User) -> None:
     user.password_hash = hash_password(secrets.token_urlsafe(32))
 
 
+NAME_HIDDEN_CHARACTERS = (
+    "Your name cannot contain invisible, control or text-direction characters."
+)
+NAME_NOTHING_VISIBLE = "Your name needs at least one character that shows."
+
+
 def clean_name(name: str) -> str:
-    """Return the name as stored, or raise if it cannot be one."""
+    """Return the name as stored, or raise InvalidProfile (its `field` is "name").
+
+    The one rule for every name (sign-up, profile, `users create-admin`): runs of
+    whitespace become one space and the ends are trimmed; then it must be 1 to
+    NAME_MAX characters, hold no control or format character (characters.py:
+    bidirectional controls, zero-width space ...; the joiners ZWNJ and ZWJ that
+    Persian, Indic scripts and emoji need are kept) and show something once
+    joiners and other characters drawn as nothing are set aside.
+    """
     name = " ".join(name.split())
     if not 1 <= len(name) <= NAME_MAX:
         raise InvalidProfile(
             f"Your name must be 1 to {NAME_MAX} characters.", field="name"
         )
+    if characters.hidden_controls(name):
+        raise InvalidProfile(NAME_HIDDEN_CHARACTERS, field="name")
+    if not characters.has_visible(name):
+        raise InvalidProfile(NAME_NOTHING_VISIBLE, field="name")
     return name
 
 

@@ -40,7 +40,7 @@ from app.models.base import ID_MAX, utcnow
 from app.models.user import name_key
 from app.services import ServiceError, two_factor
 from app.services.accounts import clean_name, find_user_by_email
-from app.services.email_address import normalize_email
+from app.services.email_address import is_email_address, normalize_email
 from app.services.passwords import check_password_strength, hash_password
 from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
@@ -349,9 +349,11 @@ def create_admin(email: str, name: str, password: str) -> tuple[User, bool]:
     and password. Raises AdminError (with the sentence to show), InvalidProfile or
     WeakPassword, and then changes nothing.
     """
+    if not is_email_address(email):
+        raise AdminError(
+            f"{email.strip()!r} is not an e-mail address the sign-in form accepts."
+        )
     email = normalize_email(email)
-    if "@" not in email:
-        raise AdminError("That is not an e-mail address.")
     user = find_user_by_email(email)
     if user is not None:  # accounts exist only once their address is verified
         if not user.is_admin:

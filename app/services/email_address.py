@@ -6,6 +6,28 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+# The longest address the site takes: SMTP's limit, and the `email` columns' length.
+EMAIL_MAX = 254
+
+
+def is_email_address(text: str) -> bool:
+    """Tell whether the text is an address the site's forms accept.
+
+    The one rule for every way in (sign-up, sign-in, e-mail change, the CLI): once
+    trimmed and NFKC-normalised as the forms tidy what is typed, at most EMAIL_MAX
+    characters that email-validator takes for an address (without asking DNS).
+    So "root@localhost", "a b@example.com" and "x@@example.com" are refused: an
+    account under one could never sign in. Never raises.
+    """
+    tidy = unicodedata.normalize("NFKC", text).strip()
+    if not tidy or len(tidy) > EMAIL_MAX:
+        return False
+    try:
+        validate_email(tidy, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
 
 def normalize_email(email: str) -> str:
     """Return the canonical form of an address, the form accounts are stored under.

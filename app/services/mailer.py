@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import threading
 from datetime import timedelta
@@ -26,6 +27,8 @@ CLAIM_LEASE = timedelta(minutes=5)
 # Keys in `db.session.info`: a mail queued in the open transaction, and one committed.
 _MAIL_PENDING = "mail_pending"
 _MAIL_COMMITTED = "mail_committed"
+# Anything shaped like an address in an SMTP error: a refusal quotes the recipient.
+_ADDRESS = re.compile(r"[^\s<>\[\](){}'\",;:]+@[^\s<>\[\](){}'\",;:]+")
 
 
 def link(endpoint: str, **values: Any) -> str:
@@ -98,6 +101,11 @@ def _send(mail: OutboxMail) -> None:
         smtp.send_message(_message(mail))
 
 
+def _without_addresses(error: Exception) -> str:
+    """Return the error's text with every address in it replaced by "<address>"."""
+    return _ADDRESS.sub("<address>", str(error))
+
+
 def _claim(mail_id: int) -> bool:
     now = utcnow()
     result = db.session.execute(
@@ -115,6 +123,12 @@ def _claim(mail_id: int) -> bool:
 
 def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
     """Send the mails that are due; return how many went out.
+
+    A mail sent is marked sent and its body emptied in one commit: the body
+    carries the mail's link (a reset, a confirmation, an undo), so the outbox
+    keeps only the recipient, subject, times and attempts of a sent mail and a
+    copy of the database holds no link of it. A mail not sent yet keeps its
+    body for the next attempt.
 
     Several senders may run at once: each claims a mail with a conditional
     UPDATE before sending it, so no mail goes out twice. On PostgreSQL the due
@@ -147,25 +161,26 @@ def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
             delay = timedelta(minutes=min(2**mail.attempts, 360))
             mail.next_attempt_at = utcnow() + delay
             mail.last_error = str(error)[:500]
+            # The log names the mail by id, never its recipient (README, Logs).
             if mail.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
                 # Kept, listed for admins and sent again by `flask mail requeue`.
                 log.error(
-                    "mail %s to %s undelivered after %s attempts: %s",
+                    "mail %s undelivered after %s attempts: %s",
                     mail.id,
-                    mail.recipient,
                     mail.attempts,
-                    error,
+                    _without_addresses(error),
                 )
             else:
                 log.warning(
-                    "mail %s to %s failed, retry in %s: %s",
+                    "mail %s failed, retry in %s: %s",
                     mail.id,
-                    mail.recipient,
                     delay,
-                    error,
+                    _without_addresses(error),
                 )
         else:
             mail.sent_at = utcnow()
+            # Its links are live: once sent, the mail is the recipient's alone.
+            mail.body = ""
             sent += 1
         db.session.commit()
         metrics.count_mail_attempt(mail)

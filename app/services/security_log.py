@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +13,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind
 
+# The length of the `ip` and `user_agent` columns (security_events, user_sessions).
+IP_MAX = 45
 USER_AGENT_MAX = 255
 
 # What each kind of event says to the account's owner.
@@ -58,10 +62,38 @@ DESCRIPTIONS = {
 
 @dataclass(frozen=True)
 class ClientInfo:
-    """Where a request came from, as the route saw it."""
+    """Where a request came from, as the route saw it, in the form it is stored.
+
+    Both come from the client (its headers, or a proxy's X-Forwarded-For), so
+    whoever builds one gets them tidied for any database: `ip` is an IP address
+    without an IPv6 scope id, or "" for anything else; `user_agent` loses its
+    control, format and other non-printing characters (PostgreSQL refuses NUL in
+    text) and is cut to USER_AGENT_MAX characters. Never raises.
+    """
 
     ip: str = ""
     user_agent: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ip", _storable_ip(self.ip))
+        agent = "".join(ch for ch in self.user_agent if _printing(ch))
+        object.__setattr__(self, "user_agent", agent[:USER_AGENT_MAX])
+
+
+def _printing(ch: str) -> bool:
+    # Unicode's "other" categories: control, format, surrogate, private, unassigned.
+    return not unicodedata.category(ch).startswith("C")
+
+
+def _storable_ip(text: str) -> str:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        # "fe80::1%<anything>": the scope id is free text, of any length
+        address = ipaddress.IPv6Address(int(address))
+    return str(address)[:IP_MAX]
 
 
 @dataclass(frozen=True)
@@ -91,7 +123,7 @@ def record_event(
         user_id=user_id,
         kind=kind,
         ip=client.ip,
-        user_agent=client.user_agent[:USER_AGENT_MAX],
+        user_agent=client.user_agent,
         actor_id=actor_id,
     )
     if at is not None:

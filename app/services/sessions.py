@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import SecurityEventKind, User, UserSession
 from app.models.base import ID_MAX, utcnow
 from app.services import ServiceError
-from app.services.security_log import USER_AGENT_MAX, ClientInfo, record_event
+from app.services.security_log import ClientInfo, record_event
 
 # Longer than any token start_session makes: anything longer is not looked up.
 TOKEN_MAX_LENGTH = 100
@@ -67,7 +67,7 @@ def start_session(user: User, *, remember: bool, client: ClientInfo) -> str:
             last_seen_at=now,
             expires_at=now + _lifetime(remember),
             ip=client.ip,
-            user_agent=client.user_agent[:USER_AGENT_MAX],
+            user_agent=client.user_agent,
         )
     )
     user.last_login_at = now

@@ -15,7 +15,7 @@ from app.services import mailer
 from app.services.accounts import lock_password, password_fingerprint
 from app.services.browsers import UNKNOWN, describe_browser
 from app.services.recovery import queue_reset_link
-from app.services.security_log import USER_AGENT_MAX, ClientInfo, record_event
+from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
 from app.services.tokens import InvalidLink, make_token, read_token
 
@@ -36,7 +36,7 @@ def alert_if_new(user: User, client: ClientInfo) -> None:
         .distinct()
     )
     pairs = {(row.ip, _browser(row.user_agent)) for row in known}
-    if not pairs or (client.ip, _browser(client.user_agent[:USER_AGENT_MAX])) in pairs:
+    if not pairs or (client.ip, _browser(client.user_agent)) in pairs:
         return
     fingerprint = password_fingerprint(user)
     token = make_token(
