@@ -1,9 +1,10 @@
-"""What a person notices of the site's look: the header, password fields, the script.
+"""What a person notices of the site's look: the header, password fields, the scripts.
 
 The header holds one row inside the screen down to a 320 px phone, signed in
-(whatever the member's name) or out; every password field tells password managers
-what it is and for which account; the "show password" button reveals what was
-typed, and the forms work without it.
+(whatever the member's name) or out, and the member's menu in it closes on Escape
+and on a click elsewhere; every password field tells password managers what it is
+and for which account; the "show password" button reveals what was typed, and the
+forms work without the scripts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import PHONE, Member, OpenTab, account_menu, sign_in
+from tests.e2e.conftest import (
+    PHONE,
+    Member,
+    OpenTab,
+    account_menu,
+    open_account_menu,
+    sign_in,
+)
 from tests.e2e.tour import tour
 
 pytestmark = pytest.mark.browser
@@ -95,6 +103,33 @@ def test_the_members_menu_holds_their_pages_and_signs_out(
     menu.get_by_role("button", name="Sign out").click()
 
     expect(page.get_by_text("You are signed out.")).to_be_visible()
+
+
+def test_the_members_menu_closes_on_escape_and_on_a_click_elsewhere(
+    page: Page, make_member: Callable[..., Member]
+) -> None:
+    member = make_member(name="Hedy Lamarr")
+    sign_in(page, member)
+    page.goto("/users/")
+    menu = page.locator(".account-menu details")
+
+    # by keyboard: open it, step into it, Escape
+    account_menu(page).focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(menu.get_by_role("link", name="Your profile")).to_be_focused()
+    page.keyboard.press("Escape")
+
+    expect(menu.get_by_role("list")).to_be_hidden()
+    expect(account_menu(page)).to_be_focused()
+
+    # by pointer: open it, click the page beside it
+    open_account_menu(page)
+    page.get_by_role("heading", name="Members").click()
+
+    expect(menu.get_by_role("list")).to_be_hidden()
+    expect(page.get_by_label("Search by name")).to_be_editable()
+    page.get_by_label("Search by name").click()  # no menu left over the search
 
 
 def test_every_password_field_says_what_it_is_and_for_which_account(
