@@ -9,6 +9,7 @@ forms work without the scripts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -175,14 +176,29 @@ def test_show_password_reveals_what_was_typed_and_the_form_still_signs_in(
     password = page.get_by_label("Password", exact=True)
     password.fill(member.password)
 
-    show = page.get_by_role("button", name="Show password")
-    show.click()
+    page.get_by_role("button", name="Show password").click()
 
     expect(password).to_have_attribute("type", "text")
     expect(password).to_have_value(member.password)
-    expect(show).to_have_attribute("aria-pressed", "true")
     page.get_by_role("button", name="Sign in").click()
     expect(account_menu(page)).to_have_text("Grace Hopper")
+
+
+def test_the_show_password_button_is_named_as_it_reads(page: Page) -> None:
+    page.goto("/auth/login")
+    button = page.locator(".show-password")
+    expect(button).to_have_text("Show")
+    expect(button).to_have_accessible_name("Show password")
+
+    button.click()
+    expect(button).to_have_text("Hide")
+    expect(button).to_have_accessible_name("Hide password")
+    # its name says what it does; a pressed state would say it a second time
+    expect(button).not_to_have_attribute("aria-pressed", re.compile(""))
+
+    button.click()
+    expect(button).to_have_text("Show")
+    expect(button).to_have_accessible_name("Show password")
 
 
 def test_without_the_script_there_is_no_button_and_the_form_works(
