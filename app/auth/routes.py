@@ -90,6 +90,8 @@ SIGN_UP_KEY = "sign_up_key"
     deduct_when=accepted_sign_up,
 )
 def register() -> Page:
+    if current_user.is_authenticated:  # as the sign-in page does
+        return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
