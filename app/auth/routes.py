@@ -361,14 +361,25 @@ def second_step() -> Page:
     )
 
 
-@bp.route("/logout", methods=["POST"])
+@bp.get("/logout")
+def logout_page() -> Page:
+    # The address typed or bookmarked: a page with the button, never a sign-out,
+    # which only its POST does (a link or a prefetch must not sign anyone out).
+    if not current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    return render_template("auth/logout_confirm.html", form=ConfirmForm())
+
+
+@bp.post("/logout")
 def logout() -> Page:
     # check_csrf already refused forged posts; an expired but genuine token may sign out
     if stale_token():  # from a page shown before a sign-in or sign-out
         if current_user.is_authenticated:
             # Signed in again since that page was shown: an old button proves less
             # than a fresh one, so a fresh one is asked for rather than obeyed.
-            return render_template("auth/logout_confirm.html", form=ConfirmForm())
+            return render_template(
+                "auth/logout_confirm.html", form=ConfirmForm(), signed_in_again=True
+            )
         flash("You are signed out.", "info")  # as they asked, already
         return redirect(url_for("main.index"))
     sign_out(client_info())
