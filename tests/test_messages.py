@@ -173,7 +173,7 @@ def test_home_tells_a_member_their_sessions_two_factor_and_previous_sign_in(
     assert "Hello, Grace Hopper" in page and "grace@example.com" in page
     assert "Signed in on 2 browsers." in page
     assert "A password alone signs in." in page
-    assert "01 May 2030, 09:00 UTC</time>, Chrome 131 on Linux, IP 198.51.100.7" in page
+    assert "1 May 2030, 09:00 UTC</time>, Chrome 131 on Linux, IP 198.51.100.7" in page
 
 
 def test_home_says_two_factor_is_on_once_it_is(
