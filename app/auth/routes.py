@@ -53,6 +53,7 @@ from app.services import (
     email_change,
     lockouts,
     recovery,
+    sessions,
     sign_in_alerts,
     sign_up,
     signin,
@@ -412,7 +413,7 @@ def reset(token: str) -> Page:
     form = ResetForm()
     if form.validate_on_submit():
         try:
-            recovery.reset_password(
+            ended = recovery.reset_password(
                 token,
                 form.password.data or "",
                 max_age=max_age,
@@ -422,19 +423,35 @@ def reset(token: str) -> Page:
         except WeakPassword as error:
             add_error(form.password, error.reason)
         else:
-            flash(
-                "Your password was changed. Every other session was signed out.",
-                "success",
-            )
-            if current_user.is_authenticated:
-                return redirect(url_for("main.index"))
-            return redirect(url_for("auth.login"))
+            return _password_reset(user, ended)
     return render_template(
         "auth/reset.html",
         form=form,
         email=user.email,
         masked_email=mask_email(user.email),
     ), form_status(form)
+
+
+def _password_reset(user: User, ended: int) -> Response:
+    # Said from where this browser stands: signed out, signed in to the account (it
+    # stays signed in), or signed in to another account.
+    if not current_user.is_authenticated:
+        signed_out = sessions.signed_out_note(ended, other=False)
+        flash(
+            f"Your new password is set.{signed_out} You can sign in with it now.",
+            "success",
+        )
+        return redirect(url_for("auth.login"))
+    if current_user.id == user.id:
+        flash(f"Your new password is set.{sessions.signed_out_note(ended)}", "success")
+    else:
+        signed_out = sessions.signed_out_note(ended, other=False)
+        flash(
+            f"The new password of {mask_email(user.email)} is set.{signed_out} "
+            f"You are still signed in as {current_user.name}.",
+            "success",
+        )
+    return redirect(url_for("main.index"))
 
 
 @bp.route("/unlock/<token>", methods=["GET", "POST"])
