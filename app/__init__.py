@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_template_filters(app)
     register_error_handlers(app)
     register_request_hooks(app)
     register_commands(app)
@@ -198,6 +199,13 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, users_bp, account_bp, admin_bp):
         app.register_blueprint(blueprint)
+
+
+def register_template_filters(app: Flask) -> None:
+    """Write dates the site's one way ("5 December 2026")."""
+    from app.dates import register_filters
+
+    register_filters(app)
 
 
 def register_error_handlers(app: Flask) -> None:

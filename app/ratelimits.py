@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Callable
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, request, url_for
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -98,8 +98,14 @@ def failed_sign_in(response: Response) -> bool:
 
 
 def accepted_sign_up(response: Response) -> bool:
-    """Count only sign-ups that were accepted (a form refused for a typo is free)."""
-    return response.status_code == 302
+    """Count only sign-ups that were accepted (a form refused for a typo is free).
+
+    An accepted one leads to "check your inbox"; a signed-in member's post, sent
+    home, is free too.
+    """
+    return response.status_code == 302 and response.location == url_for(
+        "auth.check_inbox"
+    )
 
 
 def describe_wait(seconds: float) -> str:

@@ -58,8 +58,8 @@ def test_unknown_path_gives_404_page(client):
     assert_error_page(client.get("/no/such/page"), 404, "Page not found")
 
 
-def test_get_logout_gives_405_page_and_keeps_session(client, signed_in):
-    response = client.get("/auth/logout")
+def test_get_of_a_post_only_address_gives_405_page_and_keeps_session(client, signed_in):
+    response = client.get("/account/sessions/revoke-others")
 
     assert_error_page(response, 405, "Method not allowed")
     assert "POST" in response.headers["Allow"]

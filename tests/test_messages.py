@@ -149,9 +149,144 @@ def test_the_reset_form_names_the_account_and_asks_for_a_new_password(
     page = text_of(client, link_in(outbox()[-1].body))
 
     assert "For the account of <strong>g…@example.com</strong>" in page
+    assert "A new password signs out every other browser signed in to it." in page
     assert '<label for="password">New password</label>' in page
     assert '<label for="confirm">Confirm new password</label>' in page
     assert 'value="grace@example.com" autocomplete="username"' in page
+
+
+# -- sessions ended by a new password ------------------------------------------------
+
+
+def flashes(page: str) -> list[str]:
+    return re.findall(r'<p class="flash flash-\w+">([^<]*)</p>', page)
+
+
+def change_password(
+    client: FlaskClient, current: str = PASSWORD, new: str = STRONG
+) -> list[str]:
+    """Change the password on the account page; return the messages shown after."""
+    data = {"current": current, "password": new, "confirm": new}
+    response = submit(client, "/account/password", data)
+    assert response.status_code == 302
+    return flashes(text_of(client, response.headers["Location"]))
+
+
+def reset_password(
+    client: FlaskClient, email: str, outbox: Outbox
+) -> tuple[str, list[str]]:
+    """Reset by the mailed link; return where it leads and the messages shown."""
+    submit(client, "/auth/forgot", {"email": email})
+    link = link_in(outbox()[-1].body)
+    response = submit(client, link, {"password": STRONG, "confirm": STRONG})
+    assert response.status_code == 302
+    where = response.headers["Location"]
+    return where, flashes(text_of(client, where))
+
+
+def test_a_password_change_without_other_sessions_says_nothing_of_them(
+    client: FlaskClient, signed_in: User
+) -> None:
+    assert change_password(client) == ["Password changed."]
+
+
+def test_a_password_change_says_how_many_other_sessions_it_signed_out(
+    app: Flask, client: FlaskClient, signed_in: User
+) -> None:
+    for _ in range(2):
+        assert sign_in(app.test_client(), signed_in.email).status_code == 302
+
+    assert change_password(client) == [
+        "Password changed. 2 other sessions were signed out."
+    ]
+
+
+def test_a_password_change_does_not_count_sessions_that_had_expired(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    time_machine: Any,
+) -> None:
+    user = make_user()
+    time_machine.move_to(START, tick=False)
+    assert sign_in(app.test_client(), user.email).status_code == 302  # idle for 13 h
+    time_machine.move_to(START + timedelta(hours=13), tick=False)
+    assert sign_in(app.test_client(), user.email).status_code == 302
+    assert sign_in(client, user.email).status_code == 302
+
+    assert change_password(client) == [
+        "Password changed. 1 other session was signed out."
+    ]
+
+
+def test_the_notice_mail_tells_how_many_sessions_a_new_password_signed_out(
+    app: Flask, client: FlaskClient, signed_in: User, outbox: Outbox
+) -> None:
+    change_password(client)  # no other session
+    assert sign_in(app.test_client(), signed_in.email, STRONG).status_code == 302
+    change_password(client, current=STRONG, new=PASSWORD)  # one other
+
+    first, second = (mail.body for mail in outbox()[-2:])
+    assert "was just changed.\n" in first
+    assert "session" not in first
+    assert "was just changed, and 1 session signed in to it was signed out." in (
+        " ".join(second.split())
+    )
+
+
+def test_a_reset_says_the_password_is_set_and_how_to_sign_in(
+    client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+
+    where, messages = reset_password(client, user.email, outbox)
+
+    assert where == "/auth/login"
+    assert messages == ["Your new password is set. You can sign in with it now."]
+
+
+def test_a_reset_says_how_many_sessions_it_signed_out(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(app.test_client(), user.email).status_code == 302
+
+    where, messages = reset_password(client, user.email, outbox)
+
+    assert where == "/auth/login"
+    assert messages == [
+        "Your new password is set. 1 session was signed out. "
+        "You can sign in with it now."
+    ]
+
+
+def test_a_reset_from_a_signed_in_browser_counts_only_the_others(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(client, user.email).status_code == 302
+
+    where, messages = reset_password(client, user.email, outbox)
+
+    assert where == "/"
+    assert messages == ["Your new password is set."]
+
+
+def test_a_reset_of_another_account_says_whose_and_who_is_still_signed_in(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    member = make_user(name="Grace Hopper")
+    other = make_user(email="ada@example.com")
+    assert sign_in(app.test_client(), other.email).status_code == 302
+    assert sign_in(client, member.email).status_code == 302
+
+    where, messages = reset_password(client, other.email, outbox)
+
+    assert where == "/"
+    assert messages == [
+        "The new password of a…@example.com is set. 1 session was signed out. "
+        "You are still signed in as Grace Hopper."
+    ]
 
 
 # -- the home page -------------------------------------------------------------------
@@ -173,7 +308,7 @@ def test_home_tells_a_member_their_sessions_two_factor_and_previous_sign_in(
     assert "Hello, Grace Hopper" in page and "grace@example.com" in page
     assert "Signed in on 2 browsers." in page
     assert "A password alone signs in." in page
-    assert "01 May 2030, 09:00 UTC</time>, Chrome 131 on Linux, IP 198.51.100.7" in page
+    assert "1 May 2030, 09:00 UTC</time>, Chrome 131 on Linux, IP 198.51.100.7" in page
 
 
 def test_home_shows_a_sign_in_made_since_in_another_browser(

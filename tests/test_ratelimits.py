@@ -358,6 +358,21 @@ def test_sign_ups_refused_for_a_typo_do_not_count_against_the_limit(
     assert count(app, SignUpClaim) == 5
 
 
+def test_sign_up_posts_of_a_signed_in_member_do_not_count_against_the_limit(
+    app: Flask, client: FlaskClient, user: User, now: None
+) -> None:
+    sign_in(client, user.email)
+    data = {"name": "Newcomer", "email": "new@example.com"}
+    for _ in range(6):  # sent home, as from the sign-up page itself
+        assert submit(client, "/", data, action="/auth/register").status_code == 302
+
+    newcomer = app.test_client()
+    accepted = [sign_up(newcomer, f"new{n}@example.com").status_code for n in range(5)]
+
+    assert accepted == [302] * 5
+    assert count(app, SignUpClaim) == 5
+
+
 def test_fourth_reset_request_within_an_hour_for_one_address_is_refused(
     app: Flask,
     client: FlaskClient,

@@ -88,6 +88,28 @@ def test_sign_up_does_not_sign_you_in(app, client):
     assert client.get("/users/").status_code == 302
 
 
+def test_signed_in_visit_to_sign_up_page_redirects_home(client, signed_in):
+    response = client.get("/auth/register")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_signed_in_sign_up_post_redirects_home_and_signs_up_nobody(
+    app, client, signed_in, outbox
+):
+    mails_before = len(outbox())
+    data = {"name": NAME, "email": EMAIL, "password": STRONG, "confirm": STRONG}
+
+    response = submit(client, "/", data, action="/auth/register")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert claims_for(app, EMAIL) == []
+    assert len(outbox()) == mails_before
+    assert signed_in.name in client.get("/").get_data(as_text=True)
+
+
 def test_sign_up_mails_a_link_that_verifies_the_account(app, client, outbox):
     register(client, email="  Ada@Example.COM ")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -110,11 +111,35 @@ def test_cookie_replayed_after_sign_out_is_anonymous(app, client, signed_in):
     assert response.headers["Location"].startswith("/auth/login")
 
 
-def test_sign_out_by_get_is_not_allowed(client, signed_in):
+def test_opening_the_sign_out_address_asks_and_does_not_sign_out(client, signed_in):
     response = client.get("/auth/logout")
 
-    assert response.status_code == 405
+    assert response.status_code == 200
     assert is_signed_in(client)
+    page = response.get_data(as_text=True)
+    assert "<title>Sign out · Vestibule</title>" in page
+    main = page.split('<main id="main">', 1)[1]  # not the header's own button
+    assert signed_in.name in main
+    assert re.search(
+        r'<form method="post" action="/auth/logout">\s*'
+        r'<input type="hidden" name="csrf_token" value="[^"]+">\s*'
+        r'<button type="submit">Sign out</button>\s*</form>',
+        main,
+    )
+
+    response = client.post("/auth/logout", data={"csrf_token": csrf_from(response)})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert "You are signed out." in client.get("/").get_data(as_text=True)
+    assert not is_signed_in(client)
+
+
+def test_opening_the_sign_out_address_signed_out_leads_home(client):
+    response = client.get("/auth/logout")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
 
 
 def test_sign_out_without_csrf_token_is_refused(client, signed_in):

@@ -100,7 +100,7 @@ def password() -> Page:
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(
+            ended = accounts.change_password(
                 current_user.id,
                 form.current.data or "",
                 form.password.data or "",
@@ -112,7 +112,7 @@ def password() -> Page:
         except WeakPassword as error:
             add_error(form.password, error.reason)
         else:
-            flash("Password changed. Your other sessions were signed out.", "success")
+            flash(f"Password changed.{sessions.signed_out_note(ended)}", "success")
             return redirect(url_for("account.password"))
     return render_template("account/password.html", form=form), form_status(form)
 

@@ -53,6 +53,7 @@ from app.services import (
     email_change,
     lockouts,
     recovery,
+    sessions,
     sign_in_alerts,
     sign_up,
     signin,
@@ -90,6 +91,8 @@ SIGN_UP_KEY = "sign_up_key"
     deduct_when=accepted_sign_up,
 )
 def register() -> Page:
+    if current_user.is_authenticated:  # as the sign-in page does
+        return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
@@ -359,14 +362,25 @@ def second_step() -> Page:
     )
 
 
-@bp.route("/logout", methods=["POST"])
+@bp.get("/logout")
+def logout_page() -> Page:
+    # The address typed or bookmarked: a page with the button, never a sign-out,
+    # which only its POST does (a link or a prefetch must not sign anyone out).
+    if not current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    return render_template("auth/logout_confirm.html", form=ConfirmForm())
+
+
+@bp.post("/logout")
 def logout() -> Page:
     # check_csrf already refused forged posts; an expired but genuine token may sign out
     if stale_token():  # from a page shown before a sign-in or sign-out
         if current_user.is_authenticated:
             # Signed in again since that page was shown: an old button proves less
             # than a fresh one, so a fresh one is asked for rather than obeyed.
-            return render_template("auth/logout_confirm.html", form=ConfirmForm())
+            return render_template(
+                "auth/logout_confirm.html", form=ConfirmForm(), signed_in_again=True
+            )
         flash("You are signed out.", "info")  # as they asked, already
         return redirect(url_for("main.index"))
     sign_out(client_info())
@@ -399,7 +413,7 @@ def reset(token: str) -> Page:
     form = ResetForm()
     if form.validate_on_submit():
         try:
-            recovery.reset_password(
+            ended = recovery.reset_password(
                 token,
                 form.password.data or "",
                 max_age=max_age,
@@ -409,19 +423,35 @@ def reset(token: str) -> Page:
         except WeakPassword as error:
             add_error(form.password, error.reason)
         else:
-            flash(
-                "Your password was changed. Every other session was signed out.",
-                "success",
-            )
-            if current_user.is_authenticated:
-                return redirect(url_for("main.index"))
-            return redirect(url_for("auth.login"))
+            return _password_reset(user, ended)
     return render_template(
         "auth/reset.html",
         form=form,
         email=user.email,
         masked_email=mask_email(user.email),
     ), form_status(form)
+
+
+def _password_reset(user: User, ended: int) -> Response:
+    # Said from where this browser stands: signed out, signed in to the account (it
+    # stays signed in), or signed in to another account.
+    if not current_user.is_authenticated:
+        signed_out = sessions.signed_out_note(ended, other=False)
+        flash(
+            f"Your new password is set.{signed_out} You can sign in with it now.",
+            "success",
+        )
+        return redirect(url_for("auth.login"))
+    if current_user.id == user.id:
+        flash(f"Your new password is set.{sessions.signed_out_note(ended)}", "success")
+    else:
+        signed_out = sessions.signed_out_note(ended, other=False)
+        flash(
+            f"The new password of {mask_email(user.email)} is set.{signed_out} "
+            f"You are still signed in as {current_user.name}.",
+            "success",
+        )
+    return redirect(url_for("main.index"))
 
 
 @bp.route("/unlock/<token>", methods=["GET", "POST"])

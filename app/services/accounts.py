@@ -124,16 +124,17 @@ def change_password(
     *,
     keep: UserSession | None,
     client: ClientInfo,
-) -> None:
+) -> int:
     """Set a new password after checking the current one; end the other sessions.
 
-    `keep` is the session that asked, which stays signed in. Raises WrongPassword
-    or WeakPassword, and then changes nothing.
+    `keep` is the session that asked, which stays signed in. Returns how many other
+    sessions were signed out. Raises WrongPassword or WeakPassword, and then
+    changes nothing.
     """
     user = db.session.get_one(User, user_id)
     if not verify_password(user.password_hash, current):
         raise WrongPassword()
-    set_password(
+    return set_password(
         user,
         new,
         keep=keep,
@@ -153,9 +154,10 @@ def set_password(
     event: SecurityEventKind,
     subject: str,
     current: str | None = None,
-) -> None:
+) -> int:
     """Give the user a new password, end their sessions but `keep`, mail them; commit.
 
+    Returns how many sessions it signed out (live ones: see `end_every_session`).
     `current` is the password the user has now, when the caller has just verified
     it: comparing with it spares an argon2 verify (19 MiB, tens of ms). Also ends a
     lockout of the address. Raises WeakPassword (SamePassword for the password it
@@ -170,9 +172,9 @@ def set_password(
         raise SamePassword("That is your password already; choose a new one.")
     user.password_hash = hash_password(new)
     if keep is None:
-        end_every_session(user.id)
+        ended = end_every_session(user.id)
     else:
-        end_other_sessions(user.id, keep)
+        ended = end_other_sessions(user.id, keep)
     lockouts.end_lockout(user.email)
     record_event(user.id, event, client)
     mailer.queue_mail(
@@ -180,9 +182,11 @@ def set_password(
         subject,
         "password_changed",
         user=user,
+        ended=ended,
         forgot_link=mailer.link("auth.forgot"),
     )
     db.session.commit()
+    return ended
 
 
 @dataclass(frozen=True)

@@ -80,15 +80,16 @@ def reset_password(
     max_age: int,
     keep: UserSession | None,
     client: ClientInfo,
-) -> User:
+) -> int:
     """Set a new password from a reset link, end the account's sessions, mail a notice.
 
     `keep`, the session that asked, stays signed in if it is the account's own.
-    Raises what `user_for_reset` raises, or WeakPassword; nothing changes then.
+    Returns how many sessions were signed out. Raises what `user_for_reset`
+    raises, or WeakPassword; nothing changes then.
     """
     user = user_for_reset(token, max_age)
     own_session = keep if keep is not None and keep.user_id == user.id else None
-    set_password(
+    return set_password(
         user,
         new,
         keep=own_session,
@@ -96,4 +97,3 @@ def reset_password(
         event=SecurityEventKind.PASSWORD_RESET,
         subject="Your password was reset",
     )
-    return user

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, bindparam, delete, select, update
+from sqlalchemy import ColumnElement, CursorResult, bindparam, delete, select, update
 
 from app.extensions import db
 from app.models import SecurityEventKind, User, UserSession
@@ -173,15 +173,40 @@ def _delete(user_session: UserSession) -> None:
     db.session.execute(delete(UserSession).where(UserSession.id == user_session.id))
 
 
-def end_other_sessions(user_id: int, keep: UserSession) -> None:
-    """End every session of the user except `keep`; the caller commits."""
-    db.session.execute(
-        delete(UserSession).where(
-            UserSession.user_id == user_id, UserSession.id != keep.id
-        )
-    )
+def end_other_sessions(user_id: int, keep: UserSession) -> int:
+    """End every session of the user except `keep`; the caller commits.
+
+    Returns how many of them were live, as `end_every_session` does.
+    """
+    return _end(UserSession.user_id == user_id, UserSession.id != keep.id)
 
 
-def end_every_session(user_id: int) -> None:
-    """End every session of the user; the caller commits."""
-    db.session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+def end_every_session(user_id: int) -> int:
+    """End every session of the user; the caller commits.
+
+    Returns how many of them were live: an expired session's row stays until its
+    cookie comes back, and goes too, uncounted, as nobody was signed in by it.
+    """
+    return _end(UserSession.user_id == user_id)
+
+
+def _end(*which: ColumnElement[bool]) -> int:
+    now = utcnow()
+    ending = db.session.scalars(select(UserSession).where(*which))
+    live = sum(not _expired(user_session, now) for user_session in ending)
+    db.session.execute(delete(UserSession).where(*which))
+    return live
+
+
+def signed_out_note(count: int, *, other: bool = True) -> str:
+    """Tell a member how many sessions a new password ended, for a message to end.
+
+    " 2 other sessions were signed out." (" 1 session was …" with `other` False),
+    with its leading space; nothing at all when it ended none.
+    """
+    if count == 0:
+        return ""
+    kind = "other session" if other else "session"
+    if count == 1:
+        return f" 1 {kind} was signed out."
+    return f" {count} {kind}s were signed out."

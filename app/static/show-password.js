@@ -11,20 +11,25 @@ document.querySelectorAll('input[type="password"]').forEach((input) => {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "show-password";
-  button.textContent = "Show";
-  button.setAttribute("aria-label", "Show password");
-  button.setAttribute("aria-pressed", "false");
+  // Named by what it does next, as it reads: "Show password", then "Hide password".
+  // No aria-pressed: a toggle's name must not change, and a pressed "Hide" would
+  // say the same thing twice.
+  const label = (action) => {
+    button.textContent = action;
+    button.setAttribute("aria-label", `${action} password`);
+  };
+  label("Show");
   if (input.id) button.setAttribute("aria-controls", input.id);
   button.addEventListener("click", () => {
     const show = input.type === "password";
     input.type = show ? "text" : "password";
-    button.textContent = show ? "Hide" : "Show";
-    button.setAttribute("aria-pressed", String(show));
+    label(show ? "Hide" : "Show");
   });
   box.append(button);
 
   // Hidden again before the form goes, so that password managers see a password.
   input.form?.addEventListener("submit", () => {
     input.type = "password";
+    label("Show");
   });
 });
