@@ -219,28 +219,70 @@ def test_making_and_revoking_an_admin(
 
 
 def test_the_last_admin_cannot_be_revoked_or_deactivated(
-    app: Flask, client: FlaskClient, admin: User
+    app: Flask, admin: User
 ) -> None:
-    revoke = act(client, admin.id, "revoke-admin")
-    page = client.get(revoke.headers["Location"]).get_data(as_text=True)
-    deactivate = act(client, admin.id, "deactivate")
+    # Through the admin area the last admin could only act on their own row, which
+    # is refused before this rule is reached; the CLI acts as nobody (actor None).
+    from app.services import admin as admin_service
+    from app.services.security_log import ClientInfo
 
-    assert "only active admin" in page
-    assert deactivate.status_code == 302
+    before = snapshot(app)
+    with app.app_context():
+        for action in (admin_service.revoke_admin, admin_service.deactivate):
+            with pytest.raises(admin_service.LastAdmin, match="only active admin"):
+                action(admin.id, None, ClientInfo())
+        db.session.remove()
+
+    assert snapshot(app) == before
     user = reload(app, admin.id)
     assert user.is_admin and user.is_active
-    assert client.get("/admin/users").status_code == 200
 
 
-def test_an_admin_may_step_down_once_another_admin_exists(
-    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+@pytest.mark.parametrize(
+    ("action", "refusal"),
+    [
+        ("deactivate", "You cannot deactivate your own account"),
+        ("revoke-admin", "You cannot revoke your own admin rights"),
+    ],
+)
+def test_an_admin_cannot_lock_themselves_out_even_with_another_admin(
+    app: Flask,
+    client: FlaskClient,
+    admin: User,
+    make_user: Callable[..., User],
+    action: str,
+    refusal: str,
 ) -> None:
-    make_user(is_admin=True)
+    # Before: one click on their own row, with no question asked, signed them out
+    # (deactivate) or left them on a 403 page (revoke admin).
+    make_user(is_admin=True)  # so that the last-admin rule does not refuse it
+    page = client.get("/admin/users")
+    before = snapshot(app)
 
-    assert act(client, admin.id, "revoke-admin").status_code == 302
+    response = client.post(  # as a hand-made post or a page of before would
+        f"/admin/users/{admin.id}/{action}", data={"csrf_token": csrf_from(page)}
+    )
 
-    assert not reload(app, admin.id).is_admin
-    assert client.get("/admin/users").status_code == 403
+    assert response.status_code == 302
+    answer = client.get(response.headers["Location"])
+    assert answer.status_code == 200  # still signed in, still an admin
+    assert refusal in answer.get_data(as_text=True)
+    assert "nothing changed" in answer.get_data(as_text=True)
+    assert snapshot(app) == before
+    user = reload(app, admin.id)
+    assert user.is_admin and user.is_active
+
+
+def test_the_admins_own_row_offers_neither_deactivate_nor_revoke_admin(
+    client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    other = make_user(name="Other Admin", is_admin=True)
+
+    page = client.get("/admin/users").get_data(as_text=True)
+
+    for action in ("deactivate", "revoke-admin"):
+        assert f'action="/admin/users/{other.id}/{action}"' in page
+        assert f"/admin/users/{admin.id}/{action}" not in page
 
 
 def test_an_unknown_account_id_is_404(client: FlaskClient, admin: User) -> None:
