@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.a11y import audit
 from tests.e2e.conftest import PHONE, Member, OpenTab, account_menu, sign_in
 from tests.e2e.tour import tour
 
@@ -123,12 +124,17 @@ def test_show_password_reveals_what_was_typed_and_the_form_still_signs_in(
     password = page.get_by_label("Password", exact=True)
     password.fill(member.password)
 
-    show = page.get_by_role("button", name="Show password")
-    show.click()
+    page.get_by_role("button", name="Show password").click()
 
     expect(password).to_have_attribute("type", "text")
     expect(password).to_have_value(member.password)
-    expect(show).to_have_attribute("aria-pressed", "true")
+    # its name begins with the word it shows now (it said "Show password" over "Hide")
+    hide = page.get_by_role("button", name="Hide password")
+    expect(hide).to_have_text("Hide")
+    assert audit(page) == []
+    hide.click()
+    expect(password).to_have_attribute("type", "password")
+    page.get_by_role("button", name="Show password").click()
     page.get_by_role("button", name="Sign in").click()
     expect(account_menu(page)).to_have_text("Grace Hopper")
 
