@@ -130,6 +130,21 @@ def deactivate(email: str) -> None:
     click.echo(f"{user.email} is deactivated.")
 
 
+@users_cli.command("activate")
+@click.argument("email")
+def activate(email: str) -> None:
+    """Let a deactivated account sign in again."""
+    try:
+        user = admin.find_user(email)
+        if user.is_active:
+            click.echo(f"{user.email} is active already; nothing changed.")
+            return
+        admin.activate(user.id, None, ClientInfo())
+    except admin.AdminError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{user.email} can sign in again.")
+
+
 @users_cli.command("disable-two-factor")
 @click.argument("email")
 def disable_two_factor(email: str) -> None:

@@ -277,6 +277,54 @@ def test_users_deactivate_unknown_address_fails(app):
     assert "nobody@example.com" in result.output
 
 
+def test_users_activate_lets_a_deactivated_account_sign_in_again(
+    app, client, make_user
+):
+    make_user(is_admin=True)  # another admin, or Dora could not be deactivated
+    user = make_user(email="dora@example.com", is_admin=True)
+    assert run(app, "users", "deactivate", user.email).exit_code == 0
+    assert sign_in(client, user.email).status_code == 403
+
+    result = run(app, "users", "activate", " Dora@Example.com ")
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "dora@example.com can sign in again.\n"
+    assert stored(app, user.email).is_active is True
+    assert sign_in(client, user.email).status_code == 302
+    assert client.get("/admin/users").status_code == 200  # an admin as before
+    with app.app_context():
+        logged = db.session.execute(
+            select(SecurityEvent.kind, SecurityEvent.actor_id)
+            .where(SecurityEvent.user_id == user.id)
+            .order_by(SecurityEvent.id)
+        ).all()
+        db.session.remove()
+    # as `users deactivate` writes it: the event, and no admin of the site as actor
+    assert logged[-3:] == [
+        (SecurityEventKind.DEACTIVATED, None),
+        (SecurityEventKind.ACTIVATED, None),
+        (SecurityEventKind.SIGN_IN, None),
+    ]
+
+
+def test_users_activate_unknown_address_fails_in_one_line(app):
+    result = run(app, "users", "activate", "nobody@example.com")
+
+    assert result.exit_code == 1
+    assert result.output == "Error: No account has the address nobody@example.com.\n"
+
+
+def test_users_activate_says_when_the_account_is_active_already(app, make_user):
+    user = make_user(email="busy@example.com")
+    before = snapshot(app)
+
+    result = run(app, "users", "activate", user.email)
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "busy@example.com is active already; nothing changed.\n"
+    assert snapshot(app) == before  # no second "activated" in its security log
+
+
 def test_users_disable_two_factor_lets_the_owner_sign_in_with_the_password_alone(
     app, client, make_user, outbox
 ):

@@ -30,6 +30,10 @@ from app.services.security_log import ClientInfo
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 OUT_OF_DATE = "That page was out of date; nothing changed. Here it is as it is now."
+CLEARED_IN_THIS_WORKER = (
+    "That client may try again now in this worker; with limits kept in memory each "
+    "worker counts its own, so another may refuse it until its count runs out."
+)
 
 
 @bp.before_request
@@ -133,6 +137,7 @@ def abuse() -> str:
         "admin/abuse.html",
         lockouts=admin.list_lockouts(),
         throttled=throttles.list_throttled(),
+        per_worker=throttles.counts_kept_per_worker(),
         now=utcnow(),
     )
 
@@ -155,7 +160,12 @@ def clear_limit() -> Response:
     if not form.validate_on_submit():
         flash(OUT_OF_DATE, "info")
     elif throttles.clear_throttle(form.key.data or ""):
-        flash("That client may try again now.", "success")
+        flash(
+            CLEARED_IN_THIS_WORKER
+            if throttles.counts_kept_per_worker()
+            else "That client may try again now.",
+            "success",
+        )
     else:
         flash("That client was not held back (any more).", "info")
     return redirect(url_for("admin.abuse"))

@@ -60,6 +60,14 @@ class LastAdmin(AdminError):
     """The action would leave the site without an active admin."""
 
 
+class OwnAccount(AdminError):
+    """An admin asked to deactivate their own account or revoke their own rights.
+
+    Either would lock them out of the admin area at once (signed out, or a 403 on
+    the next page); another admin, or the CLI, does it instead.
+    """
+
+
 class TwoFactorNotOn(AdminError):
     """The account does not have two-factor sign-in on: there is nothing to turn off."""
 
@@ -171,11 +179,25 @@ def _change_keeping_an_admin(user: User, **values: bool) -> None:
         raise LastAdmin("That is the only active admin; make another admin first.")
 
 
+def _refuse_own_account(user_id: int, actor: User | None, refusal: str) -> None:
+    """Raise OwnAccount with `refusal` when `actor` is the account acted on."""
+    if actor is not None and actor.id == user_id:
+        raise OwnAccount(refusal)
+
+
 def deactivate(user_id: int, actor: User | None, client: ClientInfo) -> User:
     """Deactivate an account and end every session of it; commit.
 
-    Raises UserNotFound, or LastAdmin for the only active admin.
+    `actor` is the acting admin (None from the CLI). Raises OwnAccount, changing
+    nothing, when `actor` is the account itself; UserNotFound; or LastAdmin for
+    the only active admin.
     """
+    _refuse_own_account(
+        user_id,
+        actor,
+        "You cannot deactivate your own account: it would sign you out for good. "
+        "Another admin can; nothing changed.",
+    )
     user = _user(user_id)
     if user.is_admin and user.is_active:
         _change_keeping_an_admin(user, is_active=False)
@@ -209,8 +231,16 @@ def make_admin(user_id: int, actor: User | None, client: ClientInfo) -> User:
 def revoke_admin(user_id: int, actor: User | None, client: ClientInfo) -> User:
     """Take an account's admin rights away; commit.
 
-    Raises UserNotFound, or LastAdmin when no other active admin would be left.
+    `actor` is the acting admin (None from the CLI). Raises OwnAccount, changing
+    nothing, when `actor` is the account itself; UserNotFound; or LastAdmin when
+    no other active admin would be left.
     """
+    _refuse_own_account(
+        user_id,
+        actor,
+        "You cannot revoke your own admin rights: you would lose the admin area "
+        "at once. Another admin can; nothing changed.",
+    )
     user = _user(user_id)
     if not user.is_admin:
         return user

@@ -1,25 +1,79 @@
 """Clients the rate limits refused lately: noted at each refusal, listed, cleared.
 
 The counts themselves live in the rate-limit storage (Redis in production); this
-keeps, per limit and client, what an admin needs to find and clear one.
+keeps, per limit and client, what an admin needs to find and clear one, and says
+it in an admin's words: who the client is and which limit, never the storage key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from flask import current_app
+from limits.storage import MemoryStorage
 from sqlalchemy import CursorResult, delete, select
 
 from app.database import upsert
 from app.extensions import db, limiter
-from app.models import ThrottledClient
-from app.models.base import utcnow
+from app.models import ThrottledClient, User
+from app.models.base import ID_MAX, utcnow
 
 KEY_MAX = 255
 # Long enough for the longest limit (per hour), short enough to stay a short list.
 LISTED_FOR = timedelta(days=1)
+
+# Every limit the routes declare, by its scope in the storage key (the route's
+# endpoint, or a shared limit's own scope), named as an admin would say it.
+# tests/test_admin.py fails when a limited route is missing here.
+LIMIT_NAMES: dict[str, str] = {
+    "auth.register": "sign-up",
+    "auth.login_submit": "sign-in",
+    "auth.verify": "confirming a sign-up",
+    "auth.verify_resend": "new sign-up link",
+    "auth.forgot": "password reset link",
+    "mail-links": "reset and sign-up links",
+    "auth.reset": "new password from a reset link",
+    "auth.two_factor": "two-factor code",
+    "auth.not_me": "“this wasn't me” link",
+    "auth.confirm_email_change": "confirming a new address",
+    "auth.undo_email_change": "undoing an address change",
+    "account-password-checks": "password checks in account settings",
+    "global": "every request (site-wide limit)",
+}
+# Flask-Limiter's keys: "LIMITER/<prefix>/<client>/<scope>/<amount>/<multiples>/
+# <unit>"; a client holds any character of the address typed, slashes too.
+KEY_TAIL = re.compile(r"/([^/]+)/(\d+)/(\d+)/([a-z]+)\Z")
+WRITTEN_LIMIT = re.compile(r"(\d+) per (\d+) ([a-z]+)")
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """One client a rate limit refused lately, in an admin's words.
+
+    `key` is the limit's key in the storage, for the form that clears it and for
+    nothing shown. `client` says who: "IP 198.51.100.23", "IP 198.51.100.23 with
+    ada@example.com", "the account of Ada (ada@example.com)", "a sign-in waiting
+    for its two-factor code". `name` is the limit's ("sign-in"), `per` what it
+    counts per ("per IP and address"; "" when the key was not read) and `rate`
+    its size ("5 per minute").
+    """
+
+    key: str
+    client: str
+    name: str
+    per: str
+    rate: str
+    refusals: int
+    last_refused_at: datetime
+
+    @property
+    def limit(self) -> str:
+        """The limit in a few words: "sign-in, per IP and address: 5 per minute"."""
+        per = f", {self.per}" if self.per else ""
+        return f"{self.name}{per}: {self.rate}"
 
 
 def note_refusal(key: str, endpoint: str, rate_limit: str) -> None:
@@ -49,15 +103,102 @@ def note_refusal(key: str, endpoint: str, rate_limit: str) -> None:
     db.session.commit()
 
 
-def list_throttled(limit: int = 200) -> Sequence[ThrottledClient]:
-    """Return the clients refused in the last day, the latest first."""
+def list_throttled(limit: int = 200) -> list[HeldBack]:
+    """Return the clients refused in the last day, the latest first, in words.
+
+    Accounts named in keys are read in one query; a key this cannot read (cut
+    short, or of a limit's layout it does not know) still lists, as "a client
+    not recognised", with the limit as noted at the refusal.
+    """
     since: datetime = utcnow() - LISTED_FOR
-    return db.session.scalars(
+    rows = db.session.scalars(
         select(ThrottledClient)
         .where(ThrottledClient.last_refused_at >= since)
         .order_by(ThrottledClient.last_refused_at.desc())
         .limit(limit)
     ).all()
+    parsed = [(row, *_read_key(row.key)) for row in rows]
+    ids = {
+        int(client[5:])
+        for _, client, _, _ in parsed
+        if client.startswith("user|") and client[5:].isdecimal()
+    }
+    ids = {user_id for user_id in ids if 0 < user_id <= ID_MAX}
+    accounts: dict[int, User] = {}
+    if ids:
+        found = db.session.scalars(select(User).where(User.id.in_(ids)))
+        accounts = {user.id: user for user in found}
+    return [
+        HeldBack(
+            key=row.key,
+            client=_client_words(client, accounts),
+            name=LIMIT_NAMES.get(scope or row.endpoint, "another limit"),
+            per=_per(client),
+            rate=rate or _rate_words(row.rate_limit),
+            refusals=row.refusals,
+            last_refused_at=row.last_refused_at,
+        )
+        for row, client, scope, rate in parsed
+    ]
+
+
+def _read_key(key: str) -> tuple[str, str, str]:
+    """Split a storage key into (client, scope, the rate in words); "" where unread."""
+    # The prefix the limiter builds its keys with: RATELIMIT_KEY_PREFIX of the
+    # first app it was bound to (Flask-Limiter keeps it once set).
+    prefix = limiter._key_prefix
+    head = f"LIMITER/{prefix}/" if prefix else "LIMITER/"
+    tail = KEY_TAIL.search(key)
+    if not key.startswith(head) or tail is None or tail.start() <= len(head):
+        return "", "", ""
+    scope, amount, multiples, unit = tail.groups()
+    client = key[len(head) : tail.start()]
+    return client, scope, _rate(int(amount), int(multiples), unit)
+
+
+def _rate(amount: int, multiples: int, unit: str) -> str:
+    """Say a limit's size: "5 per minute", "10 per 2 hours"."""
+    if multiples == 1:
+        return f"{amount} per {unit}"
+    return f"{amount} per {multiples} {unit}s"
+
+
+def _rate_words(written: str) -> str:
+    """Say a limit as noted at its refusal ("5 per 1 minute") in words."""
+    match = WRITTEN_LIMIT.fullmatch(written.strip())
+    if match is None:
+        return written
+    amount, multiples, unit = match.groups()
+    return _rate(int(amount), int(multiples), unit)
+
+
+def _per(client: str) -> str:
+    """Say what a limit counts per, from the client part of its key."""
+    if not client:
+        return ""
+    if client.startswith("user|"):
+        return "per account"
+    if client.startswith("pending:"):
+        return "per sign-in"
+    if "|" in client:
+        return "per IP and address"
+    return "per IP"
+
+
+def _client_words(client: str, accounts: dict[int, User]) -> str:
+    """Say who the client is, from the client part of its key."""
+    if not client:
+        return "a client not recognised"
+    if client.startswith("user|"):
+        account_id = client[5:]
+        user = accounts.get(int(account_id)) if account_id.isdecimal() else None
+        if user is None:
+            return f"account {account_id}, deleted since"
+        return f"the account of {user.name} ({user.email})"
+    if client.startswith("pending:"):
+        return "a sign-in waiting for its two-factor code"
+    ip, _, email = client.partition("|")
+    return f"IP {ip} with {email}" if email else f"IP {ip}"
 
 
 def clear_throttle(key: str) -> bool:
@@ -79,3 +220,14 @@ def clear_throttle(key: str) -> bool:
     limiter.limiter.storage.clear(key)
     db.session.commit()
     return True
+
+
+def counts_kept_per_worker() -> bool:
+    """Tell whether each worker process counts the limits on its own.
+
+    True when RATELIMIT_STORAGE_URI is memory:// (as under `make run`), or when
+    Redis is unreachable and the limits have fallen back to each process's
+    memory: clearing a count then reaches only the process that clears it.
+    """
+    in_memory = str(current_app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
+    return in_memory or isinstance(limiter.limiter.storage, MemoryStorage)

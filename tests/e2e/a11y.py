@@ -37,6 +37,19 @@ AUDIT = """() => {
     }
   }
 
+  // WCAG 2.5.3, label in name: an aria-label begins with the words shown, so that
+  // saying what one sees to a speech tool reaches the control.
+  const words = (text) => text.replace(/\\s+/g, " ").trim().toLowerCase();
+  for (const el of document.querySelectorAll("button[aria-label], a[aria-label]")) {
+    const shown = words(el.innerText);
+    if (!words(el.getAttribute("aria-label")).startsWith(shown)) {
+      problems.push(
+        `${describe(el)} shows "${shown}" but is named ` +
+          `"${el.getAttribute("aria-label")}"`,
+      );
+    }
+  }
+
   for (const img of document.querySelectorAll("img")) {
     if (!img.hasAttribute("alt")) problems.push(`<img src=${img.src}> has no alt`);
   }

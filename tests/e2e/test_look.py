@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.a11y import audit
 from tests.e2e.conftest import (
     PHONE,
     Member,
@@ -180,6 +181,13 @@ def test_show_password_reveals_what_was_typed_and_the_form_still_signs_in(
 
     expect(password).to_have_attribute("type", "text")
     expect(password).to_have_value(member.password)
+    # its name begins with the word it shows now (it said "Show password" over "Hide")
+    hide = page.get_by_role("button", name="Hide password")
+    expect(hide).to_have_text("Hide")
+    assert audit(page) == []
+    hide.click()
+    expect(password).to_have_attribute("type", "password")
+    page.get_by_role("button", name="Show password").click()
     page.get_by_role("button", name="Sign in").click()
     expect(account_menu(page)).to_have_text("Grace Hopper")
 
