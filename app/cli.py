@@ -61,25 +61,40 @@ class Duration(click.ParamType[timedelta, str]):
 
 @users_cli.command("create-admin")
 @click.argument("email")
-@click.option("--name", required=True, help="The admin's display name.")
+@click.option("--name", help="The admin's display name (asked for a new account).")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input."
 )
-def create_admin(email: str, name: str, password_stdin: bool) -> None:
-    """Create a verified admin account, or make an existing account admin."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+def create_admin(email: str, name: str | None, password_stdin: bool) -> None:
+    """Make the account with EMAIL an admin, or create a verified admin account.
+
+    An existing account keeps its name and password: neither is asked for.
+    """
     try:
-        user, created = admin.create_admin(email, name, password)
+        user = admin.promote_existing(email)
+        if user is None:
+            if name is None:
+                raise click.ClickException(
+                    "No account has that address: give --name to create one."
+                )
+            if password_stdin:
+                password = sys.stdin.readline().rstrip("\n")
+            else:
+                password = click.prompt(
+                    "Password", hide_input=True, confirmation_prompt=True
+                )
+            user = admin.create_admin(email, name, password)
+            click.echo(f"Admin {user.email} (id {user.id}) is ready.")
+            return
     except ServiceError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Admin {user.email} (id {user.id}) is ready.")
-    if not created:
+    click.echo(
+        f"Admin {user.email} (id {user.id}) is ready: an account already, it keeps "
+        f"its name ({user.name}) and password."
+    )
+    if not user.is_active:
         click.echo(
-            f"It was an account already: its name ({user.name}) and password stay "
-            "as they were."
+            f"It is deactivated: `flask users activate {user.email}` lets it sign in."
         )
 
 

@@ -114,25 +114,35 @@ def test_create_admin_refuses_an_invalid_address(app):
     assert stored(app, "not-an-address") is None
 
 
-def test_create_admin_promotes_an_existing_verified_account(app, make_user):
+def test_create_admin_promotes_an_existing_account_asking_nothing(app, make_user):
     member = make_user(email="member@example.com")
 
-    result = run(
-        app,
-        "users",
-        "create-admin",
-        "member@example.com",
-        "--name",
-        "X",
-        "--password-stdin",
-        stdin=PASSWORD + "\n",
-    )
+    # no --name and nothing on standard input: a prompt would fail the command
+    result = run(app, "users", "create-admin", "member@example.com")
 
     assert result.exit_code == 0, result.output
-    assert f"its name ({member.name}) and password stay as they were" in result.output
+    assert "Password" not in result.output
+    assert f"it keeps its name ({member.name}) and password" in result.output
     promoted = stored(app, "member@example.com")
     assert promoted is not None and promoted.is_admin
     assert promoted.password_hash == member.password_hash
+
+
+def test_create_admin_of_a_deactivated_account_says_how_it_signs_in(app, make_user):
+    make_user(email="gone@example.com", is_active=False)
+
+    result = run(app, "users", "create-admin", "gone@example.com")
+
+    assert result.exit_code == 0, result.output
+    assert "It is deactivated: `flask users activate gone@example.com`" in result.output
+
+
+def test_create_admin_of_a_new_address_needs_a_name(app):
+    result = run(app, "users", "create-admin", "new@example.com")
+
+    assert result.exit_code == 1
+    assert "give --name to create one" in result.output
+    assert stored(app, "new@example.com") is None
 
 
 def test_a_squatters_sign_up_for_the_address_does_not_become_the_admin(app, outbox):

@@ -372,25 +372,38 @@ def requeue_mail(mail_id: int | None = None) -> int:
 # -- the CLI's own ------------------------------------------------------------------
 
 
-def create_admin(email: str, name: str, password: str) -> tuple[User, bool]:
-    """Create a verified admin, or promote the existing account with this address.
-
-    Returns the account and whether it is new; an existing account keeps its name
-    and password. Raises AdminError (with the sentence to show), InvalidProfile or
-    WeakPassword, and then changes nothing.
-    """
+def _checked_address(email: str) -> str:
     if not is_email_address(email):
         raise AdminError(
             f"{email.strip()!r} is not an e-mail address the sign-in form accepts."
         )
-    email = normalize_email(email)
-    user = find_user_by_email(email)
-    if user is not None:  # accounts exist only once their address is verified
-        if not user.is_admin:
-            user.is_admin = True
-            record_event(user.id, SecurityEventKind.ADMIN_GRANTED, ClientInfo())
-            db.session.commit()
-        return user, False
+    return normalize_email(email)
+
+
+def promote_existing(email: str) -> User | None:
+    """Make the account with this address an admin; commit. None if there is none.
+
+    The account keeps its name, password and whether it is active. Raises
+    AdminError for a string the sign-in form would not take as an address.
+    """
+    user = find_user_by_email(_checked_address(email))
+    if user is not None and not user.is_admin:
+        user.is_admin = True
+        record_event(user.id, SecurityEventKind.ADMIN_GRANTED, ClientInfo())
+        db.session.commit()
+    return user
+
+
+def create_admin(email: str, name: str, password: str) -> User:
+    """Create a verified admin account with this address, name and password; commit.
+
+    Raises AdminError (with the sentence to show; also when the address has an
+    account: see promote_existing), InvalidProfile or WeakPassword, and then
+    changes nothing.
+    """
+    email = _checked_address(email)
+    if find_user_by_email(email) is not None:  # accounts exist once verified
+        raise AdminError("That address has an account already.")
     name = clean_name(name)
     check_password_strength(password, email=email, name=name)
     user = User(
@@ -408,7 +421,7 @@ def create_admin(email: str, name: str, password: str) -> tuple[User, bool]:
         raise AdminError(
             "That address was just taken; run the command again."
         ) from None
-    return user, True
+    return user
 
 
 def find_user(email: str) -> User:
