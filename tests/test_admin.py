@@ -667,6 +667,29 @@ def test_a_client_held_back_by_a_rate_limit_is_listed_and_may_try_again_once_cle
     assert "198.51.100.23" not in client.get("/admin/abuse").get_data(as_text=True)
 
 
+def test_a_client_with_a_long_key_may_try_again_once_cleared(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    # An IPv6 address and a long address: the storage key passes 255 characters.
+    email = f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 50}.example"
+    member = make_user(email=email)
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe"
+    for _ in range(5):
+        assert sign_in(guesser, member.email, "a wrong guess").status_code == 401
+    assert sign_in(guesser, member.email, "a wrong guess").status_code == 429
+    page = client.get("/admin/abuse")
+    [key] = re.findall(r'name="key" value="([^"]*)"', page.get_data(as_text=True))
+    assert len(html.unescape(key)) > 255
+
+    client.post(
+        "/admin/abuse/clear-limit",
+        data={"key": html.unescape(key), "csrf_token": csrf_from(page)},
+    )
+
+    assert sign_in(guesser, member.email, "a wrong guess").status_code == 401
+
+
 def shown_of(page: str) -> str:
     """The page's text as shown: no tags, no hidden field's value, no attribute."""
     return html.unescape(re.sub(r"<[^>]*>", " ", page))

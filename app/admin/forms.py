@@ -5,6 +5,7 @@ from __future__ import annotations
 from wtforms.validators import DataRequired, Length
 
 from app.forms import Form
+from app.models.throttle import KEY_MAX
 from app.widgets import HiddenField
 
 
@@ -17,4 +18,4 @@ class LockoutForm(Form):
 class ThrottleForm(Form):
     """The button that clears one client's count of one rate limit."""
 
-    key = HiddenField(validators=[DataRequired(), Length(max=255)])
+    key = HiddenField(validators=[DataRequired(), Length(max=KEY_MAX)])

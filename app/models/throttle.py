@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, utcnow
 
+KEY_MAX = 512
+
 
 class ThrottledClient(Base):
     """One limit's count for one client (an IP, an IP and address, an account).
@@ -18,7 +20,8 @@ class ThrottledClient(Base):
 
     __tablename__ = "throttled_clients"
 
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # an IPv6 address and a 254-character address come to about 360 with the rest
+    key: Mapped[str] = mapped_column(String(KEY_MAX), primary_key=True)
     endpoint: Mapped[str] = mapped_column(String(100))
     # the limit as written: "20 per 1 minute"
     rate_limit: Mapped[str] = mapped_column(String(60))

@@ -20,8 +20,8 @@ from app.database import upsert
 from app.extensions import db, limiter
 from app.models import ThrottledClient, User
 from app.models.base import ID_MAX, utcnow
+from app.models.throttle import KEY_MAX
 
-KEY_MAX = 255
 # Long enough for the longest limit (per hour), short enough to stay a short list.
 LISTED_FOR = timedelta(days=1)
 
