@@ -8,8 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.extensions import db
 from app.models import OutboxMail, User
-from tests.conftest import link_in, sign_in, snapshot, submit
+from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
 
 Outbox = Callable[[], list[OutboxMail]]
@@ -214,3 +215,147 @@ def test_undo_when_the_old_address_has_an_account_again_changes_nothing(
     after = snapshot(app)
     assert after == before
     assert signs_in(app, NEW)
+
+
+# --- undo links and the moves they take back ------------------------------------
+
+
+def move(
+    client: FlaskClient, outbox: Outbox, old: str, new: str, password: str = PASSWORD
+) -> str:
+    """Move the signed-in account from `old` to `new`; return `old`'s undo link."""
+    assert ask_to_move(client, new, password).status_code == 302
+    confirmed = submit(client, link_in(mail_to(outbox, new, CONFIRM).body), {})
+    assert confirmed.status_code == 302
+    return link_in(mail_to(outbox, old, MOVED).body)
+
+
+def address_of(app: Flask, user: User) -> str:
+    with app.app_context():
+        email = db.session.get_one(User, user.id).email
+        db.session.remove()
+    return email
+
+
+def test_the_owners_undo_voids_the_undo_links_of_the_thiefs_later_moves(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    thief = app.test_client()
+    assert sign_in(thief, user.email).status_code == 302
+    owners_undo = move(thief, outbox, user.email, "t1@example.net")
+    thiefs_undo = move(thief, outbox, "t1@example.net", "t2@example.net")
+
+    assert submit(client, owners_undo, {}).status_code == 302
+    before = snapshot(app)
+
+    assert app.test_client().get(thiefs_undo).status_code == 400
+    assert snapshot(app) == before
+    assert address_of(app, user) == user.email
+
+
+def test_the_thiefs_undo_first_leaves_the_owners_link_good(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    thief = app.test_client()
+    assert sign_in(thief, user.email).status_code == 302
+    owners_undo = move(thief, outbox, user.email, "t1@example.net")
+    thiefs_undo = move(thief, outbox, "t1@example.net", "t2@example.net")
+    assert submit(thief, thiefs_undo, {}).status_code == 302  # back at t1
+
+    assert submit(client, owners_undo, {}).status_code == 302
+
+    assert address_of(app, user) == user.email
+    assert app.test_client().get(thiefs_undo).status_code == 400
+
+
+def test_a_used_undo_link_stays_used_after_later_moves(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(client, user.email).status_code == 302
+    undo = move(client, outbox, user.email, NEW)
+    assert submit(app.test_client(), undo, {}).status_code == 302
+    reset = link_in(mail_to(outbox, user.email, "Reset your password").body)
+    data = {"password": THIEFS, "confirm": THIEFS}
+    assert submit(app.test_client(), reset, data).status_code == 302
+    owner = app.test_client()
+    assert sign_in(owner, user.email, THIEFS).status_code == 302
+    move(owner, outbox, user.email, "third@example.com", THIEFS)
+
+    assert app.test_client().get(undo).status_code == 400
+    assert address_of(app, user) == "third@example.com"
+
+
+def test_an_undo_link_of_a_deleted_account_moves_no_later_account(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    gone = make_user(email="gone@example.net")
+    browser = app.test_client()
+    assert sign_in(browser, gone.email).status_code == 302
+    undo = move(browser, outbox, gone.email, "gone.too@example.net")
+    deleted = submit(browser, "/account/delete", {"password": PASSWORD})
+    assert deleted.status_code == 302
+    later = make_user(email="later@example.com")  # SQLite may give it gone's id
+    before = snapshot(app)
+
+    assert app.test_client().get(undo).status_code == 400
+    assert snapshot(app) == before
+    assert address_of(app, later) == "later@example.com"
+
+
+def post_at_once(forms: list[tuple[FlaskClient, str, dict[str, str]]]) -> list[int]:
+    """Post each (browser, page, fields) form in a thread of its own, all at once."""
+    import threading
+
+    ready = [(browser, page, {**fields, "csrf_token": csrf_from(browser.get(page))})
+             for browser, page, fields in forms]  # fmt: skip
+    start = threading.Barrier(len(ready))
+    statuses: list[int] = []
+
+    def post(browser: FlaskClient, page: str, data: dict[str, str]) -> None:
+        start.wait()
+        statuses.append(browser.post(page, data=data).status_code)
+
+    threads = [threading.Thread(target=post, args=form) for form in ready]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+@pytest.mark.postgres
+def test_one_undo_link_posted_twice_at_once_undoes_once(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    assert sign_in(client, user.email).status_code == 302
+    undo = move(client, outbox, user.email, NEW)
+
+    statuses = post_at_once([(app.test_client(), undo, {}) for _ in range(2)])
+
+    assert sorted(statuses) == [302, 400], statuses
+    resets = [m for m in outbox() if m.subject == "Reset your password"]
+    assert len(resets) == 1
+
+
+@pytest.mark.postgres
+def test_an_undo_racing_the_thiefs_next_move_still_takes_the_account_back(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    thief = app.test_client()
+    assert sign_in(thief, user.email).status_code == 302
+    owners_undo = move(thief, outbox, user.email, "t1@example.net")
+    assert ask_to_move(thief, "t2@example.net").status_code == 302
+    thiefs_move = link_in(mail_to(outbox, "t2@example.net", CONFIRM).body)
+
+    statuses = post_at_once(
+        [(app.test_client(), owners_undo, {}), (thief, thiefs_move, {})]
+    )
+
+    assert 500 not in statuses and 503 not in statuses, statuses
+    assert address_of(app, user) == user.email  # whichever ran first
+    assert thief.get("/account/profile").status_code == 302  # signed out

@@ -532,7 +532,7 @@ def confirm_email_change(token: str) -> Page:
 def undo_email_change(token: str) -> Page:
     max_age = current_app.config["EMAIL_UNDO_TOKEN_MAX_AGE"]
     try:
-        user, old_email = email_change.read_undo_link(token, max_age)
+        user, old_email, _ = email_change.read_undo_link(token, max_age)
     except InvalidLink as error:
         return _link_failed(error)
     form = ConfirmForm()

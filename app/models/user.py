@@ -96,6 +96,11 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The address moves the last undo took back, by when they were made: from the
+    # move whose link was used to the undo itself. Undo links of moves in that span
+    # are void (app/services/email_change.py).
+    email_undo_from: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    email_undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     # Flask-Login's user protocol (`is_active` is the column above).
     is_authenticated: ClassVar[bool] = True

@@ -10,8 +10,8 @@ one, and a mail of its own instead of a link.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -85,10 +85,21 @@ def request_email_change(user_id: int, new_email: str, password: str) -> str:
     return new_email
 
 
-def _account_as_linked(payload: dict[str, Any]) -> User:
+def _account(user_id: object, *, for_update: bool) -> User | None:
+    # With for_update, the row is locked until the transaction ends (PostgreSQL):
+    # a move and an undo of one account then run one after the other, each
+    # judging its link by what the other left.
+    if not isinstance(user_id, int):
+        return None
+    return db.session.get(
+        User, user_id, with_for_update=for_update, populate_existing=for_update
+    )
+
+
+def _account_as_linked(payload: dict[str, Any], *, for_update: bool = False) -> User:
     # The link's account, still active, with the password it had when the link was
     # mailed: a move back (which locks the password) or a password change voids it.
-    user = db.session.get(User, payload.get("uid"))
+    user = _account(payload.get("uid"), for_update=for_update)
     if user is None or not user.is_active:
         raise InvalidLink()
     if payload.get("pw") != password_fingerprint(user):
@@ -103,15 +114,17 @@ def _address(payload: dict[str, Any], key: str) -> str:
     return address
 
 
-def read_change_link(token: str, max_age: int) -> tuple[User, str]:
+def read_change_link(
+    token: str, max_age: int, *, for_update: bool = False
+) -> tuple[User, str]:
     """Return the account a change link moves and its new address.
 
-    `max_age` is in seconds. Raises ExpiredLink for an older link and InvalidLink
-    for one tampered with or used, or whose account moved, changed its password,
-    was deactivated or left since.
+    `max_age` is in seconds; `for_update` locks the account's row. Raises
+    ExpiredLink for an older link and InvalidLink for one tampered with or used,
+    or whose account moved, changed its password, was deactivated or left since.
     """
     payload = read_token(CHANGE_PURPOSE, token, max_age)
-    user = _account_as_linked(payload)
+    user = _account_as_linked(payload, for_update=for_update)
     if payload.get("from") != _digest(user.email):
         raise InvalidLink()  # used, or the account moved since
     if _moved_since(user.id, payload.get("at")):
@@ -139,13 +152,15 @@ def confirm_email_change(token: str, max_age: int, client: ClientInfo) -> User:
 
     Raises what `read_change_link` raises, or AddressTaken; nothing changes then.
     """
-    user, new_email = read_change_link(token, max_age)
+    user, new_email = read_change_link(token, max_age, for_update=True)
     old_email = user.email
     user.email = new_email
-    record_event(user.id, SecurityEventKind.EMAIL_CHANGED, client)
+    moved_at = utcnow()
+    record_event(user.id, SecurityEventKind.EMAIL_CHANGED, client, at=moved_at)
     addresses = {"old": old_email, "new": new_email}
-    fingerprint = password_fingerprint(user)
-    undo = make_token(UNDO_PURPOSE, {"uid": user.id, **addresses, "pw": fingerprint})
+    undo = make_token(
+        UNDO_PURPOSE, {"uid": user.id, **addresses, "moved": moved_at.isoformat()}
+    )
     mailer.queue_mail(
         old_email,
         "Your Vestibule account moved to another address",
@@ -162,22 +177,74 @@ def confirm_email_change(token: str, max_age: int, client: ClientInfo) -> User:
     return user
 
 
-def read_undo_link(token: str, max_age: int) -> tuple[User, str]:
-    """Return the account an undo link moves back and the address it moves back to.
+class UndoLink(NamedTuple):
+    """What an undo link, still good, moves: its account, where to, and which move.
 
-    Good until the account is back at that address: whoever moved the account knew
-    its password, so neither a password change nor a further move since voids it.
-    `max_age` is in seconds. Raises ExpiredLink, or InvalidLink for a link tampered
-    with or used, or whose account was deactivated or left.
+    `moved_at` is when the move it undoes was made (None for links mailed before
+    they carried it).
+    """
+
+    user: User
+    old_email: str
+    moved_at: datetime | None
+
+
+def read_undo_link(token: str, max_age: int, *, for_update: bool = False) -> UndoLink:
+    """Return the account an undo link moves back, the address, and its move.
+
+    Good for `max_age` seconds unless an undo took its move back since (its own
+    use included: a link works once), or the account is at that address again:
+    whoever moved the account knew its password, so neither a password change nor
+    a further move voids it. `for_update` locks the account's row. Raises
+    ExpiredLink, or InvalidLink for a link tampered with, used or taken back, or
+    whose account was deactivated or left.
     """
     payload = read_token(UNDO_PURPOSE, token, max_age)
-    user = db.session.get(User, payload.get("uid"))
-    if user is None or not user.is_active:
-        raise InvalidLink()
     old_email = _address(payload, "old")
-    if user.email == old_email:
-        raise InvalidLink()  # used: the account is back
-    return user, old_email
+    if "moved" not in payload:  # mailed before links carried their move's time
+        user = _account_as_linked(payload, for_update=for_update)
+        if user.email != payload.get("new"):
+            raise InvalidLink()
+        return UndoLink(user, old_email, None)
+    try:
+        moved_at = datetime.fromisoformat(str(payload["moved"]))
+    except ValueError:
+        raise InvalidLink() from None
+    account = _account(payload.get("uid"), for_update=for_update)
+    if (
+        account is None
+        or not account.is_active
+        or moved_at.tzinfo is None
+        # an account made later under the same id, as SQLite may give it
+        or moved_at < account.created_at
+        or _taken_back(account, moved_at)
+        or account.email == old_email
+    ):
+        raise InvalidLink()
+    return UndoLink(account, old_email, moved_at)
+
+
+def _taken_back(user: User, moved_at: datetime) -> bool:
+    undo_from, undone_at = user.email_undo_from, user.email_undone_at
+    return (
+        undo_from is not None
+        and undone_at is not None
+        and undo_from <= moved_at <= undone_at
+    )
+
+
+def _note_undo(user: User, moved_at: datetime | None, link_lifetime: int) -> None:
+    # The moves this undo takes back: from its own to now. When the last undo
+    # was recent enough for its void links to be alive still, the span grows to
+    # cover that one's too (and the moves in between, which a later undo of an
+    # older move takes back anyway).
+    now = utcnow()
+    undo_from = moved_at or user.created_at  # an old link: every move until now
+    recent = now - timedelta(seconds=link_lifetime)
+    last_from, last_undone = user.email_undo_from, user.email_undone_at
+    if last_from is not None and last_undone is not None and last_undone >= recent:
+        undo_from = min(undo_from, last_from)
+    user.email_undo_from, user.email_undone_at = undo_from, now
 
 
 def undo_email_change(token: str, max_age: int, client: ClientInfo) -> User:
@@ -189,10 +256,11 @@ def undo_email_change(token: str, max_age: int, client: ClientInfo) -> User:
     the address the account leaves is told.
     Raises what `read_undo_link` raises, or AddressTaken; nothing changes then.
     """
-    user, old_email = read_undo_link(token, max_age)
+    user, old_email, moved_at = read_undo_link(token, max_age, for_update=True)
     left_email = user.email
     end_every_session(user.id)
     user.email = old_email
+    _note_undo(user, moved_at, max_age)
     lock_password(user)
     record_event(user.id, SecurityEventKind.EMAIL_CHANGE_UNDONE, client)
     queue_reset_link(user)
