@@ -85,13 +85,13 @@ def _refuse_wrong_password(user: User, password: str, client: ClientInfo) -> NoR
 
     Someone who signs up with a held address and then signs in with the password
     they chose must get the answer an address nobody holds would give (Unverified,
-    uncounted), or the pair would tell them the address has an account.
+    uncounted, nothing written, so no slower), or the pair would tell them the
+    address has an account.
     """
-    record_event(user.id, SecurityEventKind.SIGN_IN_FAILED, client)
     claim = newest_claim(user.email)
     if claim is not None and verify_password(claim.password_hash, password):
-        db.session.commit()
-        raise Unverified()
+        raise Unverified()  # writing nothing, as for a free address
+    record_event(user.id, SecurityEventKind.SIGN_IN_FAILED, client)
     lockouts.record_failure(user.email, user.id, client)
     db.session.commit()
     raise BadCredentials()
