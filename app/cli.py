@@ -172,8 +172,8 @@ def disable_two_factor(email: str) -> None:
     except admin.AdminError as error:
         raise click.ClickException(str(error)) from None
     click.echo(
-        f"Two-factor sign-in is off for {user.email}; its sessions are ended and "
-        "its owner was mailed."
+        f"Two-factor sign-in is off for {user.email}; its sessions are ended, its "
+        "password no longer works and its owner was mailed a link to set a new one."
     )
 
 

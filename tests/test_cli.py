@@ -329,7 +329,7 @@ def test_users_activate_says_when_the_account_is_active_already(app, make_user):
     assert snapshot(app) == before  # no second "activated" in its security log
 
 
-def test_users_disable_two_factor_lets_the_owner_sign_in_with_the_password_alone(
+def test_users_disable_two_factor_locks_the_password_and_mails_the_owner_a_reset(
     app, client, make_user, outbox
 ):
     user = make_user(email="lou@example.com")
@@ -342,13 +342,23 @@ def test_users_disable_two_factor_lets_the_owner_sign_in_with_the_password_alone
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "Two-factor sign-in is off for lou@example.com; its sessions are ended and "
-        "its owner was mailed."
+        "Two-factor sign-in is off for lou@example.com; its sessions are ended, its "
+        "password no longer works and its owner was mailed a link to set a new one."
     ]
     assert stored(app, user.email).totp_secret is None
     assert session_count(app, user.id) == 0
     assert client.get("/account/profile").status_code == 302  # signed out
-    assert sign_in(owner, user.email).headers["Location"] == "/"
+    # whoever turned it on knew the password: it no longer signs in
+    assert sign_in(owner, user.email).status_code == 401
+    mails = [mail for mail in outbox() if mail.recipient == user.email]
+    assert [mail.subject for mail in mails[-2:]] == [
+        "Two-factor sign-in is now off",
+        "Reset your password",
+    ]
+    new_password = "quiet lantern harbour nineteen"
+    data = {"password": new_password, "confirm": new_password}
+    assert submit(owner, link_in(mails[-1].body), data).status_code == 302
+    assert sign_in(owner, user.email, new_password).headers["Location"] == "/"
     assert owner.get("/account/profile").status_code == 200
     with app.app_context():
         logged = db.session.execute(
@@ -358,12 +368,8 @@ def test_users_disable_two_factor_lets_the_owner_sign_in_with_the_password_alone
         ).all()
         db.session.remove()
     # the CLI acts as no admin of the site: no actor, as `users deactivate`
-    assert logged[-2:] == [
-        (SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN, None),
-        (SecurityEventKind.SIGN_IN, None),
-    ]
-    subjects = [mail.subject for mail in outbox() if mail.recipient == user.email]
-    assert subjects[-1] == "Two-factor sign-in is now off"
+    assert (SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN, None) in logged
+    assert logged[-1] == (SecurityEventKind.SIGN_IN, None)
 
 
 def test_users_disable_two_factor_says_when_it_is_off_already(app, make_user):
