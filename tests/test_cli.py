@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import click
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from app.cli import checked_text
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, SignUpClaim, User, UserSession
 from tests.conftest import link_in, sign_in, snapshot, submit
@@ -509,3 +511,56 @@ def test_create_admin_takes_a_name_that_needs_a_joiner(app, name):
 
     assert result.exit_code == 0, result.output
     assert stored(app, "boss@example.com").name == name
+
+
+# -- bytes that are not UTF-8 ----------------------------------------------------------
+
+# How click hands on an undecodable byte of the command line (b"\xff").
+UNDECODABLE = "\udcff"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["deactivate", f"{UNDECODABLE}@example.com"],
+        ["activate", f"{UNDECODABLE}@example.com"],
+        ["disable-two-factor", f"{UNDECODABLE}@example.com"],
+        ["create-admin", f"{UNDECODABLE}@example.com"],
+        ["create-admin", f"{UNDECODABLE}@example.com", "--name", "Boss"],
+        ["create-admin", "boss@example.com", "--name", f"Bad{UNDECODABLE}Name"],
+    ],
+    ids=["deactivate", "activate", "disable-two-factor", "promote", "create", "name"],
+)
+def test_users_commands_refuse_undecodable_bytes_in_one_line(app, make_user, args):
+    make_user(email="boss@example.com", is_admin=True)  # no account is touched
+    before = snapshot(app)
+
+    result = run(app, "users", *args, stdin=PASSWORD + "\n")
+
+    assert result.exit_code == 1, result.output
+    what = "--name" if "--name" in args and "Bad" in args[-1] else "EMAIL"
+    assert result.output == (
+        f"Error: {what} holds bytes that are not UTF-8 text; nothing changed.\n"
+    )
+    assert snapshot(app) == before
+
+
+def test_create_admin_refuses_a_password_on_stdin_that_is_not_utf8(app):
+    command = ["users", "create-admin", "boss@example.com", "--name", "Boss"]
+    result = app.test_cli_runner().invoke(
+        args=[*command, "--password-stdin"], input=b"pass\xffword lantern orchard\n"
+    )
+
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        "Error: The password on standard input holds bytes that are not UTF-8 "
+        "text; nothing changed.\n"
+    )
+    assert stored(app, "boss@example.com") is None
+
+
+def test_checked_text_refuses_lone_surrogates_whatever_stdin_decodes_to() -> None:
+    # An escaping stdin (the C locale) hands on lone surrogates rather than failing.
+    with pytest.raises(click.ClickException, match=r"^The password holds bytes"):
+        checked_text(f"pass{UNDECODABLE}word", "The password")
+    assert checked_text("pässword 🔑", "The password") == "pässword 🔑"
