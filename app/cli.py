@@ -1,7 +1,9 @@
 """Operator commands: `flask --app wsgi users ...` and `flask --app wsgi mail ...`.
 
 A command that cannot do what it was asked prints one line saying why and exits
-with status 1 (2 for a command line it cannot read, as click does).
+with status 1 (2 for a command line it cannot read, as click does). That holds for
+bytes that are not UTF-8 too: every text a command takes, argument, option or
+standard input, goes through `checked_text` (the TEXT parameter type).
 """
 
 from __future__ import annotations
@@ -34,6 +36,56 @@ WORKER_LONGEST_WAIT = 60.0
 log = logging.getLogger("vestibule.mail")
 
 
+def checked_text(value: str, what: str) -> str:
+    """Return `value`, or raise a one-line ClickException if it is not UTF-8 text.
+
+    Click and Python hand on bytes they cannot decode as lone surrogates
+    (U+DC80-U+DCFF); printed, stored or looked up they end in a UnicodeEncodeError
+    traceback. The message names `what` and never repeats the value.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise click.ClickException(
+            f"{what} holds bytes that are not UTF-8 text; nothing changed."
+        ) from None
+    return value
+
+
+class Text(click.ParamType[str, str]):
+    """Any text, refused in one line (exit 1) when it carries undecodable bytes."""
+
+    name = "text"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        if isinstance(param, click.Option):
+            what = param.opts[0]  # "--name"
+        else:
+            what = param.human_readable_name if param is not None else "The value"
+        return checked_text(str(value), what)
+
+
+TEXT = Text()
+
+
+def read_password_line() -> str:
+    """Read one password line from standard input, refusing bytes that are not UTF-8.
+
+    A strict stdin (a UTF-8 locale) raises UnicodeDecodeError on them; an escaping
+    one (the C locale) hands on lone surrogates: both are refused in one line.
+    """
+    what = "The password on standard input"
+    try:
+        line = sys.stdin.readline()
+    except UnicodeDecodeError:
+        raise click.ClickException(
+            f"{what} holds bytes that are not UTF-8 text; nothing changed."
+        ) from None
+    return checked_text(line.rstrip("\n"), what)
+
+
 class Duration(click.ParamType[timedelta, str]):
     """A length of time written as a whole number and a unit: 30m, 12h, 7d, 2w."""
 
@@ -60,8 +112,10 @@ class Duration(click.ParamType[timedelta, str]):
 
 
 @users_cli.command("create-admin")
-@click.argument("email")
-@click.option("--name", help="The admin's display name (asked for a new account).")
+@click.argument("email", type=TEXT)
+@click.option(
+    "--name", type=TEXT, help="The admin's display name (asked for a new account)."
+)
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input."
 )
@@ -78,10 +132,11 @@ def create_admin(email: str, name: str | None, password_stdin: bool) -> None:
                     "No account has that address: give --name to create one."
                 )
             if password_stdin:
-                password = sys.stdin.readline().rstrip("\n")
+                password = read_password_line()
             else:
-                password = click.prompt(
-                    "Password", hide_input=True, confirmation_prompt=True
+                password = checked_text(
+                    click.prompt("Password", hide_input=True, confirmation_prompt=True),
+                    "The password",
                 )
             user = admin.create_admin(email, name, password)
             click.echo(f"Admin {user.email} (id {user.id}) is ready.")
@@ -135,7 +190,7 @@ def list_users(filter_: str, as_json: bool) -> None:
 
 
 @users_cli.command("deactivate")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 def deactivate(email: str) -> None:
     """Deactivate an account and end its sessions."""
     try:
@@ -146,7 +201,7 @@ def deactivate(email: str) -> None:
 
 
 @users_cli.command("activate")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 def activate(email: str) -> None:
     """Let a deactivated account sign in again."""
     try:
@@ -161,7 +216,7 @@ def activate(email: str) -> None:
 
 
 @users_cli.command("disable-two-factor")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 def disable_two_factor(email: str) -> None:
     """Turn off an account's two-factor sign-in and end its sessions.
 
@@ -172,8 +227,8 @@ def disable_two_factor(email: str) -> None:
     except admin.AdminError as error:
         raise click.ClickException(str(error)) from None
     click.echo(
-        f"Two-factor sign-in is off for {user.email}; its sessions are ended and "
-        "its owner was mailed."
+        f"Two-factor sign-in is off for {user.email}; its sessions are ended, its "
+        "password no longer works and its owner was mailed a link to set a new one."
     )
 
 

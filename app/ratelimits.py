@@ -108,6 +108,18 @@ def accepted_sign_up(response: Response) -> bool:
     )
 
 
+def queued_mail_link(response: Response) -> bool:
+    """Count only requests for a mailed link that queued a mail.
+
+    Such a request leads to "check your inbox"; a form refused (junk typed, a
+    missing CSRF token) queues nothing and is free, so junk posts from one client
+    cannot use up the limit of everyone behind its address.
+    """
+    return response.status_code == 302 and response.location == url_for(
+        "auth.check_inbox"
+    )
+
+
 def describe_wait(seconds: float) -> str:
     """Say a wait in words: "in 40 seconds", "in 1 minute", "in 2 hours"."""
     seconds = max(1, math.ceil(seconds))  # rounded up: never promise too early

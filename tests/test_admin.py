@@ -23,7 +23,7 @@ from app.models import (
     UserSession,
 )
 from app.services import throttles as throttles_service
-from tests.conftest import TEST_REDIS_URL, csrf_from, sign_in, snapshot
+from tests.conftest import TEST_REDIS_URL, csrf_from, link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
 from tests.two_factor import second_step, turn_on
 
@@ -31,6 +31,7 @@ ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/abuse", "/admin/mail"]
 ACTIONS = ["deactivate", "activate", "make-admin", "revoke-admin", "disable-two-factor"]
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a two-factor secret for rows made here
 TURN_OFF_TWO_FACTOR = "/disable-two-factor"
+NEW_PASSWORD = "quiet lantern harbour nineteen"
 
 
 @pytest.fixture
@@ -291,6 +292,7 @@ def test_the_last_admin_cannot_be_revoked_or_deactivated(
     [
         ("deactivate", "You cannot deactivate your own account"),
         ("revoke-admin", "You cannot revoke your own admin rights"),
+        ("disable-two-factor", "You cannot turn off your own two-factor sign-in"),
     ],
 )
 def test_an_admin_cannot_lock_themselves_out_even_with_another_admin(
@@ -302,8 +304,12 @@ def test_an_admin_cannot_lock_themselves_out_even_with_another_admin(
     refusal: str,
 ) -> None:
     # Before: one click on their own row, with no question asked, signed them out
-    # (deactivate) or left them on a 403 page (revoke admin).
+    # (deactivate) or left them on a 403 page (revoke admin); one more turned off
+    # their own second factor without the password and code the account page asks.
     make_user(is_admin=True)  # so that the last-admin rule does not refuse it
+    with app.app_context():
+        db.session.get_one(User, admin.id).totp_secret = SECRET
+        db.session.commit()
     page = client.get("/admin/users")
     before = snapshot(app)
 
@@ -318,17 +324,20 @@ def test_an_admin_cannot_lock_themselves_out_even_with_another_admin(
     assert "nothing changed" in answer.get_data(as_text=True)
     assert snapshot(app) == before
     user = reload(app, admin.id)
-    assert user.is_admin and user.is_active
+    assert user.is_admin and user.is_active and user.totp_secret == SECRET
 
 
-def test_the_admins_own_row_offers_neither_deactivate_nor_revoke_admin(
-    client: FlaskClient, admin: User, make_user: Callable[..., User]
+def test_the_admins_own_row_offers_no_deactivate_revoke_or_two_factor_button(
+    app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
 ) -> None:
-    other = make_user(name="Other Admin", is_admin=True)
+    other = make_user(name="Other Admin", is_admin=True, totp_secret=SECRET)
+    with app.app_context():
+        db.session.get_one(User, admin.id).totp_secret = SECRET
+        db.session.commit()
 
     page = client.get("/admin/users").get_data(as_text=True)
 
-    for action in ("deactivate", "revoke-admin"):
+    for action in ("deactivate", "revoke-admin", "disable-two-factor"):
         assert f'action="/admin/users/{other.id}/{action}"' in page
         assert f"/admin/users/{admin.id}/{action}" not in page
 
@@ -408,7 +417,7 @@ def test_every_buttons_accessible_name_begins_with_its_visible_words(
 # -- two-factor sign-in turned off for its owner --------------------------------------
 
 
-def test_an_admin_turns_two_factor_off_and_its_owner_signs_in_with_the_password(
+def test_an_admin_turns_two_factor_off_and_only_the_mailed_reset_link_lets_in(
     app: Flask,
     client: FlaskClient,
     admin: User,
@@ -450,8 +459,14 @@ def test_an_admin_turns_two_factor_off_and_its_owner_signs_in_with_the_password(
         db.session.remove()
     assert left == sessions == 0
     assert intruder.get("/account/profile").status_code == 302  # signed out
+    # the password the intruder knew no longer signs in, or they would turn it on again
+    assert sign_in(app.test_client(), member.email).status_code == 401
+    reset = [m for m in outbox() if m.subject == "Reset your password"]
+    assert len(reset) == 1 and reset[0].recipient == member.email
     browser = app.test_client()
-    signed_in = sign_in(browser, member.email)
+    owners = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert submit(browser, link_in(reset[0].body), owners).status_code == 302
+    signed_in = sign_in(browser, member.email, NEW_PASSWORD)
     assert signed_in.status_code == 302
     assert not signed_in.headers["Location"].endswith("/auth/two-factor")
     assert browser.get("/account/profile").status_code == 200
@@ -463,6 +478,7 @@ def test_an_admin_turns_two_factor_off_and_its_owner_signs_in_with_the_password(
     notice = [m for m in outbox() if m.subject == "Two-factor sign-in is now off"]
     assert len(notice) == 1 and notice[0].recipient == member.email
     assert "operator" in notice[0].body
+    assert "password no longer works" in notice[0].body
 
 
 def test_a_member_cannot_turn_off_anyone_elses_two_factor(

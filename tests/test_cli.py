@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import click
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from app.cli import checked_text
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, SignUpClaim, User, UserSession
 from tests.conftest import link_in, sign_in, snapshot, submit
@@ -329,7 +331,7 @@ def test_users_activate_says_when_the_account_is_active_already(app, make_user):
     assert snapshot(app) == before  # no second "activated" in its security log
 
 
-def test_users_disable_two_factor_lets_the_owner_sign_in_with_the_password_alone(
+def test_users_disable_two_factor_locks_the_password_and_mails_the_owner_a_reset(
     app, client, make_user, outbox
 ):
     user = make_user(email="lou@example.com")
@@ -342,13 +344,23 @@ def test_users_disable_two_factor_lets_the_owner_sign_in_with_the_password_alone
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "Two-factor sign-in is off for lou@example.com; its sessions are ended and "
-        "its owner was mailed."
+        "Two-factor sign-in is off for lou@example.com; its sessions are ended, its "
+        "password no longer works and its owner was mailed a link to set a new one."
     ]
     assert stored(app, user.email).totp_secret is None
     assert session_count(app, user.id) == 0
     assert client.get("/account/profile").status_code == 302  # signed out
-    assert sign_in(owner, user.email).headers["Location"] == "/"
+    # whoever turned it on knew the password: it no longer signs in
+    assert sign_in(owner, user.email).status_code == 401
+    mails = [mail for mail in outbox() if mail.recipient == user.email]
+    assert [mail.subject for mail in mails[-2:]] == [
+        "Two-factor sign-in is now off",
+        "Reset your password",
+    ]
+    new_password = "quiet lantern harbour nineteen"
+    data = {"password": new_password, "confirm": new_password}
+    assert submit(owner, link_in(mails[-1].body), data).status_code == 302
+    assert sign_in(owner, user.email, new_password).headers["Location"] == "/"
     assert owner.get("/account/profile").status_code == 200
     with app.app_context():
         logged = db.session.execute(
@@ -358,12 +370,8 @@ def test_users_disable_two_factor_lets_the_owner_sign_in_with_the_password_alone
         ).all()
         db.session.remove()
     # the CLI acts as no admin of the site: no actor, as `users deactivate`
-    assert logged[-2:] == [
-        (SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN, None),
-        (SecurityEventKind.SIGN_IN, None),
-    ]
-    subjects = [mail.subject for mail in outbox() if mail.recipient == user.email]
-    assert subjects[-1] == "Two-factor sign-in is now off"
+    assert (SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN, None) in logged
+    assert logged[-1] == (SecurityEventKind.SIGN_IN, None)
 
 
 def test_users_disable_two_factor_says_when_it_is_off_already(app, make_user):
@@ -503,3 +511,56 @@ def test_create_admin_takes_a_name_that_needs_a_joiner(app, name):
 
     assert result.exit_code == 0, result.output
     assert stored(app, "boss@example.com").name == name
+
+
+# -- bytes that are not UTF-8 ----------------------------------------------------------
+
+# How click hands on an undecodable byte of the command line (b"\xff").
+UNDECODABLE = "\udcff"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["deactivate", f"{UNDECODABLE}@example.com"],
+        ["activate", f"{UNDECODABLE}@example.com"],
+        ["disable-two-factor", f"{UNDECODABLE}@example.com"],
+        ["create-admin", f"{UNDECODABLE}@example.com"],
+        ["create-admin", f"{UNDECODABLE}@example.com", "--name", "Boss"],
+        ["create-admin", "boss@example.com", "--name", f"Bad{UNDECODABLE}Name"],
+    ],
+    ids=["deactivate", "activate", "disable-two-factor", "promote", "create", "name"],
+)
+def test_users_commands_refuse_undecodable_bytes_in_one_line(app, make_user, args):
+    make_user(email="boss@example.com", is_admin=True)  # no account is touched
+    before = snapshot(app)
+
+    result = run(app, "users", *args, stdin=PASSWORD + "\n")
+
+    assert result.exit_code == 1, result.output
+    what = "--name" if "--name" in args and "Bad" in args[-1] else "EMAIL"
+    assert result.output == (
+        f"Error: {what} holds bytes that are not UTF-8 text; nothing changed.\n"
+    )
+    assert snapshot(app) == before
+
+
+def test_create_admin_refuses_a_password_on_stdin_that_is_not_utf8(app):
+    command = ["users", "create-admin", "boss@example.com", "--name", "Boss"]
+    result = app.test_cli_runner().invoke(
+        args=[*command, "--password-stdin"], input=b"pass\xffword lantern orchard\n"
+    )
+
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        "Error: The password on standard input holds bytes that are not UTF-8 "
+        "text; nothing changed.\n"
+    )
+    assert stored(app, "boss@example.com") is None
+
+
+def test_checked_text_refuses_lone_surrogates_whatever_stdin_decodes_to() -> None:
+    # An escaping stdin (the C locale) hands on lone surrogates rather than failing.
+    with pytest.raises(click.ClickException, match=r"^The password holds bytes"):
+        checked_text(f"pass{UNDECODABLE}word", "The password")
+    assert checked_text("pässword 🔑", "The password") == "pässword 🔑"

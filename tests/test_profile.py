@@ -33,14 +33,23 @@ HIDDEN_CHARACTER_NAMES = {
     "byte-order-mark": "\ufeffAda",
     "word-joiner": "Ada\u2060Lovelace",
     "soft-hyphen": "Ada\u00adLovelace",
+    "private-use-only": "\ue000",
+    "private-use-in-a-name": "Ada\U000f0000 Lovelace",
+    "unassigned-only": "\u0378",
+    "unassigned-noncharacter": "Ada\ufffe",
 }
-# Names of nothing but characters drawn as nothing: joiners, a Hangul filler, a
-# variation selector.
+# Names of nothing but characters drawn as nothing: joiners, Hangul fillers, a
+# variation selector, the braille blank.
 NOTHING_VISIBLE_NAMES = {
     "zero-width-joiner-only": "\u200d",
     "joiners-and-space": "\u200c \u200d",
     "hangul-filler": "\u3164",
+    "hangul-choseong-filler": "\u115f",
+    "hangul-jungseong-filler": "\u1160",
+    "halfwidth-hangul-filler": "\uffa0",
     "variation-selector": "\ufe0f",
+    "braille-blank": "\u2800",
+    "braille-blanks-and-space": "\u2800 \u2800",
 }
 REFUSED_NAMES = {
     **{
@@ -295,6 +304,18 @@ def test_a_name_that_hides_or_flips_text_is_refused_and_nothing_changes(
     assert response.status_code == 422
     assert errors == {"name": message}
     assert snapshot(app) == before
+
+
+# Lone surrogates (category Cs) cannot come through a form, whose text is UTF-8; a
+# caller of clean_name that got them from elsewhere (the CLI hands on undecodable
+# bytes as such) must not store them.
+@pytest.mark.parametrize("name", ["\udcff", "Ada\ud800 Lovelace"])
+def test_clean_name_refuses_lone_surrogates(app: Flask, name: str) -> None:
+    with app.app_context(), pytest.raises(accounts.InvalidProfile) as refused:
+        accounts.clean_name(name)
+
+    assert str(refused.value) == accounts.NAME_HIDDEN_CHARACTERS
+    assert refused.value.field == "name"
 
 
 @pytest.mark.parametrize("name", JOINED_NAMES.values(), ids=JOINED_NAMES.keys())

@@ -430,6 +430,22 @@ def test_one_client_asks_for_ten_mailed_links_an_hour_whatever_the_addresses(
     assert other_client.status_code == 302
 
 
+def test_junk_posts_for_mailed_links_do_not_use_up_the_clients_limit(
+    app: Flask, client: FlaskClient, user: User, now: None
+) -> None:
+    # ten refused forms (422, no mail) from one client, across both forms
+    junk = [
+        submit(client, "/auth/forgot", {"email": f"junk{n}"}, action=action).status_code
+        for n, action in enumerate(["/auth/forgot", "/auth/verify/resend"] * 5)
+    ]
+
+    real = submit(client, "/auth/forgot", {"email": user.email})
+
+    assert junk == [422] * 10
+    assert real.status_code == 302
+    assert count(app, OutboxMail) == 1
+
+
 # --- storage: Redis shared by every worker, and Redis down ----------------------------
 
 

@@ -126,8 +126,8 @@ def disable_two_factor(user_id: int) -> Response:
     return _act(
         user_id,
         admin.disable_two_factor,
-        "Two-factor sign-in is off for {name}, who is signed out everywhere and "
-        "was mailed a notice.",
+        "Two-factor sign-in is off for {name}, who is signed out everywhere; the "
+        "password no longer works and a link to set a new one was mailed.",
     )
 
 

@@ -45,6 +45,7 @@ from app.ratelimits import (
     failed_sign_in,
     ip_email_key,
     ip_key,
+    queued_mail_link,
     setting,
 )
 from app.security import client_info, safe_next, stale_token
@@ -70,12 +71,15 @@ Page = str | Response | tuple[str, int]
 
 # Reset and verify links asked for by one client, counted together whatever the
 # addresses: MAIL_LINK_LIMIT counts per address, which +tags and other people's
-# addresses would otherwise multiply into a flood of mail.
+# addresses would otherwise multiply into a flood of mail. Only requests that
+# queued a mail count: junk posts (422, no mail) must not lock out everyone
+# behind the client's address.
 MAIL_LINKS_PER_IP = limiter.shared_limit(
     setting("MAIL_LINK_LIMIT_PER_IP"),
     scope="mail-links",
     key_func=ip_key,
     methods=["POST"],
+    deduct_when=queued_mail_link,
 )
 
 # The state-cookie key of the random key a signing-up browser keeps.

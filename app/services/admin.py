@@ -39,9 +39,10 @@ from app.models import (
 from app.models.base import ID_MAX, utcnow
 from app.models.user import name_key
 from app.services import ServiceError, two_factor
-from app.services.accounts import clean_name, find_user_by_email
+from app.services.accounts import clean_name, find_user_by_email, lock_password
 from app.services.email_address import is_email_address, normalize_email
 from app.services.passwords import check_password_strength, hash_password
+from app.services.recovery import queue_reset_link
 from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
 
@@ -61,10 +62,12 @@ class LastAdmin(AdminError):
 
 
 class OwnAccount(AdminError):
-    """An admin asked to deactivate their own account or revoke their own rights.
+    """An admin asked to act on their own account where the admin area must not.
 
-    Either would lock them out of the admin area at once (signed out, or a 403 on
-    the next page); another admin, or the CLI, does it instead.
+    Deactivating it or revoking their own rights would lock them out of the admin
+    area at once (signed out, or a 403 on the next page); turning off their own
+    two-factor with one click would skip the password and code the account page
+    asks for. Another admin, or the CLI, does it instead.
     """
 
 
@@ -262,14 +265,27 @@ def disable_two_factor(user_id: int, actor: User | None, client: ClientInfo) -> 
     Forgets the secret and recovery codes (trusted browsers and pending sign-ins
     then hold no more), ends every session of the account, writes the security
     log with the acting admin (None from the CLI) and mails the owner a notice.
-    Raises UserNotFound, or TwoFactorNotOn when it is off, changing nothing.
+    Whoever turned it on to lock the owner out knew the password, so the password
+    is replaced with one nobody knows and the account's address is mailed a reset
+    link, as undoing an e-mail change does: the owner sets a new one through it.
+    Raises OwnAccount when `actor` is the account itself (the account page asks
+    for their password and a code instead), UserNotFound, or TwoFactorNotOn when
+    it is off, changing nothing.
     """
+    _refuse_own_account(
+        user_id,
+        actor,
+        "You cannot turn off your own two-factor sign-in here: do it on your "
+        "account page, with your password and a code; nothing changed.",
+    )
     user = _user(user_id)
     if user.totp_secret is None:
         raise TwoFactorNotOn(
             f"{user.email} does not have two-factor sign-in on; nothing changed."
         )
     two_factor.switch_off(user, by_operator=True)
+    lock_password(user)
+    queue_reset_link(user)  # after the lock: a link for the old password is void
     end_every_session(user.id)
     _record(user, SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN, actor, client)
     db.session.commit()

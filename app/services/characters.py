@@ -37,17 +37,30 @@ _IGNORABLE_RANGES = (
 )
 _IGNORABLE_STARTS = [first for first, _ in _IGNORABLE_RANGES]
 
+# Characters that are not Default_Ignorable but still draw as nothing: the braille
+# pattern blank (U+2800) is a blank cell. The Hangul fillers (U+115F, U+1160,
+# U+3164, U+FFA0) are in the ranges above.
+BLANKS = frozenset({"\u2800"})
+
+# Unicode categories refused in text that must show what it says: controls (Cc),
+# format characters (Cf, but JOINERS), lone surrogates (Cs, which cannot even be
+# written as UTF-8), private-use characters (Co, whose look each font makes up)
+# and unassigned code points (Cn, which fonts draw as nothing or a box).
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
 
 def hidden_controls(text: str) -> list[str]:
-    """Return the characters of `text` that only steer or hide text, in order.
+    """Return the characters of `text` that steer, hide or show nothing known, in order.
 
-    That is every control character (Unicode category Cc) and every format
-    character (Cf) but the two joiners (JOINERS). An empty list: none.
+    That is every control character (Unicode category Cc), every format character
+    (Cf) but the two joiners (JOINERS), every lone surrogate (Cs), private-use
+    character (Co) and unassigned code point (Cn): HIDDEN_CATEGORIES. An empty
+    list: none.
     """
     return [
         ch
         for ch in text
-        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in JOINERS
+        if unicodedata.category(ch) in HIDDEN_CATEGORIES and ch not in JOINERS
     ]
 
 
@@ -59,9 +72,11 @@ def is_ignorable(ch: str) -> bool:
 
 
 def has_visible(text: str) -> bool:
-    """Tell whether anything of `text` shows, whitespace and ignorables set aside.
+    """Tell whether anything of `text` shows, whitespace, ignorables and blanks aside.
 
-    A ZWJ alone (U+200D), a Hangul filler (U+3164) or a variation selector shows
-    nothing; a letter, digit, mark or emoji does.
+    A ZWJ alone (U+200D), a Hangul filler (U+3164), a variation selector or the
+    braille blank (U+2800) shows nothing; a letter, digit, mark or emoji does.
     """
-    return any(not ch.isspace() and not is_ignorable(ch) for ch in text)
+    return any(
+        not ch.isspace() and not is_ignorable(ch) and ch not in BLANKS for ch in text
+    )
