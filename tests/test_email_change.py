@@ -237,14 +237,26 @@ def address_of(app: Flask, user: User) -> str:
     return email
 
 
-def test_the_owners_undo_voids_the_undo_links_of_the_thiefs_later_moves(
-    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
-) -> None:
-    user = make_user()
+def moved_twice_by_a_thief(
+    app: Flask, user: User, outbox: Outbox
+) -> tuple[FlaskClient, str, str]:
+    """A thief who knows the password moves the account on twice.
+
+    Returns the thief's browser, the undo link mailed to the owner's address and
+    the one mailed to the thief's first address.
+    """
     thief = app.test_client()
     assert sign_in(thief, user.email).status_code == 302
     owners_undo = move(thief, outbox, user.email, "t1@example.net")
     thiefs_undo = move(thief, outbox, "t1@example.net", "t2@example.net")
+    return thief, owners_undo, thiefs_undo
+
+
+def test_the_owners_undo_voids_the_undo_links_of_the_thiefs_later_moves(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    _, owners_undo, thiefs_undo = moved_twice_by_a_thief(app, user, outbox)
 
     assert submit(client, owners_undo, {}).status_code == 302
     before = snapshot(app)
@@ -258,10 +270,7 @@ def test_the_thiefs_undo_first_leaves_the_owners_link_good(
     app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
 ) -> None:
     user = make_user()
-    thief = app.test_client()
-    assert sign_in(thief, user.email).status_code == 302
-    owners_undo = move(thief, outbox, user.email, "t1@example.net")
-    thiefs_undo = move(thief, outbox, "t1@example.net", "t2@example.net")
+    thief, owners_undo, thiefs_undo = moved_twice_by_a_thief(app, user, outbox)
     assert submit(thief, thiefs_undo, {}).status_code == 302  # back at t1
 
     assert submit(client, owners_undo, {}).status_code == 302
