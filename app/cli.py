@@ -46,10 +46,14 @@ def checked_text(value: str, what: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise click.ClickException(
-            f"{what} holds bytes that are not UTF-8 text; nothing changed."
-        ) from None
+        raise _not_utf8(what) from None
     return value
+
+
+def _not_utf8(what: str) -> click.ClickException:
+    return click.ClickException(
+        f"{what} holds bytes that are not UTF-8 text; nothing changed."
+    )
 
 
 class Text(click.ParamType[str, str]):
@@ -80,9 +84,7 @@ def read_password_line() -> str:
     try:
         line = sys.stdin.readline()
     except UnicodeDecodeError:
-        raise click.ClickException(
-            f"{what} holds bytes that are not UTF-8 text; nothing changed."
-        ) from None
+        raise _not_utf8(what) from None
     return checked_text(line.rstrip("\n"), what)
 
 

@@ -31,6 +31,14 @@ STALE = "You signed in or out in another tab. Check the form and submit it again
 NEW_PASSWORD = "lantern orchard quietly sixteen"
 
 
+SIGN_UP = {
+    "name": "Grace Hopper",
+    "email": "grace@example.com",
+    "password": NEW_PASSWORD,
+    "confirm": NEW_PASSWORD,
+}
+
+
 def token_of(client: FlaskClient, page: str) -> str:
     """Open a page in a tab and keep its form's token, as the tab does."""
     return csrf_from(client.get(page))
@@ -82,13 +90,7 @@ def test_register_form_made_stale_by_another_tab_comes_back_with_what_was_typed(
 
     response = client.post(
         "/auth/register",
-        data={
-            "name": "Grace Hopper",
-            "email": "grace@example.com",
-            "password": NEW_PASSWORD,
-            "confirm": NEW_PASSWORD,
-            "csrf_token": token,
-        },
+        data={**SIGN_UP, "csrf_token": token},
     )
 
     assert_comes_back(
@@ -99,13 +101,7 @@ def test_register_form_made_stale_by_another_tab_comes_back_with_what_was_typed(
     assert snapshot(app) == before
     again = client.post(
         "/auth/register",
-        data={
-            "name": "Grace Hopper",
-            "email": "grace@example.com",
-            "password": NEW_PASSWORD,
-            "confirm": NEW_PASSWORD,
-            "csrf_token": csrf_from(response),
-        },
+        data={**SIGN_UP, "csrf_token": csrf_from(response)},
     )
     assert again.status_code == 302
 
@@ -120,13 +116,7 @@ def test_sign_up_from_a_tab_opened_before_a_sign_in_leads_home_and_changes_nothi
 
     response = client.post(
         "/auth/register",
-        data={
-            "name": "Grace Hopper",
-            "email": "grace@example.com",
-            "password": NEW_PASSWORD,
-            "confirm": NEW_PASSWORD,
-            "csrf_token": token,
-        },
+        data={**SIGN_UP, "csrf_token": token},
     )
 
     assert response.status_code == 302

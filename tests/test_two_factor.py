@@ -420,15 +420,20 @@ def test_codes_are_limited_per_pending_sign_in(
     assert second_step(browser, code_for(secret)).status_code == 302
 
 
-def test_wrong_codes_count_toward_the_lockout_and_are_logged(
-    app: Flask, member: tuple[User, str, list[str]], outbox: Outbox
-) -> None:
-    user, _, _ = member
+def ten_wrong_codes(app: Flask, user: User) -> None:
+    """Send ten wrong second-step codes: five (the limit) in each of two sign-ins."""
     for _ in range(2):
         browser = app.test_client()
         assert sign_in(browser, user.email).status_code == 302
         for _ in range(5):
             assert second_step(browser, "000000").status_code == 401
+
+
+def test_wrong_codes_count_toward_the_lockout_and_are_logged(
+    app: Flask, member: tuple[User, str, list[str]], outbox: Outbox
+) -> None:
+    user, _, _ = member
+    ten_wrong_codes(app, user)
     browser = app.test_client()
     assert sign_in(browser, user.email).status_code == 429  # locked at the password
 
@@ -637,11 +642,7 @@ def test_the_lockout_mail_after_wrong_codes_does_not_say_the_password_held(
     # Ten wrong second-step codes mean someone HAS the password: the mail must not
     # tell the owner "your password held; nothing else is needed".
     user, _, _ = member
-    for _ in range(2):
-        browser = app.test_client()
-        assert sign_in(browser, user.email).status_code == 302
-        for _ in range(5):
-            assert second_step(browser, "000000").status_code == 401
+    ten_wrong_codes(app, user)
 
     mail = outbox()[-1]
     assert mail.subject == "Sign-in to your account is paused"

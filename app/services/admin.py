@@ -403,11 +403,9 @@ def promote_existing(email: str) -> User | None:
     AdminError for a string the sign-in form would not take as an address.
     """
     user = find_user_by_email(_checked_address(email))
-    if user is not None and not user.is_admin:
-        user.is_admin = True
-        record_event(user.id, SecurityEventKind.ADMIN_GRANTED, ClientInfo())
-        db.session.commit()
-    return user
+    if user is None:
+        return None
+    return make_admin(user.id, None, ClientInfo())
 
 
 def create_admin(email: str, name: str, password: str) -> User:
