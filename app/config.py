@@ -120,7 +120,12 @@ class Config:
     RESET_LIMIT = "10 per hour"
     MAIL_LINK_LIMIT = "3 per hour"
     MAIL_LINK_LIMIT_PER_IP = "10 per hour"
+    # Wrong passwords or codes per member an hour on the settings forms that check
+    # them; a right answer neither counts nor is refused before the limit is reached.
     ACCOUNT_LIMIT = "10 per hour"
+    # Seconds a session that confirmed its password (or code) on a settings form is
+    # not asked again (app/services/reauthentication.py); 0 asks every time.
+    REAUTHENTICATION_WINDOW = 300
     TWO_FACTOR_LIMIT = "5 per minute"  # codes tried per pending sign-in
 
     DIRECTORY_PAGE_SIZE = 20
@@ -159,6 +164,9 @@ class TestingConfig(Config):
     ARGON2_PARALLELISM = 1
     RATELIMIT_STORAGE_URI = "memory://"
     BASE_URL = "http://localhost"
+    # Most tests post a settings form more than once and mean each password check;
+    # tests/test_reauthentication.py turns the window on.
+    REAUTHENTICATION_WINDOW = 0
 
 
 class ProductionConfig(Config):

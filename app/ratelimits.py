@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Callable
 
-from flask import Flask, Response, current_app, request, url_for
+from flask import Flask, Response, current_app, g, request, url_for
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -90,6 +90,25 @@ def renew_storage_after_fork(app: Flask) -> None:
     only at the first binding, so nothing else changes.
     """
     init_limiter(app)
+
+
+def count_wrong_answer() -> None:
+    """Mark this request as a wrong password or code, for `wrong_answer` to count."""
+    g.wrong_answer = True
+
+
+def wrong_answer(response: Response) -> bool:
+    """Count only posts whose password or code was wrong (`count_wrong_answer`).
+
+    What such a limit guards against is guessing: a right answer neither counts
+    nor is refused until the wrong ones reach the limit.
+    """
+    return bool(g.get("wrong_answer"))
+
+
+def refused_form(response: Response) -> bool:
+    """Count only posts whose form came back (a success answers with a redirect)."""
+    return response.status_code // 100 != 3
 
 
 def failed_sign_in(response: Response) -> bool:

@@ -25,11 +25,13 @@ from tests.conftest import (
     TEST_REDIS_URL,
     BrowserLikeClient,
     csrf_from,
+    link_in,
     sign_in,
     submit,
 )
 from tests.factories import PASSWORD
 from tests.routes import GET_LIMIT
+from tests.two_factor import code_for, enrolment_on, recovery_codes_on, secret_on
 
 WRONG_PASSWORD = "not the password at all"
 NEW_PASSWORD = "lantern orchard quietly sixteen"
@@ -557,3 +559,132 @@ def test_password_guesses_are_counted_across_every_form_that_checks_it(
 
     assert refused.status_code == 429
     assert "Too many password attempts." in refused.get_data(as_text=True)
+
+
+# --- the owner is never the one refused -------------------------------------------
+
+
+def settings_sitting(client: FlaskClient) -> list[int]:
+    """A member sets up their account in one sitting, three typos of the password
+    on the way: three e-mail changes, two password changes, two-factor on, new
+    recovery codes three times, their data downloaded. Returns each status."""
+    new, newer = NEW_PASSWORD, "quiet harbour lantern nineteen"
+    posts = [
+        ("/account/email", {"email": "a@example.org", "password": "typo"}),
+        ("/account/email", {"email": "a@example.org", "password": PASSWORD}),
+        ("/account/email", {"email": "b@example.org", "password": PASSWORD}),
+        ("/account/email", {"email": "c@example.org", "password": PASSWORD}),
+        ("/account/password", {"current": "typo", "password": new, "confirm": new}),
+        ("/account/password", {"current": PASSWORD, "password": new, "confirm": new}),
+        ("/account/password", {"current": new, "password": newer, "confirm": newer}),
+    ]
+    answers = [submit(client, page, data) for page, data in posts]
+    page = client.get("/account/two-factor")
+    enrol = {"enrolment": enrolment_on(page), "code": code_for(secret_on(page))}
+    answers.append(submit(client, "/account/two-factor", {**enrol, "password": "z"}))
+    turned_on = submit(client, "/account/two-factor", {**enrol, "password": newer})
+    answers.append(turned_on)
+    code = recovery_codes_on(turned_on)[0]
+    for _ in range(3):  # each time with a recovery code of the newest set
+        renewed = submit(
+            client,
+            "/account/two-factor",
+            {"password": newer, "code": code},
+            action="/account/two-factor/recovery-codes",
+        )
+        answers.append(renewed)
+        code = recovery_codes_on(renewed)[0]
+    answers.append(client.get("/account/export"))
+    return [answer.status_code for answer in answers]
+
+
+def test_a_settings_sitting_with_three_typos_is_never_refused(
+    client: FlaskClient, user: User, now: None
+) -> None:
+    # Twelve posts to the forms that check the password (ACCOUNT_LIMIT is 10 wrong
+    # answers an hour): only the three wrong passwords count.
+    assert sign_in(client, user.email).status_code == 302
+
+    statuses = settings_sitting(client)
+
+    assert statuses == [422, 302, 302, 302, 422, 302, 302, 422, 200, 200, 200, 200, 200]
+
+
+def test_a_right_password_after_nine_wrong_ones_is_taken_and_not_counted(
+    client: FlaskClient, user: User, now: None
+) -> None:
+    assert sign_in(client, user.email).status_code == 302
+    for _ in range(9):
+        assert (
+            submit(client, "/account/delete", {"password": "wrong"}).status_code == 422
+        )
+    new = NEW_PASSWORD
+    right = {"current": PASSWORD, "password": new, "confirm": new}
+
+    changed = submit(client, "/account/password", right)
+    again = submit(
+        client,
+        "/account/password",
+        {"current": new, "password": PASSWORD, "confirm": PASSWORD},
+    )
+
+    assert changed.status_code == again.status_code == 302
+
+
+def test_eleven_wrong_passwords_are_refused_and_the_right_one_works_after_the_wait(
+    client: FlaskClient, user: User, time_machine: TimeMachineFixture, now: None
+) -> None:
+    assert sign_in(client, user.email).status_code == 302
+    statuses = [
+        submit(client, "/account/delete", {"password": "wrong"}).status_code
+        for _ in range(10)
+    ]
+
+    eleventh = submit(client, "/account/delete", {"password": "wrong"})
+    right_too_soon = submit(client, "/account/delete", {"password": PASSWORD})
+    time_machine.shift(timedelta(minutes=61))
+    right_after_the_wait = submit(client, "/account/delete", {"password": PASSWORD})
+
+    assert statuses == [422] * 10
+    assert eleventh.status_code == right_too_soon.status_code == 429
+    assert "Too many password attempts. Please try again in 60 minutes." in (
+        eleventh.get_data(as_text=True)
+    )
+    assert right_after_the_wait.status_code == 302
+    assert count(client.application, User) == 0  # the account is deleted
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RESET_LIMIT": "2 per hour"}], ids=["2 per hour"]
+)
+def test_completed_resets_from_one_address_do_not_use_up_the_reset_limit(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Any
+) -> None:
+    # An office behind one address: each member's own reset is a right answer.
+    emails = [f"member{number}@example.com" for number in range(3)]
+    for email in emails:
+        make_user(email=email)
+        assert post_form(client, "/auth/forgot", {"email": email}).status_code == 302
+    links = [link_in(mail.body) for mail in outbox() if "reset" in mail.subject.lower()]
+    assert len(links) == 3
+    new = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+
+    statuses = [submit(client, link, new).status_code for link in links]
+
+    assert statuses == [302, 302, 302]
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RESET_LIMIT": "2 per hour"}], ids=["2 per hour"]
+)
+def test_reset_forms_refused_for_a_weak_password_still_count(
+    client: FlaskClient, user: User, outbox: Any
+) -> None:
+    assert post_form(client, "/auth/forgot", {"email": user.email}).status_code == 302
+    (mail,) = [mail for mail in outbox() if "reset" in mail.subject.lower()]
+    path = link_in(mail.body)
+    weak = {"password": "password", "confirm": "password"}
+
+    statuses = [submit(client, path, weak).status_code for _ in range(3)]
+
+    assert statuses == [422, 422, 429]

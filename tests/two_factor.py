@@ -46,7 +46,7 @@ def turn_on(client: FlaskClient, password: str = PASSWORD) -> tuple[str, list[st
         client,
         "/account/two-factor",
         {
-            "enrolment": _enrolment_on(page),
+            "enrolment": enrolment_on(page),
             "code": code_for(secret),
             "password": password,
         },
@@ -57,7 +57,7 @@ def turn_on(client: FlaskClient, password: str = PASSWORD) -> tuple[str, list[st
     return secret, codes
 
 
-def _enrolment_on(page: TestResponse) -> str:
+def enrolment_on(page: TestResponse) -> str:
     match = re.search(r'name="enrolment"[^>]*value="([^"]+)"', page.get_data(True))
     assert match, "the set-up page has no enrolment field"
     return html.unescape(match.group(1))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from flask import (
     Blueprint,
@@ -32,14 +32,23 @@ from app.account.forms import (
 )
 from app.errors import FormPage, refused_form_page, too_many
 from app.extensions import limiter
-from app.forms import ConfirmForm, add_error, form_status
+from app.forms import ConfirmForm, Form, add_error, form_status
 from app.models import UserSession
-from app.ratelimits import describe_wait, seconds_until_reset, setting, user_key
+from app.models.base import utcnow
+from app.ratelimits import (
+    count_wrong_answer,
+    describe_wait,
+    seconds_until_reset,
+    setting,
+    user_key,
+    wrong_answer,
+)
 from app.security import client_info
 from app.services import (
     account_data,
     accounts,
     email_change,
+    reauthentication,
     security_log,
     sessions,
     two_factor,
@@ -58,15 +67,48 @@ from app.sign_in_cookie import (
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 # The forms that check the current password share one count per member, so that a
-# stolen session gets ACCOUNT_LIMIT guesses in all, not that many per form.
+# stolen session gets ACCOUNT_LIMIT guesses in all, not that many per form. Only
+# wrong answers count: the owner, who knows the password, is never the one refused.
 PASSWORD_CHECKS = limiter.shared_limit(
     setting("ACCOUNT_LIMIT"),
     scope="account-password-checks",
     key_func=user_key,
     methods=["POST"],
+    deduct_when=wrong_answer,
 )
 
 Page = str | Response | tuple[str, int]
+AnyForm = TypeVar("AnyForm", bound=Form)
+
+
+def confirmation_asked(form: AnyForm, *fields: str) -> AnyForm:
+    """Leave out the fields that confirm who asks while the session's window is open.
+
+    `fields` name them (the password and code fields by default). Once the session
+    confirmed its password on a settings form, settings ask for nothing more for a
+    few minutes (app/services/reauthentication.py).
+    """
+    if reauthentication.window_open(current_session()):
+        for name in fields or ("password", "code"):
+            if name in form:
+                del form[name]
+    return form
+
+
+def _typed(form: Form, name: str) -> str:
+    """Return what was typed in the field `name`, or "" where it was not asked for."""
+    return str(form[name].data or "") if name in form else ""
+
+
+@bp.context_processor
+def reauthentication_window() -> dict[str, str | None]:
+    # The settings forms say when they ask for the password again ("in 4 minutes").
+    ends = reauthentication.window_ends(current_session())
+    return {
+        "asks_again": None
+        if ends is None
+        else describe_wait((ends - utcnow()).total_seconds())
+    }
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -97,17 +139,18 @@ def profile() -> Page:
 @login_required
 @PASSWORD_CHECKS
 def password() -> Page:
-    form = PasswordForm()
+    form = confirmation_asked(PasswordForm(), "current")
     if form.validate_on_submit():
         try:
             ended = accounts.change_password(
                 current_user.id,
-                form.current.data or "",
+                _typed(form, "current"),
                 form.password.data or "",
                 keep=current_session(),
                 client=client_info(),
             )
         except accounts.WrongPassword:
+            count_wrong_answer()
             add_error(form.current, "That is not your current password.")
         except WeakPassword as error:
             add_error(form.password, error.reason)
@@ -207,13 +250,17 @@ def security() -> str:
 @login_required
 @PASSWORD_CHECKS
 def email() -> Page:
-    form = EmailChangeForm()
+    form = confirmation_asked(EmailChangeForm())
     if form.validate_on_submit():
         try:
             new_email = email_change.request_email_change(
-                current_user.id, form.email.data or "", form.password.data or ""
+                current_user.id,
+                form.email.data or "",
+                _typed(form, "password"),
+                current_session(),
             )
         except accounts.WrongPassword:
+            count_wrong_answer()
             add_error(form.password, "That is not your password.")
         except email_change.SameAddress:
             add_error(form.email, "That is your address already.")
@@ -246,14 +293,14 @@ def _two_factor_page(
             "account/two_factor.html",
             disable_form=form
             if isinstance(form, DisableTwoFactorForm)
-            else DisableTwoFactorForm(formdata=None),
+            else confirmation_asked(DisableTwoFactorForm(formdata=None)),
             codes_form=form
             if isinstance(form, RecoveryCodesForm)
-            else RecoveryCodesForm(formdata=None),
+            else confirmation_asked(RecoveryCodesForm(formdata=None)),
             codes_left=two_factor.recovery_codes_left(current_user.id),
         )
     if not isinstance(form, EnableTwoFactorForm):
-        form = EnableTwoFactorForm(formdata=None)
+        form = confirmation_asked(EnableTwoFactorForm(formdata=None), "password")
     try:
         secret = two_factor.read_enrolment(
             current_user, form.enrolment.data or "", _enrolment_max_age()
@@ -301,7 +348,7 @@ def enable_two_factor() -> Page:
     if current_user.totp_secret is not None:
         flash(ALREADY_ON, "info")
         return redirect(url_for("account.two_factor"))
-    form = EnableTwoFactorForm()
+    form = confirmation_asked(EnableTwoFactorForm(), "password")
     if form.validate_on_submit():
         try:
             secret = two_factor.read_enrolment(
@@ -310,9 +357,10 @@ def enable_two_factor() -> Page:
             codes = two_factor.enable(
                 current_user.id,
                 secret,
-                form.password.data or "",
+                _typed(form, "password"),
                 form.code.data or "",
                 client_info(),
+                current_session(),
             )
         except InvalidLink:
             form.form_errors.append(
@@ -320,8 +368,9 @@ def enable_two_factor() -> Page:
                 "one below, then enter a code from your app."
             )
         except accounts.WrongPassword:
+            count_wrong_answer()
             add_error(form.password, "That is not your password.")
-        except two_factor.WrongCode:
+        except two_factor.WrongCode:  # the new app's code: no guess at a secret
             add_error(form.code, WRONG_CODE)
         except two_factor.AlreadyOn:
             flash(ALREADY_ON, "info")
@@ -345,18 +394,21 @@ def disable_two_factor() -> Page:
     if current_user.totp_secret is None:
         flash(ALREADY_OFF, "info")
         return redirect(url_for("account.two_factor"))
-    form = DisableTwoFactorForm()
+    form = confirmation_asked(DisableTwoFactorForm())
     if form.validate_on_submit():
         try:
             two_factor.disable(
                 current_user.id,
-                form.password.data or "",
-                form.code.data or "",
+                _typed(form, "password"),
+                _typed(form, "code"),
                 client_info(),
+                current_session(),
             )
         except accounts.WrongPassword:
+            count_wrong_answer()
             add_error(form.password, "That is not your password.")
         except two_factor.WrongCode as error:
+            count_wrong_answer()
             add_error(form.code, _why_refused(error))
         except two_factor.NotOn:
             flash(ALREADY_OFF, "info")
@@ -377,18 +429,21 @@ def renew_recovery_codes() -> Page:
     if current_user.totp_secret is None:
         flash(ALREADY_OFF, "info")
         return redirect(url_for("account.two_factor"))
-    form = RecoveryCodesForm()
+    form = confirmation_asked(RecoveryCodesForm())
     if form.validate_on_submit():
         try:
             codes = two_factor.renew_recovery_codes(
                 current_user.id,
-                form.password.data or "",
-                form.code.data or "",
+                _typed(form, "password"),
+                _typed(form, "code"),
                 client_info(),
+                current_session(),
             )
         except accounts.WrongPassword:
+            count_wrong_answer()
             add_error(form.password, "That is not your password.")
         except two_factor.WrongCode as error:
+            count_wrong_answer()
             add_error(form.code, _why_refused(error))
         except two_factor.NotOn:
             flash(ALREADY_OFF, "info")
@@ -412,21 +467,28 @@ def export() -> Response:
 @login_required
 @PASSWORD_CHECKS
 def delete() -> Page:
-    form = DeleteAccountForm()
+    form = confirmation_asked(DeleteAccountForm())
     if form.validate_on_submit():
-        if current_user.totp_secret is not None and not (form.code.data or "").strip():
+        if (
+            current_user.totp_secret is not None
+            and "code" in form
+            and not _typed(form, "code").strip()
+        ):
             add_error(form.code, "Enter the code from your app, or a recovery code.")
             return render_template("account/delete.html", form=form), 422
         try:
             account_data.delete_account(
                 current_user.id,
-                form.password.data or "",
-                form.code.data or "",
+                _typed(form, "password"),
+                _typed(form, "code"),
                 client_info(),
+                current_session(),
             )
         except accounts.WrongPassword:
+            count_wrong_answer()
             add_error(form.password, "That is not your password.")
         except two_factor.WrongCode as error:
+            count_wrong_answer()
             add_error(form.code, _why_refused(error))
         else:
             forget_sign_in()

@@ -41,12 +41,15 @@ from app.pending_sign_in import (
 )
 from app.ratelimits import (
     accepted_sign_up,
+    count_wrong_answer,
     describe_wait,
     failed_sign_in,
     ip_email_key,
     ip_key,
     queued_mail_link,
+    refused_form,
     setting,
+    wrong_answer,
 )
 from app.security import client_info, safe_next, stale_token
 from app.services import (
@@ -147,7 +150,12 @@ def check_inbox() -> str:
 
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
-@limiter.limit(setting("LOGIN_LIMIT_PER_IP"), key_func=ip_key, methods=["POST"])
+@limiter.limit(
+    setting("LOGIN_LIMIT_PER_IP"),
+    key_func=ip_key,
+    methods=["POST"],
+    deduct_when=wrong_answer,
+)
 def verify(token: str) -> Page:
     max_age = current_app.config["VERIFY_TOKEN_MAX_AGE"]
     try:
@@ -168,6 +176,8 @@ def verify(token: str) -> Page:
                 client=client_info(),
             )
         except sign_up.NotYourSignUp:
+            if form.password.data:
+                count_wrong_answer()
             add_error(
                 form.password,
                 "That is not the password chosen for this sign-up."
@@ -303,7 +313,12 @@ def login_submit() -> Page:
 
 
 @bp.route("/two-factor", methods=["GET", "POST"], endpoint="two_factor")
-@limiter.limit(setting("TWO_FACTOR_LIMIT"), key_func=pending_key, methods=["POST"])
+@limiter.limit(
+    setting("TWO_FACTOR_LIMIT"),
+    key_func=pending_key,
+    methods=["POST"],
+    deduct_when=failed_sign_in,
+)
 def second_step() -> Page:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -404,7 +419,9 @@ def forgot() -> Page:
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(setting("RESET_LIMIT"), key_func=ip_key, methods=["POST"])
+@limiter.limit(
+    setting("RESET_LIMIT"), key_func=ip_key, methods=["POST"], deduct_when=refused_form
+)
 def reset(token: str) -> Page:
     max_age = current_app.config["RESET_TOKEN_MAX_AGE"]
     try:

@@ -25,3 +25,6 @@ class UserSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ip: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")
+    # When this session last confirmed the password (or a code) on a settings form:
+    # the reauthentication window (app/services/reauthentication.py) starts there.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

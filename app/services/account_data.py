@@ -18,8 +18,6 @@ from app.models import (
     UserSession,
 )
 from app.services import mailer, two_factor
-from app.services.accounts import WrongPassword
-from app.services.passwords import verify_password
 from app.services.security_log import ClientInfo
 
 EXPORT_FORMAT = 1  # bumped when the shape of the export changes
@@ -88,20 +86,24 @@ def export_account(user_id: int) -> dict[str, Any]:
     }
 
 
-def delete_account(user_id: int, password: str, code: str, client: ClientInfo) -> None:
+def delete_account(
+    user_id: int,
+    password: str,
+    code: str,
+    client: ClientInfo,
+    session: UserSession | None = None,
+) -> None:
     """Delete the member and every row about them, then queue one goodbye mail; commit.
 
     Gone: the account, its sessions (every browser is signed out), its security
     log, its recovery codes, mail still queued to the address, and the address's
     lockout and sign-up claims; the address may sign up again. While two-factor
     sign-in is on, `code` must be the app's code or a recovery code (else it is
-    not read). Raises WrongPassword or WrongCode (ReusedCode), changing nothing.
+    not read); neither is asked for while `session`'s reauthentication window is
+    open. Raises WrongPassword or WrongCode (ReusedCode), changing nothing.
     """
     user = db.session.get_one(User, user_id)
-    if not verify_password(user.password_hash, password):
-        raise WrongPassword()
-    if user.totp_secret is not None:
-        two_factor.check_code(user, code, client)
+    two_factor.confirm_password_and_code(user, password, code, client, session)
     email, name = user.email, user.name
     db.session.execute(delete(UserSession).where(UserSession.user_id == user_id))
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))

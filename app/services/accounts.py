@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User, UserSession
 from app.models.user import NAME_MAX
-from app.services import ServiceError, characters, lockouts, mailer
+from app.services import ServiceError, characters, lockouts, mailer, reauthentication
 from app.services.email_address import normalize_email
 from app.services.passwords import (
     WeakPassword,
@@ -43,6 +43,12 @@ class WrongPassword(ServiceError):
 
 class SamePassword(WeakPassword):
     """The new password is the one the account has now: nothing would change."""
+
+
+def check_password(user: User, password: str) -> None:
+    """Raise WrongPassword unless `password` is the user's."""
+    if not verify_password(user.password_hash, password):
+        raise WrongPassword()
 
 
 def password_fingerprint(user: User) -> str:
@@ -127,13 +133,18 @@ def change_password(
 ) -> int:
     """Set a new password after checking the current one; end the other sessions.
 
-    `keep` is the session that asked, which stays signed in. Returns how many other
-    sessions were signed out. Raises WrongPassword or WeakPassword, and then
-    changes nothing.
+    `keep` is the session that asked, which stays signed in; while its
+    reauthentication window is open, `current` is not asked for (nor read).
+    Returns how many other sessions were signed out. Raises WrongPassword or
+    WeakPassword, and then changes nothing.
     """
     user = db.session.get_one(User, user_id)
-    if not verify_password(user.password_hash, current):
-        raise WrongPassword()
+    if reauthentication.window_open(keep):
+        known: str | None = None
+    else:
+        check_password(user, current)
+        known = current
+    reauthentication.open_window(keep)
     return set_password(
         user,
         new,
@@ -141,7 +152,7 @@ def change_password(
         client=client,
         event=SecurityEventKind.PASSWORD_CHANGED,
         subject="Your password was changed",
-        current=current,
+        current=known,
     )
 
 

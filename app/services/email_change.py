@@ -17,17 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import SecurityEvent, SecurityEventKind, User
+from app.models import SecurityEvent, SecurityEventKind, User, UserSession
 from app.models.base import utcnow
-from app.services import ServiceError, mailer
+from app.services import ServiceError, mailer, reauthentication
 from app.services.accounts import (
-    WrongPassword,
+    check_password,
     find_user_by_email,
     lock_password,
     password_fingerprint,
 )
 from app.services.email_address import normalize_email
-from app.services.passwords import verify_password
 from app.services.recovery import queue_reset_link
 from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
@@ -51,18 +50,22 @@ def _digest(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
-def request_email_change(user_id: int, new_email: str, password: str) -> str:
+def request_email_change(
+    user_id: int, new_email: str, password: str, session: UserSession | None = None
+) -> str:
     """Mail the new address a link that moves the account to it; return it canonical.
 
-    A taken address is mailed a note instead, and the answer is the same. Raises
-    WrongPassword or SameAddress, changing nothing.
+    A taken address is mailed a note instead, and the answer is the same. The
+    password is not asked for while `session`'s reauthentication window is open.
+    Raises WrongPassword or SameAddress, changing nothing.
     """
     user = db.session.get_one(User, user_id)
-    if not verify_password(user.password_hash, password):
-        raise WrongPassword()
+    if not reauthentication.window_open(session):
+        check_password(user, password)
     new_email = normalize_email(new_email)
     if new_email == user.email:
         raise SameAddress()
+    reauthentication.open_window(session)
     if find_user_by_email(new_email) is not None:
         mailer.queue_mail(
             new_email,

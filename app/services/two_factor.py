@@ -19,11 +19,10 @@ import segno
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 
 from app.extensions import db
-from app.models import RecoveryCode, SecurityEventKind, User
+from app.models import RecoveryCode, SecurityEventKind, User, UserSession
 from app.models.base import utcnow
-from app.services import ServiceError, lockouts, mailer
-from app.services.accounts import WrongPassword, password_fingerprint
-from app.services.passwords import verify_password
+from app.services import ServiceError, lockouts, mailer, reauthentication
+from app.services.accounts import check_password, password_fingerprint
 from app.services.security_log import ClientInfo, record_event
 from app.services.tokens import InvalidLink, make_token, read_token
 
@@ -111,22 +110,29 @@ def qr_code_svg(uri: str) -> str:
 
 
 def enable(
-    user_id: int, secret: str, password: str, code: str, client: ClientInfo
+    user_id: int,
+    secret: str,
+    password: str,
+    code: str,
+    client: ClientInfo,
+    session: UserSession | None = None,
 ) -> list[str]:
     """Turn two-factor sign-in on with `secret`; commit; return new recovery codes.
 
     `code` must be the app's current code for the secret (one step of clock
-    drift either way is allowed). Raises WrongPassword, WrongCode or AlreadyOn,
+    drift either way is allowed); `password` is not asked for while `session`'s
+    reauthentication window is open. Raises WrongPassword, WrongCode or AlreadyOn,
     changing nothing. The codes are returned once, in clear, and stored hashed.
     """
     user = db.session.get_one(User, user_id)
     if user.totp_secret is not None:
         raise AlreadyOn()
-    if not verify_password(user.password_hash, password):
-        raise WrongPassword()
+    if not reauthentication.window_open(session):
+        check_password(user, password)
     step = _matching_step(secret, typed_code(code))
     if step is None:
         raise WrongCode()
+    reauthentication.open_window(session)
     # Conditional, so that of two tabs turning it on at once only one does.
     turned_on = cast(
         CursorResult[Any],
@@ -343,21 +349,46 @@ def _trust_payload(user: User) -> dict[str, Any]:
 # -- managing it --------------------------------------------------------------
 
 
-def disable(user_id: int, password: str, code: str, client: ClientInfo) -> None:
+def disable(
+    user_id: int,
+    password: str,
+    code: str,
+    client: ClientInfo,
+    session: UserSession | None = None,
+) -> None:
     """Turn two-factor sign-in off; commit.
 
-    Needs the password and a code (the app's, or a recovery code). Raises
-    WrongPassword, WrongCode (ReusedCode) or NotOn, changing nothing.
+    Needs the password and a code (the app's, or a recovery code), unless
+    `session`'s reauthentication window is open. Raises WrongPassword, WrongCode
+    (ReusedCode) or NotOn, changing nothing.
     """
     user = db.session.get_one(User, user_id)
     if user.totp_secret is None:
         raise NotOn()
-    if not verify_password(user.password_hash, password):
-        raise WrongPassword()
-    check_code(user, code, client)
+    confirm_password_and_code(user, password, code, client, session)
     switch_off(user)
     record_event(user.id, SecurityEventKind.TWO_FACTOR_OFF, client)
     db.session.commit()
+
+
+def confirm_password_and_code(
+    user: User,
+    password: str,
+    code: str,
+    client: ClientInfo,
+    session: UserSession | None,
+) -> None:
+    """Check the password and, while two-factor is on, a code; open the window.
+
+    Nothing is checked while `session`'s reauthentication window is open. Raises
+    WrongPassword, WrongCode (ReusedCode); the caller commits with its change.
+    """
+    if reauthentication.window_open(session):
+        return
+    check_password(user, password)
+    if user.totp_secret is not None:
+        check_code(user, code, client)
+    reauthentication.open_window(session)
 
 
 def switch_off(user: User, *, by_operator: bool = False) -> None:
@@ -378,22 +409,25 @@ def switch_off(user: User, *, by_operator: bool = False) -> None:
 
 
 def renew_recovery_codes(
-    user_id: int, password: str, code: str, client: ClientInfo
+    user_id: int,
+    password: str,
+    code: str,
+    client: ClientInfo,
+    session: UserSession | None = None,
 ) -> list[str]:
     """Replace the member's recovery codes with ten new ones; commit; return them.
 
     Needs the password and a code (the app's, or a recovery code), as turning
     two-factor off does: new codes are new second factors, so a stolen session
-    with the password alone must not get them. The old codes stop working; the
+    with the password alone must not get them (neither is asked for while
+    `session`'s reauthentication window is open). The old codes stop working; the
     member is mailed and it is logged. Returns the ten codes in clear, "abcde-fghjk".
     Raises WrongPassword, WrongCode (ReusedCode) or NotOn, changing nothing.
     """
     user = db.session.get_one(User, user_id)
     if user.totp_secret is None:
         raise NotOn()
-    if not verify_password(user.password_hash, password):
-        raise WrongPassword()
-    check_code(user, code, client)
+    confirm_password_and_code(user, password, code, client, session)
     codes = _replace_recovery_codes(user.id)
     record_event(user.id, SecurityEventKind.RECOVERY_CODES_RENEWED, client)
     mailer.queue_mail(
