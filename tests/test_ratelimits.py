@@ -688,3 +688,42 @@ def test_reset_forms_refused_for_a_weak_password_still_count(
     statuses = [submit(client, path, weak).status_code for _ in range(3)]
 
     assert statuses == [422, 422, 429]
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"LOGIN_LIMIT_PER_IP": "2 per minute"}], ids=["2 per minute"]
+)
+def test_sign_ups_confirmed_from_one_address_do_not_use_up_its_limit(
+    app: Flask, outbox: Any, now: None
+) -> None:
+    # Three people behind one address each open their link in another browser
+    # and type their password, right: none is a guess.
+    statuses = []
+    for number in range(3):
+        email = f"newcomer{number}@example.com"
+        sign_up(BrowserLikeClient(app), email)
+        (mail,) = [mail for mail in outbox() if mail.recipient == email]
+        other_browser = BrowserLikeClient(app)
+        confirmed = submit(
+            other_browser, link_in(mail.body), {"password": NEW_PASSWORD}
+        )
+        statuses.append(confirmed.status_code)
+
+    assert statuses == [302, 302, 302]
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"LOGIN_LIMIT_PER_IP": "2 per minute"}], ids=["2 per minute"]
+)
+def test_wrong_passwords_for_a_sign_up_link_count(
+    app: Flask, outbox: Any, now: None
+) -> None:
+    sign_up(BrowserLikeClient(app), "newcomer@example.com")
+    (mail,) = outbox()
+    stranger = BrowserLikeClient(app)
+    guesses = [
+        submit(stranger, link_in(mail.body), {"password": f"guess {n}"}).status_code
+        for n in range(3)
+    ]
+
+    assert guesses == [422, 422, 429]
