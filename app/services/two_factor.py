@@ -12,19 +12,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import pyotp
 import segno
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 
 from app.extensions import db
-from app.models import RecoveryCode, SecurityEventKind, User
+from app.models import RecoveryCode, SecurityEventKind, User, UserSession
 from app.models.base import utcnow
 from app.services import ServiceError, lockouts, mailer
 from app.services.accounts import WrongPassword, password_fingerprint
 from app.services.passwords import verify_password
 from app.services.security_log import ClientInfo, record_event
+from app.services.sessions import end_every_session, end_other_sessions
 from app.services.tokens import InvalidLink, make_token, read_token
 
 ISSUER = "Vestibule"  # the name authenticator apps show beside the account
@@ -110,14 +111,31 @@ def qr_code_svg(uri: str) -> str:
     return svg
 
 
+class TurnedOn(NamedTuple):
+    """What turning two-factor on gave: the new recovery codes (in clear, shown
+    once) and how many other sessions it signed out."""
+
+    codes: list[str]
+    ended: int
+
+
 def enable(
-    user_id: int, secret: str, password: str, code: str, client: ClientInfo
-) -> list[str]:
-    """Turn two-factor sign-in on with `secret`; commit; return new recovery codes.
+    user_id: int,
+    secret: str,
+    password: str,
+    code: str,
+    client: ClientInfo,
+    *,
+    keep: UserSession | None,
+) -> TurnedOn:
+    """Turn two-factor sign-in on with `secret`, end every other session; commit.
 
     `code` must be the app's current code for the secret (one step of clock
-    drift either way is allowed). Raises WrongPassword, WrongCode or AlreadyOn,
-    changing nothing. The codes are returned once, in clear, and stored hashed.
+    drift either way is allowed). `keep`, the session that asked, stays signed in
+    if it is the account's own: a session opened before the new protection (a
+    thief's, say) does not outlive it; the security log records the ending.
+    Raises WrongPassword, WrongCode or AlreadyOn, changing nothing. The codes are
+    returned once, in clear, and stored hashed.
     """
     user = db.session.get_one(User, user_id)
     if user.totp_secret is not None:
@@ -142,9 +160,15 @@ def enable(
         raise AlreadyOn()
     codes = _replace_recovery_codes(user.id)
     record_event(user.id, SecurityEventKind.TWO_FACTOR_ON, client)
+    if keep is not None and keep.user_id == user.id:
+        ended = end_other_sessions(user.id, keep)
+    else:
+        ended = end_every_session(user.id)
+    if ended:
+        record_event(user.id, SecurityEventKind.OTHER_SESSIONS_REVOKED, client)
     _queue_notice(user, turned_on=True)
     db.session.commit()
-    return codes
+    return TurnedOn(codes, ended)
 
 
 def display_secret(secret: str) -> str:
