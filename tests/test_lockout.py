@@ -178,6 +178,23 @@ def test_an_unlock_link_dies_once_the_account_leaves_the_address(
     assert attempt(app, user.email, WRONG, 60).status_code == 429  # still locked
 
 
+def test_an_unlock_link_dies_once_the_password_is_replaced(app, make_user, outbox, now):
+    user = make_user()
+    owner, thief = app.test_client(), app.test_client()
+    thief.environ_base.update(REMOTE_ADDR="203.0.113.66", HTTP_USER_AGENT="Thief/1.0")
+    for client in (owner, thief):  # the thief's sign-in mails a "not me" link
+        login = {"email": user.email, "password": PASSWORD}
+        assert submit(client, "/auth/login", login).status_code == 302
+    fail(app, user.email, 10)
+    by_subject = {mail.subject: link_in(mail.body) for mail in outbox()}
+    not_me = by_subject["A new sign-in to your Vestibule account"]
+    unlock = by_subject["Sign-in to your account is paused"]
+
+    assert submit(owner, not_me, {}).status_code == 302  # the password is replaced
+
+    assert app.test_client().get(unlock).status_code == 400
+
+
 def test_an_unlock_link_dies_with_its_lockout_when_a_newer_one_is_mailed(
     app, make_user, outbox, now
 ):
