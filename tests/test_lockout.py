@@ -146,6 +146,71 @@ def test_it_was_me_link_unlocks_once_and_a_get_changes_nothing(
     assert again.status_code == 400
 
 
+def move_account(client, outbox, to):
+    """Move the account signed in on `client` to `to`, through its pages."""
+    data = {"email": to, "password": PASSWORD}
+    assert submit(client, "/account/email", data).status_code == 302
+    change = [m for m in outbox() if m.recipient == to][-1]
+    assert submit(client, link_in(change.body), {}).status_code == 302
+
+
+@pytest.mark.parametrize("moves", ["away", "away and back"])
+def test_an_unlock_link_dies_once_the_account_leaves_the_address(
+    app, make_user, outbox, now, moves
+):
+    user = make_user()
+    owner = app.test_client()
+    signed_in = submit(
+        owner, "/auth/login", {"email": user.email, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 302
+    fail(app, user.email, 10)
+    link = link_in(outbox()[0].body)
+
+    move_account(owner, outbox, "ada.new@example.com")
+    if moves == "away and back":
+        move_account(owner, outbox, user.email)
+
+    stranger = app.test_client()
+    assert stranger.get(link).status_code == 400
+    token = csrf_from(stranger.get("/auth/login"))
+    assert stranger.post(link, data={"csrf_token": token}).status_code == 400
+    assert attempt(app, user.email, WRONG, 60).status_code == 429  # still locked
+
+
+def test_an_unlock_link_dies_once_the_password_is_replaced(app, make_user, outbox, now):
+    user = make_user()
+    owner, thief = app.test_client(), app.test_client()
+    thief.environ_base.update(REMOTE_ADDR="203.0.113.66", HTTP_USER_AGENT="Thief/1.0")
+    for client in (owner, thief):  # the thief's sign-in mails a "not me" link
+        login = {"email": user.email, "password": PASSWORD}
+        assert submit(client, "/auth/login", login).status_code == 302
+    fail(app, user.email, 10)
+    by_subject = {mail.subject: link_in(mail.body) for mail in outbox()}
+    not_me = by_subject["A new sign-in to your Vestibule account"]
+    unlock = by_subject["Sign-in to your account is paused"]
+
+    assert submit(owner, not_me, {}).status_code == 302  # the password is replaced
+
+    assert app.test_client().get(unlock).status_code == 400
+
+
+def test_an_unlock_link_dies_with_its_lockout_when_a_newer_one_is_mailed(
+    app, make_user, outbox, now
+):
+    user = make_user()
+    fail(app, user.email, 10)
+    first = link_in(outbox()[0].body)
+    now.shift(timedelta(days=1, minutes=1))  # the failures are forgotten
+    fail(app, user.email, 10, start=10)
+    second = link_in(outbox()[-1].body)
+    assert second != first
+
+    assert app.test_client().get(first).status_code == 400
+    assert submit(app.test_client(), second, {}).status_code == 302
+    assert attempt(app, user.email, PASSWORD, 40).status_code == 302
+
+
 def test_a_completed_password_reset_ends_the_lockout(app, make_user, outbox, now):
     user = make_user()
     fail(app, user.email, 10)

@@ -153,6 +153,39 @@ def test_the_not_me_link_is_void_once_the_account_moved_to_another_address(
     assert [m for m in outbox() if m.subject == "Reset your password"] == []
 
 
+def test_the_not_me_link_is_void_once_the_account_moved_away_and_back(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    owner, thief, link = signed_in_by_owner_then_thief(app, user, outbox)
+    for to in ("thief@example.com", user.email):  # away, then back
+        move = {"email": to, "password": PASSWORD}
+        assert submit(thief, "/account/email", move).status_code == 302
+        change = [m for m in outbox() if m.recipient == to][-1]
+        assert submit(thief, link_in(change.body), {}).status_code == 302
+
+    response = owner.get(link)
+
+    assert response.status_code == 400
+    assert is_signed_in(thief)
+
+
+def test_a_newer_alert_leaves_the_earlier_not_me_link_working(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    owner, thief, first = signed_in_by_owner_then_thief(app, user, outbox)
+    # the thief signs in from yet another place: an alert nobody asked for must
+    # not void the owner's way to end the first sign-in
+    elsewhere = browser(app, FIREFOX, "192.0.2.200")
+    assert sign_in(elsewhere, user.email).status_code == 302
+    assert len(alerts(outbox, user.email)) == 2
+
+    assert submit(owner, first, {}).status_code == 302
+
+    assert not is_signed_in(thief) and not is_signed_in(elsewhere)
+
+
 def test_the_same_browser_after_an_update_is_no_new_browser(
     app: Flask, make_user: Callable[..., User], outbox: Outbox
 ) -> None:

@@ -172,6 +172,25 @@ def test_a_right_code_turns_it_on_and_shows_ten_recovery_codes_once(
     assert events(app, signed_in.id)[-1] == SecurityEventKind.TWO_FACTOR_ON
 
 
+def test_turning_it_on_signs_out_every_other_browser_and_says_how_many(
+    app: Flask, client: FlaskClient, signed_in: User
+) -> None:
+    thief = app.test_client()  # a browser signed in before the new protection
+    assert sign_in(thief, signed_in.email).status_code == 302
+    text, secret = set_up_page(client)
+
+    response = post_set_up(client, text, code=code_for(secret), password=PASSWORD)
+
+    assert response.status_code == 200
+    assert "1 other session was signed out." in response.get_data(as_text=True)
+    assert thief.get("/account/profile").status_code == 302
+    assert client.get("/account/profile").status_code == 200
+    assert events(app, signed_in.id)[-2:] == [
+        SecurityEventKind.TWO_FACTOR_ON,
+        SecurityEventKind.OTHER_SESSIONS_REVOKED,
+    ]
+
+
 def test_a_set_up_page_of_another_member_cannot_turn_it_on_for_you(
     app: Flask, make_user: Callable[..., User]
 ) -> None:

@@ -178,6 +178,35 @@ def test_resend_mails_a_new_link_for_a_waiting_sign_up(app, client, outbox):
     assert is_verified(app)
 
 
+def test_a_new_link_voids_the_one_mailed_before_for_that_sign_up(app, client, outbox):
+    first = register(client, outbox)
+
+    assert resend(client, EMAIL).status_code == 302
+
+    second = link_in(outbox()[-1].body)
+    assert second != first
+    opened = client.get(first)
+    assert opened.status_code == 400
+    assert "not valid" in opened.get_data(as_text=True)
+    assert not is_verified(app) and not is_signed_in(client)
+    assert confirm(client, second).status_code == 302
+    assert is_verified(app)
+
+
+def test_a_new_link_leaves_another_sign_ups_link_of_the_address_alone(
+    app, client, outbox
+):
+    stranger = app.test_client()
+    strangers = register(stranger, outbox)  # first, with someone else's address
+    owners = register(client, outbox)
+
+    resend(client, EMAIL)  # a new link for the newest sign-up, the owner's
+
+    assert client.get(owners).status_code == 400
+    assert confirm(stranger, strangers).status_code == 302
+    assert is_verified(app)
+
+
 def test_resend_answers_and_works_the_same_for_every_address(app, make_user, outbox):
     register(app.test_client(), outbox, email="unverified@example.com")
     make_user(email="verified@example.com")

@@ -354,13 +354,13 @@ def enable_two_factor() -> Page:
             secret = two_factor.read_enrolment(
                 current_user, form.enrolment.data or "", _enrolment_max_age()
             )
-            codes = two_factor.enable(
+            codes, ended = two_factor.enable(
                 current_user.id,
                 secret,
                 _typed(form, "password"),
                 form.code.data or "",
                 client_info(),
-                current_session(),
+                keep=current_session(),
             )
         except InvalidLink:
             form.form_errors.append(
@@ -376,6 +376,8 @@ def enable_two_factor() -> Page:
             flash(ALREADY_ON, "info")
             return redirect(url_for("account.two_factor"))
         else:
+            if ended:
+                flash(sessions.signed_out_note(ended).strip(), "info")
             return _recovery_codes_page(codes, turned_on=True)
     return _two_factor_page(form), form_status(form)
 

@@ -101,6 +101,11 @@ class User(Base):
     # are void (app/services/email_change.py).
     email_undo_from: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     email_undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The key the newest reset link and the newest e-mail change link carry: asking
+    # for a newer link, or a move, replaces it and voids the ones mailed before.
+    # None until the first one (links mailed before the keys carry none).
+    reset_link_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    email_change_link_key: Mapped[str | None] = mapped_column(String(32), default=None)
 
     # Flask-Login's user protocol (`is_active` is the column above).
     is_authenticated: ClassVar[bool] = True

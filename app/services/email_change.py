@@ -9,7 +9,6 @@ one, and a mail of its own instead of a link.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -30,7 +29,13 @@ from app.services.email_address import normalize_email
 from app.services.recovery import queue_reset_link
 from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
-from app.services.tokens import InvalidLink, make_token, read_token
+from app.services.tokens import (
+    InvalidLink,
+    address_digest,
+    make_token,
+    new_link_key,
+    read_token,
+)
 
 CHANGE_PURPOSE = "change-email"
 UNDO_PURPOSE = "undo-email-change"
@@ -44,20 +49,16 @@ class AddressTaken(ServiceError):
     """Another account took the address between the link's mail and its use."""
 
 
-def _digest(email: str) -> str:
-    # A change link names the address it moves from by digest: its reader, maybe a
-    # stranger at a mistyped address, learns nothing from it.
-    return hashlib.sha256(email.encode()).hexdigest()[:32]
-
-
 def request_email_change(
     user_id: int, new_email: str, password: str, session: UserSession | None = None
 ) -> str:
     """Mail the new address a link that moves the account to it; return it canonical.
 
-    A taken address is mailed a note instead, and the answer is the same. The
-    password is not asked for while `session`'s reauthentication window is open.
-    Raises WrongPassword or SameAddress, changing nothing.
+    A taken address is mailed a note instead, and the answer is the same. Either
+    way every change link mailed before is void, so a mistyped address keeps no
+    live link, and whether the earlier one still works tells nothing. The password
+    is not asked for while `session`'s reauthentication window is open. Raises
+    WrongPassword or SameAddress, changing nothing.
     """
     user = db.session.get_one(User, user_id)
     if not reauthentication.window_open(session):
@@ -66,6 +67,7 @@ def request_email_change(
     if new_email == user.email:
         raise SameAddress()
     reauthentication.open_window(session)
+    key = user.email_change_link_key = new_link_key()
     if find_user_by_email(new_email) is not None:
         mailer.queue_mail(
             new_email,
@@ -74,10 +76,13 @@ def request_email_change(
             forgot_link=mailer.link("auth.forgot"),
         )
     else:
-        payload = {"uid": user.id, "from": _digest(user.email), "new": new_email}
+        payload = {"uid": user.id, "from": address_digest(user.email), "key": key}
         fingerprint = password_fingerprint(user)
         issued = utcnow().timestamp()
-        token = make_token(CHANGE_PURPOSE, {**payload, "pw": fingerprint, "at": issued})
+        token = make_token(
+            CHANGE_PURPOSE,
+            {**payload, "new": new_email, "pw": fingerprint, "at": issued},
+        )
         mailer.queue_mail(
             new_email,
             "Confirm your new e-mail address",
@@ -124,12 +129,15 @@ def read_change_link(
 
     `max_age` is in seconds; `for_update` locks the account's row. Raises
     ExpiredLink for an older link and InvalidLink for one tampered with or used,
-    or whose account moved, changed its password, was deactivated or left since.
+    or whose account moved, changed its password, asked for a newer change, was
+    deactivated or left since.
     """
     payload = read_token(CHANGE_PURPOSE, token, max_age)
     user = _account_as_linked(payload, for_update=for_update)
-    if payload.get("from") != _digest(user.email):
+    if payload.get("from") != address_digest(user.email):
         raise InvalidLink()  # used, or the account moved since
+    if payload.get("key") != user.email_change_link_key:
+        raise InvalidLink()  # a newer change was asked for, or the account moved
     if _moved_since(user.id, payload.get("at")):
         raise InvalidLink()  # it moved, and back to the address it had then
     return user, _address(payload, "new")
@@ -158,6 +166,7 @@ def confirm_email_change(token: str, max_age: int, client: ClientInfo) -> User:
     user, new_email = read_change_link(token, max_age, for_update=True)
     old_email = user.email
     user.email = new_email
+    _void_links_to_old_address(user)
     moved_at = utcnow()
     record_event(user.id, SecurityEventKind.EMAIL_CHANGED, client, at=moved_at)
     addresses = {"old": old_email, "new": new_email}
@@ -178,6 +187,14 @@ def confirm_email_change(token: str, max_age: int, client: ClientInfo) -> User:
         db.session.rollback()
         raise AddressTaken() from None
     return user
+
+
+def _void_links_to_old_address(user: User) -> None:
+    # A move ends the reset and change links mailed before it, also for when the
+    # account comes back to the address they were mailed to. Undo links are
+    # judged by the moves they take back, and not-me links by the latest move.
+    user.reset_link_key = new_link_key()
+    user.email_change_link_key = new_link_key()
 
 
 class UndoLink(NamedTuple):
@@ -263,6 +280,7 @@ def undo_email_change(token: str, max_age: int, client: ClientInfo) -> User:
     left_email = user.email
     end_every_session(user.id)
     user.email = old_email
+    _void_links_to_old_address(user)
     _note_undo(user, moved_at, max_age)
     lock_password(user)
     record_event(user.id, SecurityEventKind.EMAIL_CHANGE_UNDONE, client)

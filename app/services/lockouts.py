@@ -20,9 +20,9 @@ from app.database import upsert
 from app.extensions import db
 from app.models import SecurityEventKind, SignInLockout, User
 from app.models.base import utcnow
-from app.services import ServiceError, mailer
+from app.services import ServiceError, accounts, mailer
 from app.services.security_log import ClientInfo, record_event
-from app.services.tokens import InvalidLink, make_token, read_token
+from app.services.tokens import InvalidLink, last_move, make_token, read_token
 
 UNLOCK_PURPOSE = "unlock-sign-in"
 
@@ -97,7 +97,8 @@ def record_failure(
     )
     if first.rowcount == 1:
         record_event(owner_id, SecurityEventKind.LOCKOUT, client)
-        _queue_lockout_mail(email, failures, unlock_key, password_known)
+        owner = db.session.get_one(User, owner_id)
+        _queue_lockout_mail(owner, failures, unlock_key, password_known)
 
 
 def _count_failure(email: str, now: datetime) -> int:
@@ -142,11 +143,22 @@ def _count_failure(email: str, now: datetime) -> int:
 
 
 def _queue_lockout_mail(
-    email: str, failures: int, unlock_key: str, password_known: bool
+    owner: User, failures: int, unlock_key: str, password_known: bool
 ) -> None:
-    token = make_token(UNLOCK_PURPOSE, {"email": email, "key": unlock_key})
+    # The key is this lockout's (a newer lockout's mail carries another); the
+    # owner, its latest move and its password's fingerprint bind the link to the
+    # account at that address with that password.
+    payload = {"email": owner.email, "key": unlock_key, "uid": owner.id}
+    token = make_token(
+        UNLOCK_PURPOSE,
+        {
+            **payload,
+            "moves": last_move(owner.id),
+            "pw": accounts.password_fingerprint(owner),
+        },
+    )
     mailer.queue_mail(
-        email,
+        owner.email,
         "Sign-in to your account is paused",
         "lockout",
         failures=failures,
@@ -165,6 +177,8 @@ def read_unlock_link(token: str, max_age: int) -> SignInLockout:
     """Return the lockout a genuine, unused unlock link ends, or raise InvalidLink.
 
     `max_age` is in seconds; ExpiredLink (an InvalidLink) for an older link.
+    InvalidLink too for a link of an earlier lockout, or whose account has left
+    the address (also when it came back since) or changed its password.
     """
     payload = read_token(UNLOCK_PURPOSE, token, max_age)
     lockout = db.session.get(SignInLockout, payload.get("email"))
@@ -174,18 +188,30 @@ def read_unlock_link(token: str, max_age: int) -> SignInLockout:
         or not secrets.compare_digest(lockout.unlock_key, str(payload.get("key")))
     ):
         raise InvalidLink()
+    owner = _owner(lockout.email)
+    if (
+        owner is None
+        or owner.id != payload.get("uid")
+        or payload.get("moves") != last_move(owner.id)
+        or payload.get("pw") != accounts.password_fingerprint(owner)
+    ):
+        raise InvalidLink()
     return lockout
+
+
+def _owner(email: str) -> User | None:
+    return db.session.scalars(select(User).where(User.email == email)).first()
 
 
 def unlock(token: str, max_age: int, client: ClientInfo) -> str:
     """End the lockout named by an unlock link; return its address.
 
-    Raises InvalidLink (or ExpiredLink) for a link that is tampered with, too old
-    or used before.
+    Raises what `read_unlock_link` raises: InvalidLink (or ExpiredLink) for a link
+    that is tampered with, too old, used before or void.
     """
     lockout = read_unlock_link(token, max_age)
     email = lockout.email
-    owner = db.session.scalars(select(User).where(User.email == email)).first()
+    owner = _owner(email)
     end_lockout(email)
     if owner is not None:
         record_event(owner.id, SecurityEventKind.UNLOCK, client)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from app.extensions import db
 from app.models import SecurityEventKind, User, UserSession
 from app.services import mailer
@@ -12,7 +14,13 @@ from app.services.accounts import (
 )
 from app.services.email_address import normalize_email
 from app.services.security_log import ClientInfo
-from app.services.tokens import InvalidLink, make_token, read_token
+from app.services.tokens import (
+    InvalidLink,
+    address_digest,
+    make_token,
+    new_link_key,
+    read_token,
+)
 
 RESET_PURPOSE = "reset-password"
 
@@ -20,13 +28,18 @@ RESET_PURPOSE = "reset-password"
 def request_password_reset(email: str) -> None:
     """Mail the address a reset link if it has an active account, else a note.
 
-    Both answers are a mail to the address typed, queued in one commit: the same
-    work, so neither the page nor its timing tells which addresses have accounts.
+    Both answers are a mail to the address typed, queued in one commit after the
+    same statements (the key of a newer link is stored for the address, held or
+    not): neither the page nor its timing tells which addresses have accounts.
     """
     email = normalize_email(email)
     user = find_user_by_email(email)
+    key = new_link_key()
+    db.session.execute(
+        update(User).where(User.email == email).values(reset_link_key=key)
+    )
     if user is not None and user.is_active:
-        queue_reset_link(user)
+        _queue_reset_mail(user, key)
     else:
         mailer.queue_mail(
             email,
@@ -40,12 +53,20 @@ def request_password_reset(email: str) -> None:
 def queue_reset_link(user: User) -> None:
     """Queue a reset link to the user's address; the caller's transaction commits it.
 
-    The link carries the password's fingerprint: any password change, the reset
-    it makes too, voids it.
+    It voids every reset link mailed before (see `user_for_reset`).
     """
-    token = make_token(
-        RESET_PURPOSE, {"uid": user.id, "pw": password_fingerprint(user)}
-    )
+    key = new_link_key()
+    user.reset_link_key = key
+    _queue_reset_mail(user, key)
+
+
+def _queue_reset_mail(user: User, key: str) -> None:
+    # The link carries the key of the newest reset link, the address it is mailed
+    # to and the password's fingerprint: a newer link, a move (which replaces the
+    # key, see email_change) and any password change, the reset it makes
+    # included, void it.
+    payload = {"uid": user.id, "pw": password_fingerprint(user), "key": key}
+    token = make_token(RESET_PURPOSE, {**payload, "to": address_digest(user.email)})
     mailer.queue_mail(
         user.email,
         "Reset your password",
@@ -59,8 +80,9 @@ def user_for_reset(token: str, max_age: int) -> User:
     """Return the user a genuine, unused reset link belongs to.
 
     `max_age` is in seconds. Raises ExpiredLink for an older link, InvalidLink for
-    one tampered with, used, made before the latest password change, or whose
-    account is gone or deactivated.
+    one tampered with or used, made before the latest password change, before a
+    newer reset link or before the account moved to another address (also when it
+    moved back since), or whose account is gone or deactivated.
     """
     payload = read_token(RESET_PURPOSE, token, max_age)
     user = db.session.get(User, payload.get("uid"))
@@ -68,6 +90,9 @@ def user_for_reset(token: str, max_age: int) -> User:
         user is None
         or not user.is_active
         or payload.get("pw") != password_fingerprint(user)
+        # links mailed before they carried these have neither
+        or payload.get("key") != user.reset_link_key
+        or payload.get("to", address_digest(user.email)) != address_digest(user.email)
     ):
         raise InvalidLink()
     return user

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from datetime import timedelta
 
 from flask import current_app
@@ -30,7 +29,13 @@ from app.services.passwords import (
     verify_password,
 )
 from app.services.security_log import ClientInfo, record_event
-from app.services.tokens import ExpiredLink, InvalidLink, make_token, read_token
+from app.services.tokens import (
+    ExpiredLink,
+    InvalidLink,
+    make_token,
+    new_link_key,
+    read_token,
+)
 
 VERIFY_PURPOSE = "verify-email"
 
@@ -126,7 +131,7 @@ def register_user(name: str, email: str, password: str, *, browser_key: str) -> 
         email=email,
         name=name,
         password_hash=password_hash,
-        link_key=secrets.token_hex(16),
+        link_key=new_link_key(),
         browser_key_hash=browser_key_hash(browser_key),
     )
     db.session.add(claim)
@@ -207,12 +212,15 @@ def confirm_sign_up(
 def resend_link(email: str) -> None:
     """Mail the address what it has: a fresh link for its newest claim, else a note.
 
-    Every request mails the address it names and costs the same work, so the
-    answer tells nobody whether an account or a sign-up exists.
+    The fresh link voids the links mailed before for that claim (the links of
+    other sign-ups of the address stay theirs). Every request mails the address
+    it names and costs the same work, so the answer tells nobody whether an
+    account or a sign-up exists.
     """
     email = normalize_email(email)
     claim = None if find_user_by_email(email) is not None else newest_claim(email)
     if claim is not None:
+        claim.link_key = new_link_key()
         _queue_link(claim)
     else:
         mailer.queue_mail(

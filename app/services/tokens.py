@@ -1,13 +1,27 @@
-"""Signed, expiring tokens for the links we mail."""
+"""Signed, expiring tokens for the links we mail, and what the links are bound to.
+
+A link dies when its reason is gone (README, "Mailed links"): each kind signs
+what it depends on, such as the address it was mailed to (`address_digest`), the
+account's latest move (`last_move`), a fingerprint of the password, or a key that
+a newer link of its kind replaces (`new_link_key`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
 
+from app.extensions import db
+from app.models import SecurityEvent, SecurityEventKind
 from app.services import ServiceError
+
+# The events that move an account to another address.
+MOVES = (SecurityEventKind.EMAIL_CHANGED, SecurityEventKind.EMAIL_CHANGE_UNDONE)
 
 
 class InvalidLink(ServiceError):
@@ -51,3 +65,33 @@ def read_token(purpose: str, token: str, max_age: int) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise InvalidLink()
     return payload
+
+
+def address_digest(email: str) -> str:
+    """Return 32 hex digits naming an address, for a link to carry in its stead.
+
+    Its reader, maybe a stranger at a mistyped address, learns nothing from it.
+    """
+    return hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def new_link_key() -> str:
+    """Return a random key (32 hex digits) for the newest link of a kind to carry.
+
+    Stored where the link is checked; replacing it voids every link mailed before.
+    """
+    return secrets.token_hex(16)
+
+
+def last_move(user_id: int) -> int:
+    """Return the id of the account's latest move to another address, 0 for none.
+
+    A link that carries it dies at the account's next move, also one back to the
+    address the link was mailed to.
+    """
+    latest = db.session.scalar(
+        select(func.max(SecurityEvent.id)).where(
+            SecurityEvent.user_id == user_id, SecurityEvent.kind.in_(MOVES)
+        )
+    )
+    return latest or 0

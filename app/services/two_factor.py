@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import pyotp
 import segno
@@ -24,6 +24,7 @@ from app.models.base import utcnow
 from app.services import ServiceError, lockouts, mailer, reauthentication
 from app.services.accounts import check_password, password_fingerprint
 from app.services.security_log import ClientInfo, record_event
+from app.services.sessions import end_every_session, end_other_sessions
 from app.services.tokens import InvalidLink, make_token, read_token
 
 ISSUER = "Vestibule"  # the name authenticator apps show beside the account
@@ -109,30 +110,42 @@ def qr_code_svg(uri: str) -> str:
     return svg
 
 
+class TurnedOn(NamedTuple):
+    """What turning two-factor on gave: the new recovery codes (in clear, shown
+    once) and how many other sessions it signed out."""
+
+    codes: list[str]
+    ended: int
+
+
 def enable(
     user_id: int,
     secret: str,
     password: str,
     code: str,
     client: ClientInfo,
-    session: UserSession | None = None,
-) -> list[str]:
-    """Turn two-factor sign-in on with `secret`; commit; return new recovery codes.
+    *,
+    keep: UserSession | None,
+) -> TurnedOn:
+    """Turn two-factor sign-in on with `secret`, end every other session; commit.
 
     `code` must be the app's current code for the secret (one step of clock
-    drift either way is allowed); `password` is not asked for while `session`'s
-    reauthentication window is open. Raises WrongPassword, WrongCode or AlreadyOn,
-    changing nothing. The codes are returned once, in clear, and stored hashed.
+    drift either way is allowed); `password` is not asked for while `keep`'s
+    reauthentication window is open. `keep`, the session that asked, stays
+    signed in if it is the account's own: a session opened before the new
+    protection (a thief's, say) does not outlive it; the security log records
+    the ending. Raises WrongPassword, WrongCode or AlreadyOn, changing nothing.
+    The codes are returned once, in clear, and stored hashed.
     """
     user = db.session.get_one(User, user_id)
     if user.totp_secret is not None:
         raise AlreadyOn()
-    if not reauthentication.window_open(session):
+    if not reauthentication.window_open(keep):
         check_password(user, password)
     step = _matching_step(secret, typed_code(code))
     if step is None:
         raise WrongCode()
-    reauthentication.open_window(session)
+    reauthentication.open_window(keep)
     # Conditional, so that of two tabs turning it on at once only one does.
     turned_on = cast(
         CursorResult[Any],
@@ -148,9 +161,15 @@ def enable(
         raise AlreadyOn()
     codes = _replace_recovery_codes(user.id)
     record_event(user.id, SecurityEventKind.TWO_FACTOR_ON, client)
+    if keep is not None and keep.user_id == user.id:
+        ended = end_other_sessions(user.id, keep)
+    else:
+        ended = end_every_session(user.id)
+    if ended:
+        record_event(user.id, SecurityEventKind.OTHER_SESSIONS_REVOKED, client)
     _queue_notice(user, turned_on=True)
     db.session.commit()
-    return codes
+    return TurnedOn(codes, ended)
 
 
 def display_secret(secret: str) -> str:
