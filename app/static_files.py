@@ -68,9 +68,12 @@ def cache_current_version(response: Response) -> Response:
         return response
     filename = (request.view_args or {}).get("filename")
     version = request.args.get(VERSION_ARG)
-    if version and isinstance(filename, str):
-        if version == version_of(current_app, filename):
-            response.headers["Cache-Control"] = CACHE_FOR_GOOD
+    if (
+        version
+        and isinstance(filename, str)
+        and version == version_of(current_app, filename)
+    ):
+        response.headers["Cache-Control"] = CACHE_FOR_GOOD
     return response
 
 
