@@ -20,25 +20,42 @@ VERSION_ARG = "v"
 VERSION_LENGTH = 12  # hex digits of SHA-256: 48 bits
 A_YEAR = 31_536_000  # seconds
 CACHE_FOR_GOOD = f"public, max-age={A_YEAR}, immutable"
-VERSIONS = "static_versions"  # app.extensions key: {filename: version or None}
+VERSIONS = "static_versions"  # app.extensions key: {filename: (stamp, version)}
+
+Stamp = tuple[int, int] | None  # a file's (modification time in ns, size in bytes)
 
 
 def version_of(app: Flask, filename: str) -> str | None:
     """Return the short content hash of a static file, or None when there is none.
 
-    Read once per file and kept for the app's life: a deploy (a restart) picks up
-    changed files. `filename` is relative to the static folder; a name outside it
-    or of no file gives None.
+    In production each file is read once, for the app's life: a deploy (a
+    restart) picks up changed files. Elsewhere a file whose time or size changed
+    is read again, so an edited stylesheet gets its new URL at the next page.
+    `filename` is relative to the static folder; a name outside it or of no file
+    gives None.
     """
-    versions: dict[str, str | None] = app.extensions.setdefault(VERSIONS, {})
-    if filename not in versions:
-        versions[filename] = _hash_file(app.static_folder, filename)
-    return versions[filename]
+    versions: dict[str, tuple[Stamp, str | None]] = app.extensions.setdefault(
+        VERSIONS, {}
+    )
+    known = versions.get(filename)
+    if known is not None and app.config["APP_ENV"] == "production":
+        return known[1]
+    path = safe_join(app.static_folder, filename) if app.static_folder else None
+    stamp = _stamp(path)
+    if known is None or known[0] != stamp:
+        known = versions[filename] = (stamp, _hash_file(path) if stamp else None)
+    return known[1]
 
 
-def _hash_file(folder: str | None, filename: str) -> str | None:
-    path = safe_join(folder, filename) if folder else None
+def _stamp(path: str | None) -> Stamp:
     if path is None or not os.path.isfile(path):
+        return None
+    found = os.stat(path)
+    return found.st_mtime_ns, found.st_size
+
+
+def _hash_file(path: str | None) -> str | None:
+    if path is None:
         return None
     digest = hashlib.sha256()
     with open(path, "rb") as file:

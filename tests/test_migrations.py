@@ -481,6 +481,13 @@ def assert_a_new_member_gets_a_new_id(app: Flask) -> None:
         sign_up_and_confirm("Newcomer", "newcomer@example.com")
 
         assert id_of("newcomer@example.com") > deleted
+        if db.engine.dialect.name == "postgresql":  # every id from a sequence
+            for table in ID_TABLES:
+                sequence = db.session.scalar(
+                    text("SELECT pg_get_serial_sequence(:table, 'id')"),
+                    {"table": table},
+                )
+                assert sequence is not None, table
         db.session.remove()
         db.engine.dispose()
 

@@ -87,3 +87,20 @@ def test_changing_the_file_changes_its_url(app: Flask, tmp_path: Path) -> None:
     assert before == again
     assert after != before
     assert after.startswith("/static/style.css?v=")
+
+
+def test_outside_production_an_edited_file_gets_its_new_url_at_once(
+    app: Flask, tmp_path: Path
+) -> None:
+    # `make run` has no reloader: the old URL, kept for a year, would hide the edit.
+    assert app.static_folder is not None
+    static = tmp_path / "static"
+    shutil.copytree(app.static_folder, static)
+    app.static_folder = str(static)
+    with app.test_request_context():
+        before = url_for("static", filename="style.css")
+        with (static / "style.css").open("a", encoding="utf-8") as file:
+            file.write("\n.edited { color: inherit; }\n")
+        after = url_for("static", filename="style.css")
+
+    assert after != before
