@@ -525,6 +525,20 @@ def sqlite_schema() -> dict[str, str]:
     return {f"{kind} {name} on {table}": sql or "" for kind, name, table, sql in rows}
 
 
+def foreign_keys() -> dict[str, list[tuple[Any, ...]]]:
+    """Each table's foreign keys: columns, referred table, ON UPDATE / ON DELETE."""
+    with db.engine.connect() as connection:
+        return {
+            table: sorted(
+                tuple(row)[2:]  # leaving out the key's number, which may change
+                for row in connection.exec_driver_sql(
+                    f"PRAGMA foreign_key_list({table})"
+                )
+            )
+            for table in ID_TABLES
+        }
+
+
 def test_0012_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sqlite):
     with empty_sqlite.app_context():
         upgrade(revision="0009")
@@ -539,7 +553,7 @@ def test_0012_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sql
         )
         db.session.commit()
         db.session.remove()
-        rows, schema = all_rows(), sqlite_schema()
+        rows, schema, references = all_rows(), sqlite_schema(), foreign_keys()
 
         upgrade()
 
@@ -554,6 +568,7 @@ def test_0012_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sql
             k: v for k, v in schema.items() if not k.startswith("table")
         }
         assert schema_differences() == []
+        assert foreign_keys() == references
         # the name search's triggers and the foreign keys' cascades still work
         assert list_members("listed", 20, 1000).total == 2
         with db.engine.connect() as connection:
@@ -572,6 +587,7 @@ def test_0012_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sql
         downgrade(revision="0009")
 
         assert all_rows() == rows
+        assert foreign_keys() == references
         downgraded = sqlite_schema()
         assert not any("AUTOINCREMENT" in sql for sql in downgraded.values())
         assert {k: v for k, v in downgraded.items() if not k.startswith("table")} == {
