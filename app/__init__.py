@@ -219,7 +219,9 @@ def register_request_hooks(app: Flask) -> None:
     """Install CSRF, headers, the sign-in cookie and mail after the response."""
     from app.security import register_security
     from app.sign_in_cookie import register_sign_in_cookie
+    from app.static_files import register_static_files
 
+    register_static_files(app)  # first: its after_request runs after the others
     register_security(app)
     register_sign_in_cookie(app)
     if app.config["MAIL_DELIVERY"] == "after_response":

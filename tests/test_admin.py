@@ -56,6 +56,17 @@ def act(client: FlaskClient, user_id: int, action: str, query: str = "") -> Any:
     )
 
 
+FORM_ACTION_RE = re.compile(r'<form method="post" action="(/admin/users/[^"]+)"')
+
+
+def confirm(client: FlaskClient, page: str) -> Any:
+    """Open the page that asks once and press its button, as the admin would."""
+    asked = client.get(page)
+    assert asked.status_code == 200
+    (action,) = FORM_ACTION_RE.findall(asked.get_data(as_text=True))
+    return client.post(html.unescape(action), data={"csrf_token": csrf_from(asked)})
+
+
 def reload(app: Flask, user_id: int) -> User:
     with app.app_context():
         user = db.session.get_one(User, user_id)
@@ -342,6 +353,117 @@ def test_the_admins_own_row_offers_no_deactivate_revoke_or_two_factor_button(
         assert f"/admin/users/{admin.id}/{action}" not in page
 
 
+ASKED_ONCE = [
+    (
+        "deactivate",
+        "Deactivate Dora Doe?",
+        "signed out of every browser at once",
+        lambda user: not user.is_active,
+    ),
+    (
+        "revoke-admin",
+        "Revoke admin: Dora Doe?",
+        "loses the admin area at once",
+        lambda user: not user.is_admin,
+    ),
+    (
+        "disable-two-factor",
+        "Turn off two-factor sign-in for Dora Doe?",
+        "a link to set a new one is mailed",
+        lambda user: user.totp_secret is None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("action", "heading", "consequence", "done"), ASKED_ONCE)
+def test_signing_out_or_taking_rights_asks_once_naming_the_member(
+    app: Flask,
+    client: FlaskClient,
+    admin: User,
+    make_user: Callable[..., User],
+    action: str,
+    heading: str,
+    consequence: str,
+    done: Callable[[User], bool],
+) -> None:
+    # Before: the button on the list acted at once, a slip of the finger away.
+    member = make_user(
+        name="Dora Doe", email="dora@example.org", is_admin=True, totp_secret=SECRET
+    )
+    listed = client.get("/admin/users?q=dora").get_data(as_text=True)
+    before = snapshot(app)
+
+    asked = client.get(f"/admin/users/{member.id}/{action}?q=dora")
+
+    assert f'<form method="post" action="/admin/users/{member.id}/{action}' not in (
+        listed
+    )
+    assert f'<form method="get" action="/admin/users/{member.id}/{action}"' in listed
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200
+    assert heading in html.unescape(page) and consequence in page
+    assert "Dora Doe" in page and "dora@example.org" in page
+    assert 'href="/admin/users?q=dora">Cancel</a>' in page
+    assert snapshot(app) == before  # asking changed nothing
+
+    response = confirm(client, f"/admin/users/{member.id}/{action}?q=dora")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/users?q=dora")
+    assert done(reload(app, member.id))
+
+
+@pytest.mark.parametrize("action", ["deactivate", "revoke-admin", "disable-two-factor"])
+def test_the_confirming_post_with_a_forged_or_stale_token_changes_nothing(
+    app: Flask,
+    client: FlaskClient,
+    admin: User,
+    make_user: Callable[..., User],
+    action: str,
+) -> None:
+    member = make_user(is_admin=True, totp_secret=SECRET)
+    path = f"/admin/users/{member.id}/{action}"
+    token = csrf_from(client.get(path))
+    # the page was left open while the admin signed out and in again in another tab
+    assert submit(client, "/auth/logout", {}).status_code == 302
+    assert sign_in(client, admin.email).status_code == 302
+    before = snapshot(app)
+
+    forged = client.post(path, data={"csrf_token": "forged"})
+    stale = client.post(path, data={"csrf_token": token})
+
+    assert forged.status_code == 400
+    assert stale.status_code == 302
+    answer = client.get(stale.headers["Location"]).get_data(as_text=True)
+    assert "out of date; nothing changed" in answer
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize("action", ["deactivate", "revoke-admin", "disable-two-factor"])
+def test_no_page_asks_about_what_cannot_be_done(
+    app: Flask,
+    client: FlaskClient,
+    admin: User,
+    make_user: Callable[..., User],
+    action: str,
+) -> None:
+    # the admin's own row, and a member for whom there is nothing to take
+    make_user(is_admin=True)
+    with app.app_context():
+        db.session.get_one(User, admin.id).totp_secret = SECRET
+        db.session.commit()
+    plain = make_user(is_active=False)
+    before = snapshot(app)
+
+    for user_id in (admin.id, plain.id):
+        response = client.get(f"/admin/users/{user_id}/{action}")
+
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith("/admin/users")
+    assert client.get(f"/admin/users/999999/{action}").status_code == 404
+    assert snapshot(app) == before
+
+
 def test_an_unknown_account_id_is_404(client: FlaskClient, admin: User) -> None:
     for user_id in (999_999, 2**40):
         assert act(client, user_id, "deactivate").status_code == 404
@@ -434,9 +556,9 @@ def test_an_admin_turns_two_factor_off_and_only_the_mailed_reset_link_lets_in(
     assert sign_in(owner, member.email).headers["Location"].endswith("/auth/two-factor")
     assert second_step(owner, "000000").status_code == 401
     page = client.get("/admin/users?q=lou").get_data(as_text=True)
-    assert f'action="/admin/users/{member.id}{TURN_OFF_TWO_FACTOR}?q=lou"' in page
+    assert f'action="/admin/users/{member.id}{TURN_OFF_TWO_FACTOR}"' in page
 
-    response = act(client, member.id, TURN_OFF_TWO_FACTOR[1:], "?q=lou")
+    response = confirm(client, f"/admin/users/{member.id}{TURN_OFF_TWO_FACTOR}?q=lou")
 
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/admin/users?q=lou")
@@ -622,14 +744,14 @@ def test_two_admins_revoking_each_other_at_once_leave_an_active_admin(
     tokens = {uid: csrf_from(b.get("/admin/users")) for uid, b in browsers.items()}
     # Both requests have read the account they act on before either writes.
     both_read = threading.Barrier(2, timeout=5)
-    read = admin_service._user
+    read = admin_service.get_user
 
     def read_together(user_id: int) -> User:
         found = read(user_id)
         both_read.wait()
         return found
 
-    monkeypatch.setattr(admin_service, "_user", read_together)
+    monkeypatch.setattr(admin_service, "get_user", read_together)
 
     def revoke(actor: User, target: User) -> None:
         browsers[actor.id].post(

@@ -156,6 +156,12 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     "/admin/mail/<int:mail_id>/requeue": FormSpec((), page="/admin/mail", admin=True),
 }
 
+# Admin actions whose form is on a page of their own, which asks once.
+ASKED_ONCE = {
+    f"/admin/users/<int:user_id>/{action}"
+    for action in ("deactivate", "revoke-admin", "disable-two-factor")
+}
+
 # Values a real user would type, so that part of the cases pass the form and reach
 # the services. The order puts "password" before "confirm" (confirm may copy it).
 PLAUSIBLE: dict[str, list[str]] = {
@@ -544,6 +550,8 @@ def open_form(
         boss = make_user(is_admin=True)
         assert sign_in(browser, boss.email).status_code == 302
         path = admin_form_path(app, make_user, route)
+        if route in ASKED_ONCE:  # the list's button opens the page that asks once
+            page = path
     if route in LINK_PAGES:
         page = path = LINK_PAGES[route](browser, app)
         if path_token is not None:

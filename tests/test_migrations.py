@@ -18,10 +18,10 @@ from sqlalchemy import create_engine, func, inspect, select, text
 import tests.conftest as conftest
 from app import create_app
 from app.extensions import db
-from app.models import OutboxMail, SignUpClaim, User
+from app.models import OutboxMail, SignUpClaim, User, UserSession
 from app.models.base import utcnow
 from app.models.user import is_name_search
-from app.services import sign_up
+from app.services import account_data, sign_up
 from app.services.directory import list_members
 from app.services.security_log import ClientInfo
 from tests.factories import PASSWORD
@@ -449,3 +449,148 @@ def test_letter_folds_migration_rewrites_and_reverts_on_sqlite(empty_sqlite):
 @pytest.mark.postgres
 def test_letter_folds_migration_rewrites_and_reverts_on_postgres(postgres_schema):
     assert_letter_folds_migrate_existing_members(postgres_schema)
+
+
+# --- ids are never given twice (0012) --------------------------------------------
+
+ID_TABLES = [
+    "users",
+    "user_sessions",
+    "recovery_codes",
+    "security_events",
+    "sign_up_claims",
+    "outbox_mails",
+]
+
+
+def id_of(email: str) -> int:
+    user_id = db.session.scalar(select(User.id).where(User.email == email))
+    assert user_id is not None
+    return user_id
+
+
+def assert_a_new_member_gets_a_new_id(app: Flask) -> None:
+    with app.app_context():
+        upgrade()
+        sign_up_and_confirm("Old Member", "old@example.com")
+        sign_up_and_confirm("Newest Member", "newest@example.com")
+        deleted = id_of("newest@example.com")
+        account_data.delete_account(deleted, PASSWORD, "", ClientInfo())
+        db.session.remove()
+
+        sign_up_and_confirm("Newcomer", "newcomer@example.com")
+
+        assert id_of("newcomer@example.com") > deleted
+        if db.engine.dialect.name == "postgresql":  # every id from a sequence
+            for table in ID_TABLES:
+                sequence = db.session.scalar(
+                    text("SELECT pg_get_serial_sequence(:table, 'id')"),
+                    {"table": table},
+                )
+                assert sequence is not None, table
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_new_member_never_gets_the_id_of_a_deleted_one_on_sqlite(empty_sqlite):
+    # Before 0012 SQLite gave the newcomer the id just freed: an old link to the
+    # deleted member's profile (/members/<id>) showed the newcomer.
+    assert_a_new_member_gets_a_new_id(empty_sqlite)
+
+
+@pytest.mark.postgres
+def test_a_new_member_never_gets_the_id_of_a_deleted_one_on_postgres(
+    postgres_schema,
+):
+    assert_a_new_member_gets_a_new_id(postgres_schema)
+
+
+def all_rows() -> dict[str, list[tuple[Any, ...]]]:
+    with db.engine.connect() as connection:
+        return {
+            table: sorted(
+                map(tuple, connection.execute(select(db.metadata.tables[table]))),
+                key=repr,
+            )
+            for table in ID_TABLES
+        }
+
+
+def sqlite_schema() -> dict[str, str]:
+    """Each table's, index's and trigger's SQL, by name (SQLite's own indexes too)."""
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT type, name, tbl_name, sql FROM sqlite_master")
+        ).all()
+    return {f"{kind} {name} on {table}": sql or "" for kind, name, table, sql in rows}
+
+
+def foreign_keys() -> dict[str, list[tuple[Any, ...]]]:
+    """Each table's foreign keys: columns, referred table, ON UPDATE / ON DELETE."""
+    with db.engine.connect() as connection:
+        return {
+            table: sorted(
+                tuple(row)[2:]  # leaving out the key's number, which may change
+                for row in connection.exec_driver_sql(
+                    f"PRAGMA foreign_key_list({table})"
+                )
+            )
+            for table in ID_TABLES
+        }
+
+
+def test_0012_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sqlite):
+    with empty_sqlite.app_context():
+        upgrade(revision="0009")
+        sign_up_and_confirm("Ada Listed", "ada@example.com")
+        sign_up_and_confirm("Bob Listed", "bob@example.com")
+        sign_up.register_user(
+            "Una Waiting", "una@example.com", PASSWORD, browser_key="b"
+        )
+        bob = id_of("bob@example.com")
+        db.session.add(
+            UserSession(token_hash="h" * 64, user_id=bob, expires_at=utcnow())
+        )
+        db.session.commit()
+        db.session.remove()
+        rows, schema, references = all_rows(), sqlite_schema(), foreign_keys()
+
+        upgrade()
+
+        upgraded = sqlite_schema()
+        assert all_rows() == rows
+        for table in ID_TABLES:
+            assert "AUTOINCREMENT" in upgraded[f"table {table} on {table}"]
+        assert {name for name in upgraded} == {name for name in schema} | {
+            "table sqlite_sequence on sqlite_sequence"
+        }
+        assert {k: v for k, v in upgraded.items() if not k.startswith("table")} == {
+            k: v for k, v in schema.items() if not k.startswith("table")
+        }
+        assert schema_differences() == []
+        assert foreign_keys() == references
+        # the name search's triggers and the foreign keys' cascades still work
+        assert list_members("listed", 20, 1000).total == 2
+        with db.engine.connect() as connection:
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+        account_data.delete_account(bob, PASSWORD, "", ClientInfo())
+        assert list_members("listed", 20, 1000).total == 1
+        left = db.session.scalar(
+            text("SELECT count(*) FROM user_sessions WHERE user_id = :id"),
+            {"id": bob},
+        )
+        assert left == 0
+        db.session.remove()
+        rows = all_rows()
+
+        downgrade(revision="0009")
+
+        assert all_rows() == rows
+        assert foreign_keys() == references
+        downgraded = sqlite_schema()
+        assert not any("AUTOINCREMENT" in sql for sql in downgraded.values())
+        assert {k: v for k, v in downgraded.items() if not k.startswith("table")} == {
+            k: v for k, v in schema.items() if not k.startswith("table")
+        }
+        db.engine.dispose()

@@ -99,11 +99,73 @@ def _act(user_id: int, action: Action, done: str) -> Response:
     return redirect(url_for("admin.users", **_list_args()))
 
 
-@bp.post("/users/<int:user_id>/deactivate")
-def deactivate(user_id: int) -> Response:
-    return _act(
-        user_id, admin.deactivate, "{name} is deactivated and signed out everywhere."
+# The actions that sign a member out or take rights away ask once: their button
+# opens a page (GET) naming the member and what will happen; its form's POST acts.
+# (endpoint, the page's heading, what will happen, the confirming button, done)
+CONFIRMED: dict[str, tuple[str, str, str, str]] = {
+    "deactivate": (
+        "Deactivate {name}?",
+        "{name} is signed out of every browser at once and cannot sign in again "
+        "until an admin activates the account. Nothing is deleted.",
+        "Deactivate",
+        "{name} is deactivated and signed out everywhere.",
+    ),
+    "revoke_admin": (
+        "Revoke admin: {name}?",
+        "{name} loses the admin area at once: the accounts, the lockouts and "
+        "limits, and undelivered mail. Any admin can make them an admin again.",
+        "Revoke admin",
+        "{name} is no longer an admin.",
+    ),
+    "disable_two_factor": (
+        "Turn off two-factor sign-in for {name}?",
+        "Their authenticator app and recovery codes stop working, they are "
+        "signed out everywhere, and their password stops working too: a link to "
+        "set a new one is mailed to their address. Do this only once you know "
+        "the person asking is the owner.",
+        "Turn off two-factor",
+        "Two-factor sign-in is off for {name}, who is signed out everywhere; the "
+        "password no longer works and a link to set a new one was mailed.",
+    ),
+}
+
+
+def _applies(endpoint: str, user: User) -> bool:
+    """Whether the confirmed action `endpoint` would change `user` at all."""
+    if endpoint == "deactivate":
+        return user.is_active
+    if endpoint == "revoke_admin":
+        return user.is_admin
+    return user.totp_secret is not None
+
+
+def _ask_or_act(user_id: int, endpoint: str, action: Action) -> Response | str:
+    """GET: the page that asks once; POST (from that page): act."""
+    heading, consequence, button, done = CONFIRMED[endpoint]
+    if request.method == "POST":
+        return _act(user_id, action, done)
+    try:
+        user = admin.get_user(user_id)
+    except admin.UserNotFound:
+        abort(404)
+    if user.id == current_user.id or not _applies(endpoint, user):
+        flash(OUT_OF_DATE, "info")
+        return redirect(url_for("admin.users", **_list_args()))
+    return render_template(
+        "admin/confirm.html",
+        user=user,
+        heading=heading.format(name=user.name),
+        consequence=consequence.format(name=user.name),
+        button=button,
+        action=url_for(f"admin.{endpoint}", user_id=user.id, **_list_args()),
+        back=url_for("admin.users", **_list_args()),
+        form=ConfirmForm(),
     )
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
+def deactivate(user_id: int) -> Response | str:
+    return _ask_or_act(user_id, "deactivate", admin.deactivate)
 
 
 @bp.post("/users/<int:user_id>/activate")
@@ -116,19 +178,14 @@ def make_admin(user_id: int) -> Response:
     return _act(user_id, admin.make_admin, "{name} is an admin now.")
 
 
-@bp.post("/users/<int:user_id>/revoke-admin")
-def revoke_admin(user_id: int) -> Response:
-    return _act(user_id, admin.revoke_admin, "{name} is no longer an admin.")
+@bp.route("/users/<int:user_id>/revoke-admin", methods=["GET", "POST"])
+def revoke_admin(user_id: int) -> Response | str:
+    return _ask_or_act(user_id, "revoke_admin", admin.revoke_admin)
 
 
-@bp.post("/users/<int:user_id>/disable-two-factor")
-def disable_two_factor(user_id: int) -> Response:
-    return _act(
-        user_id,
-        admin.disable_two_factor,
-        "Two-factor sign-in is off for {name}, who is signed out everywhere; the "
-        "password no longer works and a link to set a new one was mailed.",
-    )
+@bp.route("/users/<int:user_id>/disable-two-factor", methods=["GET", "POST"])
+def disable_two_factor(user_id: int) -> Response | str:
+    return _ask_or_act(user_id, "disable_two_factor", admin.disable_two_factor)
 
 
 @bp.get("/abuse")

@@ -25,4 +25,7 @@ class OutboxMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_error: Mapped[str] = mapped_column(String(500), default="")
 
-    __table_args__ = (Index("ix_outbox_mails_due", "sent_at", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_mails_due", "sent_at", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
+    )

@@ -21,4 +21,7 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "code_hash"),
+        {"sqlite_autoincrement": True},
+    )

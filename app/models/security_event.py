@@ -59,4 +59,7 @@ class SecurityEvent(Base):
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_security_events_user_time", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_security_events_user_time", "user_id", "created_at"),
+        {"sqlite_autoincrement": True},
+    )

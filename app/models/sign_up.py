@@ -29,4 +29,7 @@ class SignUpClaim(Base):
     browser_key_hash: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_sign_up_claims_email_time", "email", "created_at"),)
+    __table_args__ = (
+        Index("ix_sign_up_claims_email_time", "email", "created_at"),
+        {"sqlite_autoincrement": True},
+    )

@@ -68,6 +68,8 @@ class User(Base):
     """
 
     __tablename__ = "users"
+    # AUTOINCREMENT on SQLite: an id is never given twice (see migration 0012)
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

@@ -145,7 +145,8 @@ def waiting_sign_ups() -> int:
     return db.session.scalar(select(func.count(SignUpClaim.id))) or 0
 
 
-def _user(user_id: int) -> User:
+def get_user(user_id: int) -> User:
+    """Return the account with this id. Raises UserNotFound (any id, even huge)."""
     user = db.session.get(User, user_id) if 0 < user_id <= ID_MAX else None
     if user is None:
         raise UserNotFound("No account has this id.")
@@ -201,7 +202,7 @@ def deactivate(user_id: int, actor: User | None, client: ClientInfo) -> User:
         "You cannot deactivate your own account: it would sign you out for good. "
         "Another admin can; nothing changed.",
     )
-    user = _user(user_id)
+    user = get_user(user_id)
     if user.is_admin and user.is_active:
         _change_keeping_an_admin(user, is_active=False)
     user.is_active = False
@@ -213,7 +214,7 @@ def deactivate(user_id: int, actor: User | None, client: ClientInfo) -> User:
 
 def activate(user_id: int, actor: User | None, client: ClientInfo) -> User:
     """Let a deactivated account sign in again; commit. Raises UserNotFound."""
-    user = _user(user_id)
+    user = get_user(user_id)
     if not user.is_active:
         user.is_active = True
         _record(user, SecurityEventKind.ACTIVATED, actor, client)
@@ -223,7 +224,7 @@ def activate(user_id: int, actor: User | None, client: ClientInfo) -> User:
 
 def make_admin(user_id: int, actor: User | None, client: ClientInfo) -> User:
     """Give an account admin rights; commit. Raises UserNotFound."""
-    user = _user(user_id)
+    user = get_user(user_id)
     if not user.is_admin:
         user.is_admin = True
         _record(user, SecurityEventKind.ADMIN_GRANTED, actor, client)
@@ -244,7 +245,7 @@ def revoke_admin(user_id: int, actor: User | None, client: ClientInfo) -> User:
         "You cannot revoke your own admin rights: you would lose the admin area "
         "at once. Another admin can; nothing changed.",
     )
-    user = _user(user_id)
+    user = get_user(user_id)
     if not user.is_admin:
         return user
     if user.is_active:
@@ -278,7 +279,7 @@ def disable_two_factor(user_id: int, actor: User | None, client: ClientInfo) -> 
         "You cannot turn off your own two-factor sign-in here: do it on your "
         "account page, with your password and a code; nothing changed.",
     )
-    user = _user(user_id)
+    user = get_user(user_id)
     if user.totp_secret is None:
         raise TwoFactorNotOn(
             f"{user.email} does not have two-factor sign-in on; nothing changed."

@@ -64,6 +64,9 @@ AUDIT = """() => {
 
 HEX_RE = re.compile(r"--([\w-]+)\s*:\s*(#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3})\s*;")
 ROOT_RE = re.compile(r":root\s*\{(.*?)\}", re.DOTALL)
+DARK_RE = re.compile(
+    r"@media\s*\(prefers-color-scheme:\s*dark\)\s*\{\s*:root\s*\{(.*?)\}", re.DOTALL
+)
 
 
 def audit(page: Page) -> list[str]:
@@ -72,11 +75,25 @@ def audit(page: Page) -> list[str]:
     return problems
 
 
-def custom_colours(stylesheet: str) -> dict[str, str]:
-    """Return the hex colours the stylesheet's :root declares, by property name."""
+def custom_colours(stylesheet: str, scheme: str = "light") -> dict[str, str]:
+    """Return the hex colours of the stylesheet's :root, by property name.
+
+    `scheme` "dark" gives them as a browser set to dark mode has them: those of
+    the `@media (prefers-color-scheme: dark)` block's :root over the light ones.
+    """
     root = ROOT_RE.search(stylesheet)
     assert root, "the stylesheet has no :root block"
-    return {name: value for name, value in HEX_RE.findall(root.group(1))}
+    colours = dict(HEX_RE.findall(root.group(1)))
+    if scheme == "dark":
+        colours.update(dark_colours(stylesheet))
+    return colours
+
+
+def dark_colours(stylesheet: str) -> dict[str, str]:
+    """Return the hex colours the dark-mode :root block sets, by property name."""
+    dark = DARK_RE.search(stylesheet)
+    assert dark, "the stylesheet has no @media (prefers-color-scheme: dark) :root"
+    return dict(HEX_RE.findall(dark.group(1)))
 
 
 def _channel(value: int) -> float:
@@ -99,3 +116,58 @@ def contrast_ratio(first: str, second: str) -> float:
         (relative_luminance(first), relative_luminance(second)), reverse=True
     )
     return (lighter + 0.05) / (darker + 0.05)
+
+
+# Every element that shows text, with its colour and the colour behind it: the first
+# opaque background of it or an ancestor (the page's, at the top). SVG (avatars, the
+# QR code) draws its own colours and is left out, as is text hidden from sight.
+TEXT_COLOURS = """() => {
+  const opaque = (colour) =>
+    !/rgba\\(.*, 0\\)$/.test(colour) && colour !== "transparent";
+  const behind = (el) => {
+    for (let at = el; at; at = at.parentElement) {
+      const colour = getComputedStyle(at).backgroundColor;
+      if (opaque(colour)) return colour;
+    }
+    return getComputedStyle(document.documentElement).backgroundColor;
+  };
+  const found = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (el.closest("svg")) continue;
+    const own = [...el.childNodes].some(
+      (node) => node.nodeType === Node.TEXT_NODE && node.textContent.trim()
+    );
+    if (!own) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width < 2 || box.height < 2 || !el.checkVisibility()) continue;
+    found.push({
+      text: el.innerText.trim().slice(0, 40),
+      tag: el.tagName.toLowerCase(),
+      colour: getComputedStyle(el).color,
+      background: behind(el),
+    });
+  }
+  return found;
+}"""
+RGB_RE = re.compile(r"rgba?\((\d+), (\d+), (\d+)")
+
+
+def hex_of(css_colour: str) -> str:
+    """Return a computed CSS colour, rgb() or rgba(), as #rrggbb (alpha dropped)."""
+    match = RGB_RE.match(css_colour)
+    assert match, f"not an rgb() colour: {css_colour}"
+    return "#" + "".join(f"{int(part):02x}" for part in match.groups())
+
+
+def low_contrast_text(page: Page, minimum: float = 4.5) -> list[str]:
+    """Return each piece of text on the page, as drawn, below `minimum`:1 contrast."""
+    shown: list[dict[str, str]] = page.evaluate(TEXT_COLOURS)
+    problems = []
+    for item in shown:
+        ratio = contrast_ratio(hex_of(item["colour"]), hex_of(item["background"]))
+        if ratio < minimum:
+            problems.append(
+                f"<{item['tag']}> {item['text']!r}: {item['colour']} on "
+                f"{item['background']} is {ratio:.2f}:1"
+            )
+    return problems

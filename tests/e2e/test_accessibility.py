@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.a11y import audit, contrast_ratio, custom_colours
+from tests.e2e.a11y import (
+    audit,
+    contrast_ratio,
+    custom_colours,
+    dark_colours,
+    low_contrast_text,
+)
 from tests.e2e.conftest import Member
 from tests.e2e.tour import tour
 
@@ -18,14 +24,25 @@ TEXT_COLOURS = ["text", "muted", "accent", "error", "success"]
 BACKGROUNDS = ["bg", "panel"]
 TEXT_MINIMUM = 4.5  # WCAG 2 AA, 1.4.3, body-size text
 NON_TEXT_MINIMUM = 3.0  # WCAG 2 AA, 1.4.11, a focus ring against what surrounds it
+# buttons: the text on a plain button and on a "danger" one
 PAIRS = [(text, bg) for text in TEXT_COLOURS for bg in BACKGROUNDS] + [
-    ("accent-text", "accent")
+    ("accent-text", "accent"),
+    ("accent-text", "error"),
 ]
+SCHEMES = ["light", "dark"]  # the system's setting; dark mode follows it
 
 
-@pytest.fixture(scope="module")
-def colours() -> dict[str, str]:
-    return custom_colours(STYLESHEET.read_text(encoding="utf-8"))
+@pytest.fixture(scope="module", params=SCHEMES)
+def colours(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The palette a browser in light, then in dark mode, has."""
+    return custom_colours(STYLESHEET.read_text(encoding="utf-8"), request.param)
+
+
+def test_the_dark_palette_sets_every_colour_the_light_one_does() -> None:
+    # A colour left out of dark mode would keep its light value on a dark page.
+    stylesheet = STYLESHEET.read_text(encoding="utf-8")
+
+    assert set(dark_colours(stylesheet)) == set(custom_colours(stylesheet))
 
 
 @pytest.mark.parametrize(
@@ -42,6 +59,15 @@ def test_text_colour_is_readable_on_its_background(
     )
 
 
+def test_a_fields_border_stands_out_from_the_page(colours: dict[str, str]) -> None:
+    ratio = contrast_ratio(colours["field-border"], colours["bg"])
+
+    assert ratio >= NON_TEXT_MINIMUM, (
+        f"--field-border {colours['field-border']} on --bg {colours['bg']} "
+        f"is {ratio:.2f}:1"
+    )
+
+
 @pytest.mark.parametrize("background", BACKGROUNDS)
 def test_focus_ring_stands_out_from_the_page(
     colours: dict[str, str], background: str
@@ -54,14 +80,27 @@ def test_focus_ring_stands_out_from_the_page(
     )
 
 
+def readable(page: Page) -> list[str]:
+    """The page's audit, and its text as drawn in light and in dark mode."""
+    problems = audit(page)
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        found = low_contrast_text(page, TEXT_MINIMUM)
+        problems += [f"{scheme}: {problem}" for problem in found]
+    page.emulate_media(color_scheme="light")
+    return problems
+
+
 @pytest.mark.browser
-def test_key_pages_pass_the_accessibility_audit(
+def test_key_pages_pass_the_accessibility_audit_with_readable_text_light_and_dark(
     page: Page, make_member: Callable[..., Member]
 ) -> None:
+    # The palettes are checked above; this checks the text as the browser draws
+    # it, so a colour written outside the palette is caught in either mode.
     viewer = make_member(name="Grace Hopper", bio="Found a moth.")
     other = make_member(name="Ada Lovelace", bio="Wrote the first program.")
 
-    problems = {stop.name: audit(page) for stop in tour(page, viewer, other)}
+    problems = {stop.name: readable(page) for stop in tour(page, viewer, other)}
 
     assert {name: found for name, found in problems.items() if found} == {}
 
