@@ -20,7 +20,7 @@ when a table is dropped: foreign keys are off during the rebuild (they can only 
 switched outside a transaction) and the copied rows are checked afterwards.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-07 16:30:00
 
 """
@@ -29,7 +29,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
