@@ -541,7 +541,7 @@ def foreign_keys() -> dict[str, list[tuple[Any, ...]]]:
 
 def test_0012_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sqlite):
     with empty_sqlite.app_context():
-        upgrade(revision="0009")
+        upgrade(revision="0011")
         sign_up_and_confirm("Ada Listed", "ada@example.com")
         sign_up_and_confirm("Bob Listed", "bob@example.com")
         sign_up.register_user(
@@ -584,7 +584,7 @@ def test_0012_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sql
         db.session.remove()
         rows = all_rows()
 
-        downgrade(revision="0009")
+        downgrade(revision="0011")
 
         assert all_rows() == rows
         assert foreign_keys() == references
