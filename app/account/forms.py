@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from wtforms import TextAreaField
+from functools import cache
+
+from wtforms import SelectField, TextAreaField
+
+# WTForms' type for a select's options: its type stubs predate it (and the
+# tuples they know are deprecated).
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.auth.forms import CODE_FIELD_OPTIONS, EMAIL, code_field, strip
+from app.dates import time_zones
 from app.forms import Form
 from app.models.user import NAME_MAX
 from app.services.accounts import BIO_MAX
@@ -32,12 +39,31 @@ def current_password_field(id: str | None = None) -> PasswordField:
     )
 
 
+@cache
+def zone_choices() -> list[SelectChoice]:
+    """Return the zones a member may choose, for the select, sorted by name.
+
+    Grouped by region ("Europe"; names without one, such as "UTC", under "Other"),
+    labelled with spaces for underscores ("America/New York").
+    """
+    return [
+        SelectChoice(
+            name,
+            name.replace("_", " "),
+            optgroup=name.split("/")[0] if "/" in name else "Other",
+        )
+        for name in time_zones()
+    ]
+
+
 class ProfileForm(Form):
     name = StringField("Name", [DataRequired("Enter your name."), Length(max=NAME_MAX)])
     bio = TextAreaField(
         "Bio", [Length(max=BIO_MAX, message=f"Use at most {BIO_MAX} characters.")]
     )
     listed = BooleanField("List me in the member directory")
+    # any value may come back: the service refuses a zone that is not in the list
+    time_zone = SelectField("Time zone", choices=zone_choices(), validate_choice=False)
 
 
 class EmailChangeForm(Form):

@@ -6,7 +6,7 @@ import unicodedata
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, and_, true
+from sqlalchemy import Boolean, Index, Integer, String, Text, and_, false, true
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -101,6 +101,12 @@ class User(Base):
     # are void (app/services/email_change.py).
     email_undo_from: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     email_undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The IANA zone times are shown in (app/dates.py); None shows UTC. Until the
+    # member chooses one in the profile, each sign-in sets the browser's own.
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Set by the database (no default here), so that inserts written for older
+    # schemas, as the migration tests make, still work.
+    time_zone_chosen: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     # Flask-Login's user protocol (`is_active` is the column above).
     is_authenticated: ClassVar[bool] = True

@@ -1,0 +1,38 @@
+"""time zones: the zone a member reads times in
+
+Times were shown in UTC only. `users.time_zone` holds the IANA name of the
+member's zone (NULL: UTC), set from the browser at each sign-in until the member
+chooses one in the profile, which `users.time_zone_chosen` records.
+
+Revision ID: 0014
+Revises: 0009
+Create Date: 2026-12-07 16:40:00
+
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0014"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("time_zone", sa.String(64)))
+        batch.add_column(
+            sa.Column(
+                "time_zone_chosen",
+                sa.Boolean(),
+                nullable=False,
+                server_default=sa.false(),
+            )
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("time_zone_chosen")
+        batch.drop_column("time_zone")
