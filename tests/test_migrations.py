@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import OutboxMail, SignUpClaim, User
 from app.models.base import utcnow
 from app.models.user import is_name_search
-from app.services import sign_up
+from app.services import accounts, sign_up
 from app.services.directory import list_members
 from app.services.security_log import ClientInfo
 from tests.factories import PASSWORD
@@ -449,3 +449,53 @@ def test_letter_folds_migration_rewrites_and_reverts_on_sqlite(empty_sqlite):
 @pytest.mark.postgres
 def test_letter_folds_migration_rewrites_and_reverts_on_postgres(postgres_schema):
     assert_letter_folds_migrate_existing_members(postgres_schema)
+
+
+# --- 0014: the member's time zone ---------------------------------------------------
+
+
+def assert_time_zone_migration_keeps_members_and_their_search(app: Flask) -> None:
+    """Upgrade with a member to 0014 and back: both ways the name search still works."""
+    with app.app_context():
+        upgrade(revision="0009")
+        db.session.execute(
+            User.__table__.insert(),
+            {
+                "email": "dorothy@example.com",
+                "name": "Dorothy Vaughan",
+                "name_key": "dorothy vaughan",
+                "bio": "",
+                "password_hash": "hash",
+                "is_active": True,
+                "is_admin": False,
+                "is_listed": True,
+                "email_verified_at": utcnow(),
+                "created_at": utcnow(),
+            },
+        )
+        db.session.commit()
+        upgrade()
+        member = db.session.scalars(select(User)).one()
+        assert (member.time_zone, member.time_zone_chosen) == (None, False)
+        db.session.remove()
+        downgrade(revision="0009")
+        upgrade()
+
+        accounts.update_profile(
+            member.id, name="Katherine Johnson", bio="", is_listed=True
+        )
+
+        found = list_members("katherine", 20, 1000)
+        assert [found_member.id for found_member in found.members] == [member.id]
+        assert list_members("dorothy", 20, 1000).total == 0
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_time_zone_migration_keeps_the_name_search_on_sqlite(empty_sqlite):
+    assert_time_zone_migration_keeps_members_and_their_search(empty_sqlite)
+
+
+@pytest.mark.postgres
+def test_time_zone_migration_keeps_the_name_search_on_postgres(postgres_schema):
+    assert_time_zone_migration_keeps_members_and_their_search(postgres_schema)

@@ -19,20 +19,23 @@ branch_labels = None
 depends_on = None
 
 
+# Not in batch mode: on SQLite that copies `users` to a new table, which drops the
+# name search's triggers (migration 0005). SQLite adds and drops a column itself.
+
+
 def upgrade():
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("time_zone", sa.String(64)))
-        batch.add_column(
-            sa.Column(
-                "time_zone_chosen",
-                sa.Boolean(),
-                nullable=False,
-                server_default=sa.false(),
-            )
-        )
+    op.add_column("users", sa.Column("time_zone", sa.String(64)))
+    op.add_column(
+        "users",
+        sa.Column(
+            "time_zone_chosen",
+            sa.Boolean(),
+            nullable=False,
+            server_default=sa.false(),
+        ),
+    )
 
 
 def downgrade():
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("time_zone_chosen")
-        batch.drop_column("time_zone")
+    op.drop_column("users", "time_zone_chosen")
+    op.drop_column("users", "time_zone")
