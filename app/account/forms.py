@@ -5,10 +5,6 @@ from __future__ import annotations
 from functools import cache
 
 from wtforms import SelectField, TextAreaField
-
-# WTForms' type for a select's options: its type stubs predate it (and the
-# tuples they know are deprecated).
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.auth.forms import CODE_FIELD_OPTIONS, EMAIL, code_field, strip
@@ -21,6 +17,7 @@ from app.services.two_factor import CODE_MAX_LENGTH
 from app.widgets import (
     BooleanField,
     EmailField,
+    FixedOptionsSelect,
     HiddenField,
     PasswordField,
     StringField,
@@ -40,20 +37,18 @@ def current_password_field(id: str | None = None) -> PasswordField:
 
 
 @cache
-def zone_choices() -> list[SelectChoice]:
-    """Return the zones a member may choose, for the select, sorted by name.
+def zone_options() -> list[tuple[str, str, str]]:
+    """Return the zones a member may choose, for the select: value, label, group.
 
-    Grouped by region ("Europe"; names without one, such as "UTC", under "Other"),
-    labelled with spaces for underscores ("America/New York").
+    Grouped by region ("Europe"; names without one, such as "UTC", under "Other",
+    last), in name order within each; labelled with spaces for underscores
+    ("America/New York").
     """
-    return [
-        SelectChoice(
-            name,
-            name.replace("_", " "),
-            optgroup=name.split("/")[0] if "/" in name else "Other",
-        )
+    options = [
+        (name, name.replace("_", " "), name.split("/")[0] if "/" in name else "Other")
         for name in time_zones()
     ]
+    return sorted(options, key=lambda option: (option[2] == "Other", option[2]))
 
 
 class ProfileForm(Form):
@@ -63,7 +58,11 @@ class ProfileForm(Form):
     )
     listed = BooleanField("List me in the member directory")
     # any value may come back: the service refuses a zone that is not in the list
-    time_zone = SelectField("Time zone", choices=zone_choices(), validate_choice=False)
+    time_zone = SelectField(
+        "Time zone",
+        validate_choice=False,
+        widget=FixedOptionsSelect(zone_options()),
+    )
 
 
 class EmailChangeForm(Form):
