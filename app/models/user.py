@@ -104,8 +104,9 @@ class User(Base):
     # The IANA zone times are shown in (app/dates.py); None shows UTC. Until the
     # member chooses one in the profile, each sign-in sets the browser's own.
     time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
-    # Set by the database (no default here), so that inserts written for older
-    # schemas, as the migration tests make, still work.
+    # Whether the member chose `time_zone` in the profile. Defaulted by the
+    # database alone, so that inserts written for an older schema (the migration
+    # tests') still work.
     time_zone_chosen: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     # Flask-Login's user protocol (`is_active` is the column above).

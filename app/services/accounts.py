@@ -111,9 +111,8 @@ def update_profile(
 
     `time_zone` is an IANA name ("Europe/Berlin"), None to keep the zone; a zone
     other than the one the member has is their choice, which sign-ins no longer
-    change. Raises
-    InvalidProfile (its `field` names "name", "bio" or "time_zone") and changes
-    nothing when one breaks the rules.
+    change. Raises InvalidProfile (its `field` names "name", "bio" or
+    "time_zone") and changes nothing when one breaks the rules.
     """
     name = clean_name(name)
     bio = bio.strip()
