@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import Flask
+from flask import Flask, has_request_context
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -136,8 +136,11 @@ def time_element(moment: datetime, zone: tzinfo, now: datetime) -> Markup:
 
 
 def reader_zone() -> tzinfo:
-    """Return the signed-in member's zone; UTC for a visitor or a member with none."""
-    if current_user.is_authenticated:
+    """Return the signed-in member's zone; UTC for a visitor or a member with none.
+
+    Outside a request (a mail rendered by the worker) there is no reader: UTC.
+    """
+    if has_request_context() and current_user.is_authenticated:
         return zone_info(current_user.time_zone)
     return UTC
 
