@@ -20,7 +20,6 @@ from markupsafe import Markup
 from app.models.base import utcnow
 
 DEFAULT_ZONE = "UTC"
-ZONE_NAME_MAX = 64  # the longest IANA name is 32 characters
 # Not zones a member lives in: the server's own setting, and a placeholder.
 NOT_PLACES = {"localtime", "Factory", "posixrules"}
 
