@@ -1,27 +1,177 @@
-"""Dates as the site writes them: "5 December 2026", the day without a leading zero.
+"""Dates and times as the site writes them, in the reader's time zone.
 
-Registered as the templates' `date` and `date_time` filters; the mail written in
-Python uses the functions themselves.
+"5 December 2026" (the day without a leading zero), "5 December 2026, 08:24 CET"
+(the zone always named), and recent times as "2 minutes ago" in a `<time>` element
+whose title holds the exact time. Every time a member reads goes through here:
+pages through the template filters (register_filters: in the signed-in member's
+zone, else UTC), mail through the functions themselves, given the zone.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
-from flask import Flask
+from flask import Flask, has_request_context
+from flask_login import current_user
+from markupsafe import Markup
+
+from app.models.base import utcnow
+
+DEFAULT_ZONE = "UTC"
+# Not zones a member lives in: the server's own setting, and a placeholder.
+NOT_PLACES = {"localtime", "Factory", "posixrules"}
 
 
-def format_date(moment: date) -> str:
-    """The day, the month's name and the year: "5 December 2026"."""
+@cache
+def time_zones() -> tuple[str, ...]:
+    """Return the IANA zone names a member may choose, sorted: "Africa/Abidjan"...
+
+    Read once from the system's time zone database (Python's zoneinfo).
+    """
+    return tuple(sorted(available_timezones() - NOT_PLACES))
+
+
+def is_time_zone(name: str | None) -> bool:
+    """Tell whether `name` is an IANA zone a member may choose ("Europe/Berlin")."""
+    return name is not None and name in _zone_set()
+
+
+@cache
+def _zone_set() -> frozenset[str]:
+    return frozenset(time_zones())
+
+
+def known_time_zone(name: object) -> str:
+    """Return `name` when it is a zone a member may choose, else "".
+
+    For a hidden field filled by the browser: a value it sends that is not a
+    zone is dropped, not refused.
+    """
+    return name if isinstance(name, str) and is_time_zone(name) else ""
+
+
+def zone_info(name: str | None) -> tzinfo:
+    """Return the zone of that IANA name; UTC for None or a name not known."""
+    if name is None or not is_time_zone(name):
+        return UTC
+    return ZoneInfo(name)
+
+
+def zone_label(moment: datetime) -> str:
+    """Name the zone of an aware datetime as its readers know it: "CET", "UTC+03".
+
+    Where the zone has no abbreviation of letters, the offset from UTC names it.
+    """
+    abbreviation = moment.strftime("%Z")
+    if abbreviation.isalpha():
+        return abbreviation
+    offset = moment.utcoffset() or timedelta()
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}" + (f":{rest:02d}" if rest else "")
+
+
+def format_date(moment: date, zone: tzinfo = UTC) -> str:
+    """The day, the month's name and the year: "5 December 2026".
+
+    An aware datetime is first moved to `zone`, so the day is the reader's.
+    """
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(zone)
     return f"{moment.day} {moment:%B %Y}"
 
 
-def format_date_time(moment: datetime) -> str:
-    """The date and the time of day: "5 December 2026, 07:24"."""
-    return f"{format_date(moment)}, {moment:%H:%M}"
+def format_time(moment: datetime, zone: tzinfo = UTC) -> str:
+    """The time of day and the zone: "08:24 CET".
+
+    `moment` is aware (the database gives UTC); it is written in `zone`.
+    """
+    local = moment.astimezone(zone)
+    return f"{local:%H:%M} {zone_label(local)}"
+
+
+def format_date_time(moment: datetime, zone: tzinfo = UTC) -> str:
+    """The date, the time of day and the zone: "5 December 2026, 08:24 CET".
+
+    `moment` is aware (the database gives UTC); it is written in `zone`.
+    """
+    return f"{format_date(moment, zone)}, {format_time(moment, zone)}"
+
+
+def describe_age(moment: datetime, now: datetime) -> str | None:
+    """Say how long ago `moment` was: "just now", "3 minutes ago", "1 hour ago".
+
+    None once it is a day old or more (or in the future by more than a minute):
+    then the date and time say it better.
+    """
+    seconds = (now - moment).total_seconds()
+    if -60 < seconds < 60:
+        return "just now"
+    if seconds < 0 or seconds >= 24 * 3600:
+        return None
+    if seconds < 3600:
+        return _count(int(seconds // 60), "minute")
+    return _count(int(seconds // 3600), "hour")
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}{'' if number == 1 else 's'} ago"
+
+
+def time_element(moment: datetime, zone: tzinfo, now: datetime) -> Markup:
+    """Return `moment` as a `<time>` element: recent as "2 minutes ago", else dated.
+
+    Its `datetime` attribute is the moment in ISO 8601, UTC; its title the exact
+    time in `zone`, zone named.
+    """
+    exact = format_date_time(moment, zone)
+    iso = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        iso, exact, describe_age(moment, now) or exact
+    )
+
+
+def reader_zone() -> tzinfo:
+    """Return the signed-in member's zone; UTC for a visitor or a member with none.
+
+    Outside a request (a mail rendered by the worker) there is no reader: UTC.
+    """
+    if has_request_context() and current_user.is_authenticated:
+        return zone_info(current_user.time_zone)
+    return UTC
+
+
+def _date_filter(moment: date) -> str:
+    return format_date(moment, reader_zone())
+
+
+def _date_time_filter(moment: datetime) -> str:
+    return format_date_time(moment, reader_zone())
+
+
+def _time_filter(moment: datetime) -> str:
+    return format_time(moment, reader_zone())
+
+
+def _when_filter(moment: datetime) -> Markup:
+    return time_element(moment, reader_zone(), utcnow())
+
+
+def _local_filter(moment: datetime) -> datetime:
+    return moment.astimezone(reader_zone())
 
 
 def register_filters(app: Flask) -> None:
-    """Offer both functions to the templates, as `date` and `date_time`."""
-    app.add_template_filter(format_date, "date")
-    app.add_template_filter(format_date_time, "date_time")
+    """Offer the templates `date`, `time`, `date_time`, `when` and `local`.
+
+    All in the reader's zone; `local` gives the datetime itself in that zone
+    (for the `datetime` attribute of a date's `<time>`).
+    """
+    app.add_template_filter(_date_filter, "date")
+    app.add_template_filter(_date_time_filter, "date_time")
+    app.add_template_filter(_time_filter, "time")
+    app.add_template_filter(_when_filter, "when")
+    app.add_template_filter(_local_filter, "local")

@@ -34,9 +34,12 @@ class PendingSignIn:
     user: User
     remember: bool
     next_url: str
+    time_zone: str  # the browser's, from the sign-in form ("" if it did not say)
 
 
-def begin_second_step(user: User, *, remember: bool, next_url: str) -> None:
+def begin_second_step(
+    user: User, *, remember: bool, next_url: str, time_zone: str = ""
+) -> None:
     """Remember in the state cookie that `user` gave the right password just now."""
     session[PENDING_KEY] = {
         "user": user.id,
@@ -46,6 +49,7 @@ def begin_second_step(user: User, *, remember: bool, next_url: str) -> None:
         "last_sign_in": _moment(user.last_login_at),
         "remember": remember,
         "next": next_url,
+        "time_zone": time_zone,
         "at": int(utcnow().timestamp()),
         # names this pending sign-in alone, for the rate limit of its codes
         "key": secrets.token_urlsafe(16),
@@ -67,7 +71,12 @@ def pending_sign_in() -> PendingSignIn | None:
     user = signin.pending_user(user_id, fingerprint)
     if user is None or _moment(user.last_login_at) != data.get("last_sign_in"):
         return None
-    return PendingSignIn(user, data.get("remember") is True, str(data.get("next", "")))
+    return PendingSignIn(
+        user,
+        data.get("remember") is True,
+        str(data.get("next", "")),
+        str(data.get("time_zone", "")),
+    )
 
 
 def _moment(moment: datetime | None) -> str | None:

@@ -18,7 +18,7 @@ from flask_login import current_user
 from app.extensions import login_manager
 from app.models import User, UserSession
 from app.security import renew_session_state
-from app.services import sessions, sign_in_alerts
+from app.services import accounts, sessions, sign_in_alerts
 from app.services.security_log import ClientInfo
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -52,11 +52,16 @@ def current_session() -> UserSession | None:
     return user_session
 
 
-def sign_in(user: User, *, remember: bool, client: ClientInfo) -> None:
+def sign_in(
+    user: User, *, remember: bool, client: ClientInfo, time_zone: str = ""
+) -> None:
     """Start a new session for the user; its cookie is set on the response.
 
-    A browser and IP pair new to the account mails its owner an alert.
+    `time_zone` is the browser's IANA zone, if it said; the member's times follow
+    it unless they chose one. A browser and IP pair new to the account mails its
+    owner an alert.
     """
+    accounts.note_browser_time_zone(user, time_zone)
     sign_in_alerts.alert_if_new(user, client)
     g.new_sign_in = (
         sessions.start_session(user, remember=remember, client=client),

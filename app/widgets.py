@@ -10,6 +10,7 @@ textarea calls the module's function instead, so the bio keeps WTForms' own.)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import wtforms
@@ -79,3 +80,49 @@ class HiddenField(wtforms.HiddenField):
 
 class BooleanField(wtforms.BooleanField):
     widget = CheckboxInput()
+
+
+class FixedOptionsSelect:
+    """A select of many options that never change (the time zones), written fast.
+
+    WTForms' Select writes each option through `html_params` on every render: 24 ms
+    a page for 600 zones. This widget is given its options, as (value, label,
+    group or None) in order, writes them once in WTForms' markup (`<optgroup>`
+    around each run of one group) and on each render only marks the field's value
+    as chosen. Its field's own `choices` are not read.
+    """
+
+    def __init__(self, options: Iterable[tuple[str, str, str | None]]) -> None:
+        self.parts: list[str] = []
+        # each value's position in `parts`, and its option written as chosen
+        self.chosen: dict[str, tuple[int, str]] = {}
+        group = None
+        for value, label, option_group in options:
+            if option_group != group:
+                if group is not None:
+                    self.parts.append("</optgroup>")
+                if option_group is not None:
+                    self.parts.append(
+                        f"<optgroup {html_attributes(label=option_group)}>"
+                    )
+                group = option_group
+            text = escape(label)
+            chosen = html_attributes(value=value, selected=True)
+            self.chosen[value] = (len(self.parts), f"<option {chosen}>{text}</option>")
+            self.parts.append(f"<option {html_attributes(value=value)}>{text}</option>")
+        if group is not None:
+            self.parts.append("</optgroup>")
+
+    def __call__(self, field: wtforms.Field, **kwargs: Any) -> Markup:
+        parts = self.parts
+        chosen = self.chosen.get(str(field.data))
+        if chosen is not None:
+            position, option = chosen
+            parts = parts.copy()
+            parts[position] = option
+        kwargs.setdefault("id", field.id)
+        attributes = html_attributes(name=field.name, **kwargs)
+        # every part was escaped by html_attributes or escape()
+        return Markup(  # noqa: S704  # nosec B704
+            f"<select {attributes}>{''.join(parts)}</select>"
+        )

@@ -70,6 +70,18 @@ def test_the_download_holds_the_members_profile_sessions_and_log(
     assert [event["kind"] for event in data["security_log"]] == ["sign_in", "sign_in"]
 
 
+def test_the_download_holds_the_members_time_zone(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user(time_zone="Europe/Berlin", time_zone_chosen=True)
+    assert sign_in(client, user.email).status_code == 302
+
+    data, _ = download(client)
+
+    assert data["settings"]["time_zone"] == "Europe/Berlin"
+    assert data["settings"]["time_zone_chosen"] is True
+
+
 def test_the_download_holds_no_hash_token_or_secret(
     app: Flask, client: FlaskClient, signed_in: User
 ) -> None:

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from time_machine import TimeMachineFixture
 
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User, UserSession
@@ -25,6 +26,9 @@ IPHONE = (
 )
 REVOKE_RE = re.compile(r'action="(/account/sessions/(\d+)/revoke)"')
 CURRENT_RE = re.compile(r'<li class="current">.*?</li>', re.S)
+FIRST_SESSION_RE = re.compile(
+    r'<ul class="sessions">\s*<li( class="current")?>.*?</li>', re.S
+)
 
 
 def browser(app: Flask, user_agent: str, ip: str = "198.51.100.7") -> FlaskClient:
@@ -78,6 +82,55 @@ def test_each_browser_lists_both_sessions_and_marks_its_own(
     assert "Mobile Safari 17 on iOS" in CURRENT_RE.search(on_phone).group(0)
     # only the other session has an end button
     assert len(REVOKE_RE.findall(on_laptop)) == 1
+
+
+def test_this_browser_is_listed_first_even_when_another_was_seen_since(
+    app: Flask, make_user: Callable[..., User], time_machine: TimeMachineFixture
+) -> None:
+    time_machine.move_to(datetime(2026, 12, 5, 7, 24, tzinfo=UTC), tick=False)
+    user = make_user()
+    laptop, phone = browser(app, CHROME), browser(app, IPHONE)
+    assert sign_in(laptop, user.email).status_code == 302
+    time_machine.shift(30)  # the phone signs in later: the most recently seen
+    assert sign_in(phone, user.email).status_code == 302
+
+    first = FIRST_SESSION_RE.search(sessions_page(laptop))
+
+    assert first is not None
+    assert first.group(1) is not None  # the current one
+    assert "Chrome 131 on Linux" in first.group(0)
+    assert "This browser" in first.group(0)
+
+
+@pytest.mark.parametrize(
+    ("signed_in_at", "exact"),
+    [
+        (datetime(2026, 12, 5, 7, 24, tzinfo=UTC), "5 December 2026, 08:24 CET"),
+        (datetime(2026, 7, 5, 7, 24, tzinfo=UTC), "5 July 2026, 09:24 CEST"),
+    ],
+    ids=["winter", "summer"],
+)
+def test_a_member_in_berlin_sees_session_times_in_berlin_time_named(
+    app: Flask,
+    make_user: Callable[..., User],
+    time_machine: TimeMachineFixture,
+    signed_in_at: datetime,
+    exact: str,
+) -> None:
+    time_machine.move_to(signed_in_at, tick=False)
+    user = make_user(time_zone="Europe/Berlin", time_zone_chosen=True)
+    laptop = browser(app, CHROME)
+    assert sign_in(laptop, user.email, remember=True).status_code == 302
+
+    time_machine.shift(timedelta(minutes=2, seconds=10))
+    recent = sessions_page(laptop)
+    time_machine.shift(timedelta(days=2))
+    older = sessions_page(laptop)
+
+    iso = signed_in_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f'<time datetime="{iso}" title="{exact}">2 minutes ago</time>' in recent
+    assert f'<time datetime="{iso}" title="{exact}">{exact}</time>' in older
+    assert "UTC" not in recent
 
 
 def test_ending_the_other_session_signs_that_browser_out_at_once(

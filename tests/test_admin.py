@@ -863,7 +863,7 @@ def test_a_refused_client_is_listed_in_words_with_the_key_only_in_the_form(
     shown = " ".join(shown_of(page).split())
     assert "IP 198.51.100.23 with typo.prone@example.com" in shown
     assert "sign-in, per IP and address: 5 per minute" in shown
-    assert "Refused 1 time, the last at" in shown
+    assert "Refused 1 time, the last just now" in shown
     for internal in ("LIMITER", "auth.login_submit", "5 per 1 minute", "|"):
         assert internal not in shown
     keys = re.findall(r'name="key" value="([^"]*)"', page)

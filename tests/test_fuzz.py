@@ -91,7 +91,7 @@ FUZZED_FORMS: dict[str, FormSpec] = {
         ("name", "email", "password", "confirm"), page="/auth/register"
     ),
     "/auth/login": FormSpec(
-        ("email", "password", "remember", "next"), page="/auth/login"
+        ("email", "password", "remember", "next", "time_zone"), page="/auth/login"
     ),
     "/auth/verify/resend": FormSpec(("email",), page="/auth/verify/not-a-token"),
     "/auth/forgot": FormSpec(("email",), page="/auth/forgot"),
@@ -107,7 +107,7 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     ),
     "/auth/logout": FormSpec((), page="/account/profile", signed_in=True),
     "/account/profile": FormSpec(
-        ("name", "bio", "listed"), page="/account/profile", signed_in=True
+        ("name", "bio", "listed", "time_zone"), page="/account/profile", signed_in=True
     ),
     "/account/password": FormSpec(
         ("username", "current", "password", "confirm"),
@@ -175,6 +175,12 @@ PLAUSIBLE: dict[str, list[str]] = {
     "listed": ["y", ""],
     "remember": ["y", ""],
     "next": ["/users/", "//evil.example/", "https://evil.example/"],
+    "time_zone": [
+        "Europe/Berlin",
+        "UTC",
+        "America/Argentina/Buenos_Aires",
+        "Mars/Olympus",
+    ],
     "code": [APP_CODE, "123456", " 12 34 56 ", "abcde-fghjk"],
     "trust": ["y", ""],
     "enrolment": [PAGE_VALUE],

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import OutboxMail, SignUpClaim, User, UserSession
 from app.models.base import utcnow
 from app.models.user import is_name_search
-from app.services import account_data, sign_up
+from app.services import account_data, accounts, sign_up
 from app.services.directory import list_members
 from app.services.security_log import ClientInfo
 from tests.factories import PASSWORD
@@ -451,7 +451,7 @@ def test_letter_folds_migration_rewrites_and_reverts_on_postgres(postgres_schema
     assert_letter_folds_migrate_existing_members(postgres_schema)
 
 
-# --- ids are never given twice (0012) --------------------------------------------
+# --- ids are never given twice (0014) --------------------------------------------
 
 ID_TABLES = [
     "users",
@@ -488,12 +488,51 @@ def assert_a_new_member_gets_a_new_id(app: Flask) -> None:
                     {"table": table},
                 )
                 assert sequence is not None, table
+
+
+# --- 0013: the member's time zone ---------------------------------------------------
+
+
+def assert_time_zone_migration_keeps_members_and_their_search(app: Flask) -> None:
+    """Upgrade with a member to 0013 and back: both ways the name search still works."""
+    with app.app_context():
+        upgrade(revision="0011")
+        db.session.execute(
+            User.__table__.insert(),
+            {
+                "email": "dorothy@example.com",
+                "name": "Dorothy Vaughan",
+                "name_key": "dorothy vaughan",
+                "bio": "",
+                "password_hash": "hash",
+                "is_active": True,
+                "is_admin": False,
+                "is_listed": True,
+                "email_verified_at": utcnow(),
+                "created_at": utcnow(),
+            },
+        )
+        db.session.commit()
+        upgrade()
+        member = db.session.scalars(select(User)).one()
+        assert (member.time_zone, member.time_zone_chosen) == (None, False)
+        db.session.remove()
+        downgrade(revision="0011")
+        upgrade()
+
+        accounts.update_profile(
+            member.id, name="Katherine Johnson", bio="", is_listed=True
+        )
+
+        found = list_members("katherine", 20, 1000)
+        assert [found_member.id for found_member in found.members] == [member.id]
+        assert list_members("dorothy", 20, 1000).total == 0
         db.session.remove()
         db.engine.dispose()
 
 
 def test_a_new_member_never_gets_the_id_of_a_deleted_one_on_sqlite(empty_sqlite):
-    # Before 0012 SQLite gave the newcomer the id just freed: an old link to the
+    # Before 0014 SQLite gave the newcomer the id just freed: an old link to the
     # deleted member's profile (/members/<id>) showed the newcomer.
     assert_a_new_member_gets_a_new_id(empty_sqlite)
 
@@ -539,9 +578,9 @@ def foreign_keys() -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def test_0012_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sqlite):
+def test_0014_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sqlite):
     with empty_sqlite.app_context():
-        upgrade(revision="0011")
+        upgrade(revision="0013")
         sign_up_and_confirm("Ada Listed", "ada@example.com")
         sign_up_and_confirm("Bob Listed", "bob@example.com")
         sign_up.register_user(
@@ -584,7 +623,7 @@ def test_0012_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sql
         db.session.remove()
         rows = all_rows()
 
-        downgrade(revision="0011")
+        downgrade(revision="0013")
 
         assert all_rows() == rows
         assert foreign_keys() == references
@@ -594,3 +633,12 @@ def test_0012_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sql
             k: v for k, v in schema.items() if not k.startswith("table")
         }
         db.engine.dispose()
+
+
+def test_time_zone_migration_keeps_the_name_search_on_sqlite(empty_sqlite):
+    assert_time_zone_migration_keeps_members_and_their_search(empty_sqlite)
+
+
+@pytest.mark.postgres
+def test_time_zone_migration_keeps_the_name_search_on_postgres(postgres_schema):
+    assert_time_zone_migration_keeps_members_and_their_search(postgres_schema)

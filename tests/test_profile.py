@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import User
 from app.services import accounts
 from tests.conftest import sign_in, snapshot, submit
+from tests.factories import PASSWORD
 
 MEMBER_LINK_RE = re.compile(r'href="/users/(\d+)"')
 XSS_PAYLOADS = [
@@ -324,3 +325,77 @@ def test_a_name_that_needs_a_joiner_keeps_it(app, client, signed_in, name):
 
     assert response.status_code == 302
     assert stored(app, signed_in.id).name == name
+
+
+# --- The time zone times are shown in ---------------------------------------------
+
+
+def save_zone(client, time_zone: str, name: str = "Zoned Member"):
+    return submit(
+        client, "/account/profile", {"name": name, "bio": "", "time_zone": time_zone}
+    )
+
+
+def test_the_profile_offers_every_zone_and_shows_the_members(client, make_user):
+    user = make_user(time_zone="Europe/Berlin")
+    sign_in(client, user.email)
+
+    body = client.get("/account/profile").get_data(as_text=True)
+
+    select = re.search(r'<select[^>]*name="time_zone".*?</select>', body, re.S)
+    assert select and '<label for="time_zone">Time zone</label>' in body
+    assert re.search(r'<option selected value="Europe/Berlin">', select.group(0))
+    assert 'value="America/New_York">America/New York</option>' in select.group(0)
+    assert 'value="Pacific/Kiritimati"' in select.group(0)
+    assert 'value="localtime"' not in select.group(0)  # the server's, not a place
+
+
+def test_a_zone_chosen_in_the_profile_is_kept_whatever_browser_signs_in(
+    app, client, make_user
+):
+    user = make_user(name="Zoned Member", time_zone="Europe/Berlin")
+    sign_in(client, user.email)
+
+    response = save_zone(client, "America/New_York")
+    submit(
+        app.test_client(),
+        "/auth/login",
+        {"email": user.email, "password": PASSWORD, "time_zone": "Asia/Tokyo"},
+    )
+
+    assert response.status_code == 302
+    assert stored(app, user.id).time_zone == "America/New_York"
+
+
+def test_saving_the_profile_as_it_was_chooses_no_zone(app, client, make_user):
+    user = make_user(name="Zoned Member", time_zone="Europe/Berlin")
+    sign_in(client, user.email)
+
+    assert save_zone(client, "Europe/Berlin", name="New Name").status_code == 302
+    submit(
+        app.test_client(),
+        "/auth/login",
+        {"email": user.email, "password": PASSWORD, "time_zone": "Asia/Tokyo"},
+    )
+
+    assert stored(app, user.id).time_zone == "Asia/Tokyo"  # still the browser's
+
+
+@pytest.mark.parametrize(
+    "zone", ["Mars/Olympus", "", "localtime", "europe/berlin", "../../etc/passwd"]
+)
+def test_a_zone_not_in_the_list_is_refused_and_nothing_changes(
+    app, client, make_user, zone
+):
+    user = make_user(name="Original Name", time_zone="Europe/Berlin")
+    sign_in(client, user.email)
+    before = snapshot(app)
+
+    response = save_zone(client, zone, name="A New Name")
+
+    body = response.get_data(as_text=True)
+    errors = dict(re.findall(r'<p class="error" id="(\w+)-error">([^<]*)</p>', body))
+    assert response.status_code == 422
+    assert errors == {"time_zone": "Choose your time zone from the list."}
+    assert 'aria-describedby="time_zone-hint time_zone-error"' in body
+    assert snapshot(app) == before

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from markupsafe import Markup
+from wtforms import Form, SelectChoice, SelectField
 from wtforms.widgets import html_params
 
-from app.widgets import html_attributes
+from app.account.forms import zone_options
+from app.widgets import FixedOptionsSelect, html_attributes
 
 NAMES = st.sampled_from(
     ["value", "id", "name", "class_", "for_", "autocomplete", "aria_describedby",
@@ -32,4 +35,28 @@ def test_a_value_cannot_leave_its_attribute() -> None:
     assert "<script>" not in written
     assert (
         written == 'name="bio" value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"'
+    )
+
+
+class ZoneForm(Form):
+    zone = SelectField(
+        "Zone",
+        choices=[
+            SelectChoice(value, label, optgroup=group)
+            for value, label, group in zone_options()
+        ],
+    )
+    fast_zone = SelectField("Zone", widget=FixedOptionsSelect(zone_options()))
+
+
+@pytest.mark.parametrize("chosen", [None, "Europe/Berlin", "UTC", "Mars/Olympus"])
+def test_the_zone_select_writes_what_wtforms_select_writes(chosen: str | None) -> None:
+    form = ZoneForm(meta={"csrf": False}, zone=chosen, fast_zone=chosen)
+    attributes = {"aria_describedby": "zone-hint", "aria_invalid": False}
+
+    wtforms_own = str(form.zone(**attributes)).replace('"zone"', '"fast_zone"')
+
+    assert str(form.fast_zone(**attributes)) == wtforms_own
+    assert ('<option selected value="Europe/Berlin">' in wtforms_own) == (
+        chosen == "Europe/Berlin"
     )

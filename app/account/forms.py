@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from wtforms import TextAreaField
+from functools import cache
+
+from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.auth.forms import CODE_FIELD_OPTIONS, EMAIL, code_field, strip
+from app.dates import time_zones
 from app.forms import Form
 from app.models.user import NAME_MAX
 from app.services.accounts import BIO_MAX
@@ -14,6 +17,7 @@ from app.services.two_factor import CODE_MAX_LENGTH
 from app.widgets import (
     BooleanField,
     EmailField,
+    FixedOptionsSelect,
     HiddenField,
     PasswordField,
     StringField,
@@ -32,12 +36,33 @@ def current_password_field(id: str | None = None) -> PasswordField:
     )
 
 
+@cache
+def zone_options() -> list[tuple[str, str, str]]:
+    """Return the zones a member may choose, for the select: value, label, group.
+
+    Grouped by region ("Europe"; names without one, such as "UTC", under "Other",
+    last), in name order within each; labelled with spaces for underscores
+    ("America/New York").
+    """
+    options = [
+        (name, name.replace("_", " "), name.split("/")[0] if "/" in name else "Other")
+        for name in time_zones()
+    ]
+    return sorted(options, key=lambda option: (option[2] == "Other", option[2]))
+
+
 class ProfileForm(Form):
     name = StringField("Name", [DataRequired("Enter your name."), Length(max=NAME_MAX)])
     bio = TextAreaField(
         "Bio", [Length(max=BIO_MAX, message=f"Use at most {BIO_MAX} characters.")]
     )
     listed = BooleanField("List me in the member directory")
+    # any value may come back: the service refuses a zone that is not in the list
+    time_zone = SelectField(
+        "Time zone",
+        validate_choice=False,
+        widget=FixedOptionsSelect(zone_options()),
+    )
 
 
 class EmailChangeForm(Form):

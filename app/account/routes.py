@@ -30,6 +30,7 @@ from app.account.forms import (
     ProfileForm,
     RecoveryCodesForm,
 )
+from app.dates import DEFAULT_ZONE
 from app.errors import FormPage, refused_form_page, too_many
 from app.extensions import limiter
 from app.forms import ConfirmForm, Form, add_error, form_status
@@ -119,6 +120,7 @@ def profile() -> Page:
         form.name.data = current_user.name
         form.bio.data = current_user.bio
         form.listed.data = current_user.is_listed
+        form.time_zone.data = current_user.time_zone or DEFAULT_ZONE
     if form.validate_on_submit():
         try:
             accounts.update_profile(
@@ -126,6 +128,7 @@ def profile() -> Page:
                 name=form.name.data or "",
                 bio=form.bio.data or "",
                 is_listed=form.listed.data,
+                time_zone=form.time_zone.data,
             )
         except accounts.InvalidProfile as error:
             add_error(form[error.field], str(error))
@@ -192,6 +195,7 @@ def sessions_page() -> str:
         )
         for user_session in sessions.list_sessions(current_user.id)
     ]
+    entries.sort(key=lambda entry: not entry.current)  # this browser first
     return render_template("account/sessions.html", sessions=entries)
 
 

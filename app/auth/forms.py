@@ -8,6 +8,7 @@ from typing import Any
 from wtforms import Field
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from app.dates import known_time_zone
 from app.forms import Form
 from app.security import safe_next
 from app.services.email_address import EMAIL_MAX, is_email_address
@@ -93,6 +94,8 @@ class LoginForm(Form):
     )
     remember = BooleanField("Remember me for 30 days")
     next = HiddenField(filters=[path_on_this_site])
+    # the browser's IANA zone, filled by time-zone.js; anything else is dropped
+    time_zone = HiddenField(filters=[known_time_zone])
 
 
 class EmailForm(Form):

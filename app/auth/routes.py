@@ -297,11 +297,19 @@ def login_submit() -> Page:
             if user.totp_secret is not None:
                 if not is_trusted_browser(user):
                     begin_second_step(
-                        user, remember=form.remember.data, next_url=next_url
+                        user,
+                        remember=form.remember.data,
+                        next_url=next_url,
+                        time_zone=form.time_zone.data or "",
                     )
                     return redirect(url_for("auth.two_factor"))
                 two_factor.trusted_browser_signed_in(user)
-            sign_in(user, remember=form.remember.data, client=client_info())
+            sign_in(
+                user,
+                remember=form.remember.data,
+                client=client_info(),
+                time_zone=form.time_zone.data or "",
+            )
             return redirect(next_url)
     status = {"bad_credentials": 401, "unverified": 403, "inactive": 403}.get(
         problem or "", form_status(form)
@@ -364,7 +372,12 @@ def second_step() -> Page:
                 "Vestibule and your phone's clock is right, or use a recovery code.",
             )
         else:
-            sign_in(pending.user, remember=pending.remember, client=client_info())
+            sign_in(
+                pending.user,
+                remember=pending.remember,
+                client=client_info(),
+                time_zone=pending.time_zone,
+            )
             if used_recovery_code:
                 left = two_factor.recovery_codes_left(pending.user.id)
                 flash(

@@ -12,7 +12,7 @@ from app.models.base import Base, UTCDateTime, utcnow
 
 class UserSession(Base):
     __tablename__ = "user_sessions"
-    # AUTOINCREMENT on SQLite: an id is never given twice (see migration 0012)
+    # AUTOINCREMENT on SQLite: an id is never given twice (see migration 0014)
     __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -6,7 +6,7 @@ import unicodedata
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, and_, true
+from sqlalchemy import Boolean, Index, Integer, String, Text, and_, false, true
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -68,7 +68,7 @@ class User(Base):
     """
 
     __tablename__ = "users"
-    # AUTOINCREMENT on SQLite: an id is never given twice (see migration 0012)
+    # AUTOINCREMENT on SQLite: an id is never given twice (see migration 0014)
     __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -108,6 +108,13 @@ class User(Base):
     # None until the first one (links mailed before the keys carry none).
     reset_link_key: Mapped[str | None] = mapped_column(String(32), default=None)
     email_change_link_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The IANA zone times are shown in (app/dates.py); None shows UTC. Until the
+    # member chooses one in the profile, each sign-in sets the browser's own.
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Whether the member chose `time_zone` in the profile. Defaulted by the
+    # database alone, so that inserts written for an older schema (the migration
+    # tests') still work.
+    time_zone_chosen: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     # Flask-Login's user protocol (`is_active` is the column above).
     is_authenticated: ClassVar[bool] = True

@@ -62,6 +62,10 @@ def export_account(user_id: int) -> dict[str, Any]:
             "two_factor_since": _time(user.totp_enabled_at),
             "recovery_codes_left": two_factor.recovery_codes_left(user.id),
             "admin": user.is_admin,
+            # the IANA zone times are shown in (None: UTC), and whether the
+            # member chose it in the profile or it is their browser's
+            "time_zone": user.time_zone,
+            "time_zone_chosen": user.time_zone_chosen,
         },
         "sessions": [
             {

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.dates import DEFAULT_ZONE, is_time_zone
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User, UserSession
 from app.models.user import NAME_MAX
@@ -30,7 +31,7 @@ BIO_MAX = 500
 
 
 class InvalidProfile(ServiceError):
-    """A name or bio breaks the rules; `field` says which ("name" or "bio")."""
+    """A profile field breaks the rules; `field` says which ("name", "bio"...)."""
 
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
@@ -104,11 +105,20 @@ def find_user_by_email(email: str) -> User | None:
     ).first()
 
 
-def update_profile(user_id: int, *, name: str, bio: str, is_listed: bool) -> None:
-    """Save the user's name, bio and directory visibility, and commit.
+def update_profile(
+    user_id: int,
+    *,
+    name: str,
+    bio: str,
+    is_listed: bool,
+    time_zone: str | None = None,
+) -> None:
+    """Save the user's name, bio, directory visibility and time zone, and commit.
 
-    Raises InvalidProfile (its `field` names "name" or "bio") and changes nothing
-    when either breaks the rules.
+    `time_zone` is an IANA name ("Europe/Berlin"), None to keep the zone; a zone
+    other than the one the member has is their choice, which sign-ins no longer
+    change. Raises InvalidProfile (its `field` names "name", "bio" or
+    "time_zone") and changes nothing when one breaks the rules.
     """
     name = clean_name(name)
     bio = bio.strip()
@@ -116,11 +126,28 @@ def update_profile(user_id: int, *, name: str, bio: str, is_listed: bool) -> Non
         raise InvalidProfile(
             f"Your bio must be at most {BIO_MAX} characters.", field="bio"
         )
+    if time_zone is not None and not is_time_zone(time_zone):
+        raise InvalidProfile("Choose your time zone from the list.", field="time_zone")
     user = db.session.get_one(User, user_id)
     user.name = name
     user.bio = bio
     user.is_listed = is_listed
+    # Saving the profile as it was (to change the bio) chooses no zone: only a
+    # zone other than the one shown is the member's choice.
+    if time_zone is not None and time_zone != (user.time_zone or DEFAULT_ZONE):
+        user.time_zone = time_zone
+        user.time_zone_chosen = True
     db.session.commit()
+
+
+def note_browser_time_zone(user: User, time_zone: str) -> None:
+    """At a sign-in, take the browser's IANA zone unless the member chose one.
+
+    An empty or unknown `time_zone` (no script ran) changes nothing. The caller's
+    transaction commits.
+    """
+    if is_time_zone(time_zone) and not user.time_zone_chosen:
+        user.time_zone = time_zone
 
 
 def change_password(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.dates import format_date_time
+from app.dates import format_date_time, zone_info
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User
 from app.models.base import utcnow
@@ -49,7 +49,7 @@ def alert_if_new(user: User, client: ClientInfo) -> None:
         "A new sign-in to your Vestibule account",
         "sign_in_alert",
         user=user,
-        when=f"{format_date_time(utcnow())} UTC",
+        when=format_date_time(utcnow(), zone_info(user.time_zone)),
         ip=client.ip or "unknown",
         browser=describe_browser(client.user_agent),
         link=mailer.link("auth.not_me", token=token),

@@ -19,8 +19,8 @@ Rebuilding `users` drops it, and SQLite runs the foreign keys' ON DELETE CASCADE
 when a table is dropped: foreign keys are off during the rebuild (they can only be
 switched outside a transaction) and the copied rows are checked afterwards.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07 16:30:00
 
 """
@@ -28,8 +28,8 @@ Create Date: 2026-12-07 16:30:00
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0012"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
