@@ -43,7 +43,10 @@ def test_check_your_inbox_names_the_address_typed_and_leads_back_to_sign_up(
     response = sign_up(client, " Ada.Lovelace@Example.COM ")
 
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "We sent a message to <strong>a…@example.com</strong>" in page
+    assert (
+        'We sent a message to <strong class="address">ada.lovelace@example.com</strong>'
+        in page
+    )
     assert 'href="/auth/register">Back to sign-up' in page
 
 
@@ -57,8 +60,10 @@ def test_check_your_inbox_reads_the_same_for_an_address_with_an_account(
         sign_up(browser, email)
         pages.append(text_of(browser, "/auth/check-inbox"))
 
-    taken, free = (re.sub(r'value="[^"]+"', "", page) for page in pages)
-    assert taken == free  # t…@example.com both: nothing tells them apart
+    taken, free = (
+        re.sub(r'value="[^"]+"|t\w+@example.com', "", page) for page in pages
+    )
+    assert taken == free  # but for the address typed, nothing tells them apart
 
 
 def test_after_forgot_password_the_page_names_the_address_and_leads_to_sign_in(
@@ -68,7 +73,8 @@ def test_after_forgot_password_the_page_names_the_address_and_leads_to_sign_in(
 
     page = text_of(client, "/auth/check-inbox")
 
-    assert "g…@example.com" in page and "A reset link works for an hour." in page
+    assert '<strong class="address">grace@example.com</strong>' in page
+    assert "A reset link works for an hour." in page
     assert "Back to sign in" in page and "Back to sign-up" not in page
 
 
@@ -148,7 +154,9 @@ def test_the_reset_form_names_the_account_and_asks_for_a_new_password(
 
     page = text_of(client, link_in(outbox()[-1].body))
 
-    assert "For the account of <strong>g…@example.com</strong>" in page
+    assert (
+        'For the account of <strong class="address">grace@example.com</strong>' in page
+    )
     assert "A new password signs out every other browser signed in to it." in page
     assert '<label for="password">New password</label>' in page
     assert '<label for="confirm">Confirm new password</label>' in page
@@ -284,7 +292,7 @@ def test_a_reset_of_another_account_says_whose_and_who_is_still_signed_in(
 
     assert where == "/"
     assert messages == [
-        "The new password of a…@example.com is set. 1 session was signed out. "
+        "The new password of ada@example.com is set. 1 session was signed out. "
         "You are still signed in as Grace Hopper."
     ]
 
@@ -370,8 +378,10 @@ def test_a_search_that_finds_nobody_offers_every_member(
 def test_check_your_inbox_names_an_international_domain_as_it_was_typed(
     client: FlaskClient,
 ) -> None:
-    # Today: "a…@xn--bcher-kva.de", a spelling the person never typed.
+    # Once "a…@xn--bcher-kva.de", a spelling the person never typed.
     response = sign_up(client, "ada@bücher.de")
 
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "We sent a message to <strong>a…@bücher.de</strong>" in page
+    assert 'We sent a message to <strong class="address">ada@bücher.de</strong>' in (
+        page
+    )

@@ -45,7 +45,6 @@ from app.services import (
     two_factor,
 )
 from app.services.browsers import describe_browser
-from app.services.email_address import mask_email
 from app.services.passwords import WeakPassword
 from app.services.tokens import InvalidLink
 from app.sign_in_cookie import (
@@ -219,7 +218,7 @@ def email() -> Page:
             add_error(form.email, "That is your address already.")
         else:
             flash(
-                f"We sent a link to {mask_email(new_email)}. Your account moves to "
+                f"We sent a link to {new_email}. Your account moves to "
                 "that address when you open it; until then, nothing changes.",
                 "success",
             )

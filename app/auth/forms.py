@@ -11,10 +11,17 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from app.forms import Form
 from app.security import safe_next
 from app.services.email_address import EMAIL_MAX, is_email_address
-from app.services.passwords import MAX_LENGTH, MIN_LENGTH
+from app.services.passwords import (
+    LONGER_THAN_ANY,
+    MAX_LENGTH,
+    MIN_LENGTH,
+    TOO_LONG,
+    TOO_SHORT,
+)
 from app.services.two_factor import CODE_MAX_LENGTH
 from app.widgets import (
     BooleanField,
+    CodeField,
     EmailField,
     HiddenField,
     PasswordField,
@@ -54,6 +61,19 @@ def path_on_this_site(value: str | None) -> str:
     return safe_next(value, "") if isinstance(value, str) else ""
 
 
+def new_password_length() -> list[Length]:
+    """Return the checks of a new password's length, each with its own message."""
+    return [
+        Length(min=MIN_LENGTH, message=TOO_SHORT),
+        Length(max=MAX_LENGTH, message=TOO_LONG),
+    ]
+
+
+def typed_password_length() -> Length:
+    """Return the check of a typed (current) password's length."""
+    return Length(max=MAX_LENGTH, message=LONGER_THAN_ANY)
+
+
 def new_password_fields(
     label: str = "Password",
 ) -> tuple[PasswordField, PasswordField]:
@@ -61,14 +81,7 @@ def new_password_fields(
     return (
         PasswordField(
             label,
-            [
-                DataRequired("Choose a password."),
-                Length(
-                    MIN_LENGTH,
-                    MAX_LENGTH,
-                    f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.",
-                ),
-            ],
+            [DataRequired("Choose a password."), *new_password_length()],
         ),
         PasswordField(
             f"Confirm {label.lower()}",
@@ -89,7 +102,7 @@ class RegisterForm(Form):
 class LoginForm(Form):
     email = EmailField("E-mail", EMAIL, filters=[strip])
     password = PasswordField(
-        "Password", [DataRequired("Enter your password."), Length(max=MAX_LENGTH)]
+        "Password", [DataRequired("Enter your password."), typed_password_length()]
     )
     remember = BooleanField("Remember me for 30 days")
     next = HiddenField(filters=[path_on_this_site])
@@ -107,20 +120,28 @@ class ConfirmSignUpForm(Form):
     """The verify link's button; a browser that did not sign up types the password."""
 
     password = PasswordField(
-        "The password you chose when you signed up", [Length(max=MAX_LENGTH)]
+        "The password you chose when you signed up", [typed_password_length()]
     )
 
 
-# What a second-step field takes: the app's six digits or a recovery code.
+# The app's six digits: a phone opens its number pad, and offers a code it received.
 CODE_FIELD_OPTIONS: dict[str, str] = {
+    "inputmode": "numeric",
+    "autocomplete": "one-time-code",
+    "autocapitalize": "off",
+    "spellcheck": "false",
+}
+# A recovery code is letters and digits, typed or pasted from where it was kept.
+RECOVERY_CODE_OPTIONS: dict[str, str] = {
+    "autocomplete": "off",
     "autocapitalize": "off",
     "spellcheck": "false",
 }
 
 
-def code_field(label: str, message: str, id: str | None = None) -> StringField:
-    """Return a field for a two-factor code (the app's, or a recovery code)."""
-    return StringField(
+def code_field(label: str, message: str, id: str | None = None) -> CodeField:
+    """Return a field for the six-digit code of the member's authenticator app."""
+    return CodeField(
         label,
         [DataRequired(message), Length(max=CODE_MAX_LENGTH)],
         render_kw=CODE_FIELD_OPTIONS,
@@ -128,6 +149,34 @@ def code_field(label: str, message: str, id: str | None = None) -> StringField:
     )
 
 
-class TwoFactorForm(Form):
+def recovery_code_field(id: str | None = None) -> CodeField:
+    """Return the field where a recovery code is typed instead of the app's code."""
+    return CodeField(
+        "Recovery code",
+        [Length(max=CODE_MAX_LENGTH)],
+        render_kw=RECOVERY_CODE_OPTIONS,
+        id=id,
+    )
+
+
+class SecondFactorForm(Form):
+    """A form that takes the app's code, or a recovery code in a field of its own.
+
+    The six-digit field opens a phone's number pad, on which a recovery code's
+    letters cannot be typed. `code.data` holds whichever was typed (the app's
+    code when both were), so the services and routes read one field.
+    """
+
+    code: CodeField
+    recovery_code: CodeField
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not (self.code.data or "").strip() and self.recovery_code.data:
+            self.code.data = self.recovery_code.data
+        return super().validate(extra_validators)
+
+
+class TwoFactorForm(SecondFactorForm):
     code = code_field("Code", "Enter the code from your app, or a recovery code.")
+    recovery_code = recovery_code_field()
     trust = BooleanField("Trust this browser for 30 days")
