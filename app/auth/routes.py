@@ -292,8 +292,6 @@ def verify_resend() -> Page:
     return render_template("auth/verify_failed.html", form=form, expired=False), 422
 
 
-# The sign-in page is the most viewed page: GET and POST are two views so that
-# showing it skips the rate limiter, which cost it 7 %; only posting is limited.
 # The state-cookie key of the address the sign-in form is filled in with once, after
 # a link of that address set its password or unlocked its sign-in.
 SIGN_IN_AS = "sign_in_as"
@@ -304,6 +302,8 @@ def _sign_in_as(email: str) -> Response:
     return redirect(url_for("auth.login"))
 
 
+# The sign-in page is the most viewed page: GET and POST are two views so that
+# showing it skips the rate limiter, which cost it 7 %; only posting is limited.
 @bp.get("/login")
 def login() -> Page:
     form = LoginForm(next=request.args.get("next", ""))
