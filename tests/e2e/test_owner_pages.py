@@ -115,6 +115,22 @@ def test_a_long_name_in_the_desktop_header_is_whole_while_there_is_room(
     assert cut is False
 
 
+def test_the_longest_name_is_cut_to_fit_a_narrow_desktop_header(
+    open_tab: OpenTab, make_member: Callable[..., Member]
+) -> None:
+    member = make_member(name=("Maria Konstantinopoulou-Vanderbilt " * 3)[:80])
+    page = open_tab(viewport={"width": 700, "height": 800}).page
+    sign_in(page, member)
+
+    name = account_menu(page).locator(".who")
+    cut = name.evaluate("el => el.scrollWidth > el.clientWidth")
+    scrolls = page.evaluate(
+        "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )
+
+    assert cut is True and scrolls is False
+
+
 def test_a_long_address_on_check_your_inbox_wraps_on_a_phone(
     open_tab: OpenTab,
 ) -> None:
