@@ -68,6 +68,10 @@ class Form(FlaskForm):
             valid = False
         return valid
 
+    def field_showing_errors_of(self, field: Field) -> Field:
+        """Return the field where the refusals of `field` are shown: itself here."""
+        return field
+
     def first_field_in_error(self) -> Field | None:
         """Return the form's first field, in page order, that has an error, or None."""
         return next((field for field in self if field.errors), None)
@@ -83,7 +87,14 @@ class Form(FlaskForm):
 
 
 def add_error(field: Field, message: str) -> None:
-    """Show a rule's refusal next to the field it concerns."""
+    """Show a rule's refusal next to the field it concerns.
+
+    Its form may name another field as where it shows: a refused second factor
+    shows at the field it was typed in (auth.forms.SecondFactorForm).
+    """
+    form = getattr(field.meta, "form", None)
+    if isinstance(form, Form):
+        field = form.field_showing_errors_of(field)
     field.errors = [*field.errors, message]
 
 

@@ -876,6 +876,33 @@ def test_a_wrong_code_is_cleared_from_its_field(
         assert "271828" not in page and "wrong-recovery-code" not in page
 
 
+def test_a_refused_recovery_code_is_shown_and_focused_where_it_was_typed(
+    app: Flask, client: FlaskClient, member: tuple[User, str, list[str]]
+) -> None:
+    user, _, _ = member
+    browser = app.test_client()
+    assert sign_in(browser, user.email).status_code == 302
+
+    at_sign_in = submit(browser, SECOND_STEP, {"recovery_code": "wrong-recovery"})
+    at_turn_off = submit(
+        client,
+        "/account/two-factor",
+        {"password": PASSWORD, "recovery_code": "wrong-recovery"},
+        action="/account/two-factor/disable",
+    )
+
+    for response, field in (
+        (at_sign_in, "recovery_code"),
+        (at_turn_off, "off-recovery-code"),
+    ):
+        page = response.get_data(as_text=True)
+        tag = re.findall(rf'<input[^>]*\sid="{field}"[^>]*>', page)[0]
+        assert f'aria-describedby="{field}-hint {field}-error"' in tag
+        assert "autofocus" in tag
+        assert f'<p class="error" id="{field}-error">' in page
+        assert '<details class="recovery-code" open>' in page
+
+
 def test_new_recovery_codes_can_be_downloaded_as_a_text_file(
     client: FlaskClient, member: tuple[User, str, list[str]]
 ) -> None:

@@ -169,11 +169,19 @@ class SecondFactorForm(Form):
 
     code: CodeField
     recovery_code: CodeField
+    typed_recovery_code = False
 
     def validate(self, extra_validators: Any = None) -> bool:
         if not (self.code.data or "").strip() and self.recovery_code.data:
             self.code.data = self.recovery_code.data
+            self.typed_recovery_code = True
         return super().validate(extra_validators)
+
+    def field_showing_errors_of(self, field: Field) -> Field:
+        """Show a refused code at the field it was typed in, which the page focuses."""
+        if field is self.code and self.typed_recovery_code:
+            return self.recovery_code
+        return field
 
 
 class TwoFactorForm(SecondFactorForm):
