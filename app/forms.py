@@ -32,6 +32,19 @@ class Form(FlaskForm):
 
     class Meta(FlaskForm.Meta):
         csrf = False
+        form: Form | None = None
+
+        def bind_field(self, form: Any, unbound_field: Any, options: Any) -> Any:
+            self.form = form  # the meta is the form's own: one per form built
+            return super().bind_field(form, unbound_field, options)
+
+        def render_field(self, field: Field, render_kw: dict[str, Any]) -> Any:
+            # A refused form focuses its first field in error, whatever field the
+            # page focuses when it is fresh: the one to fix, not the one to type.
+            in_error = self.form.first_field_in_error() if self.form else None
+            if in_error is not None:
+                render_kw = {**render_kw, "autofocus": field is in_error}
+            return super().render_field(field, render_kw)
 
         def wrap_formdata(self, form: Any, formdata: Any) -> Any:
             if formdata is None or hasattr(formdata, "getlist"):  # given by the caller
@@ -55,6 +68,14 @@ class Form(FlaskForm):
             valid = False
         return valid
 
+    def field_showing_errors_of(self, field: Field) -> Field:
+        """Return the field where the refusals of `field` are shown: itself here."""
+        return field
+
+    def first_field_in_error(self) -> Field | None:
+        """Return the form's first field, in page order, that has an error, or None."""
+        return next((field for field in self if field.errors), None)
+
     def _show_hidden_errors(self) -> None:
         # A page shows a field's errors next to it, and a hidden field has no
         # place: its refusal would send the form back with no reason given.
@@ -66,7 +87,14 @@ class Form(FlaskForm):
 
 
 def add_error(field: Field, message: str) -> None:
-    """Show a rule's refusal next to the field it concerns."""
+    """Show a rule's refusal next to the field it concerns.
+
+    Its form may name another field as where it shows: a refused second factor
+    shows at the field it was typed in (auth.forms.SecondFactorForm).
+    """
+    form = getattr(field.meta, "form", None)
+    if isinstance(form, Form):
+        field = form.field_showing_errors_of(field)
     field.errors = [*field.errors, message]
 
 

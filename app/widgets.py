@@ -62,8 +62,24 @@ class HiddenInput(WritesAttributesFast, widgets.HiddenInput): ...
 class CheckboxInput(WritesAttributesFast, widgets.CheckboxInput): ...
 
 
+class CodeInput(TextInput):
+    """A text input for a one-time code that never writes its value back.
+
+    A refused code is of no use again (the app shows a new one, a recovery code
+    was wrong), so the field comes back empty, as a password field does.
+    """
+
+    def __call__(self, field: wtforms.Field, **kwargs: Any) -> Markup:
+        kwargs["value"] = ""
+        return super().__call__(field, **kwargs)
+
+
 class StringField(wtforms.StringField):
     widget = TextInput()
+
+
+class CodeField(wtforms.StringField):
+    widget = CodeInput()
 
 
 class EmailField(wtforms.EmailField):

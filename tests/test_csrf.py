@@ -402,7 +402,7 @@ ROUTING_ERRORS = [
     ("PATCH", "/account/profile", 405),
     ("PUT", "/account/password", 405),
     ("POST", "/users/me", 405),
-    ("POST", "/auth/check-inbox", 405),
+    ("PUT", "/auth/check-inbox", 405),
     ("POST", "/", 405),
 ]
 ROUTING_TITLES = {404: "Page not found", 405: "Method not allowed"}

@@ -407,3 +407,35 @@ def test_an_undo_racing_the_thiefs_next_move_still_takes_the_account_back(
     assert 500 not in statuses and 503 not in statuses, statuses
     assert address_of(app, user) == user.email  # whichever ran first
     assert thief.get("/account/profile").status_code == 302  # signed out
+
+
+def test_after_an_undo_the_page_says_a_reset_link_is_on_its_way_to_the_old_address(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    # Not "Sign in", with the password the undo has just voided.
+    user = make_user(email="ada@example.com")
+    assert sign_in(client, user.email).status_code == 302
+    assert ask_to_move(client, NEW).status_code == 302
+    assert submit(client, link_in(mail_to(outbox, NEW, CONFIRM).body), {})
+    undo = link_in(mail_to(outbox, user.email, MOVED).body)
+    owner = app.test_client()
+
+    response = submit(owner, undo, {})
+
+    assert response.headers["Location"] == "/auth/check-inbox"
+    page = owner.get("/auth/check-inbox").get_data(as_text=True)
+    assert (
+        "A link to choose a new password is on its way to "
+        '<strong class="address">ada@example.com</strong>'
+    ) in page
+    assert "Its password no longer works." in page
+    assert mail_to(outbox, user.email, "Reset your password")
+
+
+def test_asking_to_move_names_the_new_address_whole(
+    client: FlaskClient, signed_in: User
+) -> None:
+    response = ask_to_move(client, "ada.lovelace.1815@example.org")
+
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "We sent a link to ada.lovelace.1815@example.org." in page

@@ -63,6 +63,7 @@ EMAIL_UNDO = "/auth/email-undo/<token>"
 REVOKE = "/account/sessions/<int:session_id>/revoke"
 REVOKE_OTHERS = "/account/sessions/revoke-others"
 SECOND_STEP = "/auth/two-factor"
+CHECK_INBOX = "/auth/check-inbox"
 ENABLE_TWO_FACTOR = "/account/two-factor"
 # Stand-ins among the plausible values, replaced when posted: the value the page
 # itself holds in that field, and the code the member's app shows now.
@@ -95,6 +96,8 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     ),
     "/auth/verify/resend": FormSpec(("email",), page="/auth/verify/not-a-token"),
     "/auth/forgot": FormSpec(("email",), page="/auth/forgot"),
+    # "send the link again": the page has its form once a link was asked for
+    CHECK_INBOX: FormSpec(("email",), page=CHECK_INBOX),
     # the page is the reset link itself, fetched from the mail for each example
     RESET: FormSpec(("username", "password", "confirm"), page=RESET),
     VERIFY: FormSpec(("username", "password"), page=VERIFY),
@@ -121,20 +124,22 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     REVOKE: FormSpec((), page="/account/sessions", signed_in=True),
     REVOKE_OTHERS: FormSpec((), page="/account/sessions", signed_in=True),
     # the second step opens after the password step (open_form takes it)
-    SECOND_STEP: FormSpec(("code", "trust"), page=SECOND_STEP, two_factor=True),
+    SECOND_STEP: FormSpec(
+        ("code", "recovery_code", "trust"), page=SECOND_STEP, two_factor=True
+    ),
     ENABLE_TWO_FACTOR: FormSpec(
         ("username", "enrolment", "code", "password"),
         page="/account/two-factor",
         signed_in=True,
     ),
     "/account/two-factor/disable": FormSpec(
-        ("username", "password", "code"),
+        ("username", "password", "code", "recovery_code"),
         page="/account/two-factor",
         signed_in=True,
         two_factor=True,
     ),
     "/account/two-factor/recovery-codes": FormSpec(
-        ("username", "password", "code"),
+        ("username", "password", "code", "recovery_code"),
         page="/account/two-factor",
         signed_in=True,
         two_factor=True,
@@ -182,6 +187,7 @@ PLAUSIBLE: dict[str, list[str]] = {
         "Mars/Olympus",
     ],
     "code": [APP_CODE, "123456", " 12 34 56 ", "abcde-fghjk"],
+    "recovery_code": ["", "abcde-fghjk", " ABCDE FGHJK "],
     "trust": ["y", ""],
     "enrolment": [PAGE_VALUE],
     "key": [PAGE_VALUE, "LIMITER/unknown"],
@@ -558,6 +564,8 @@ def open_form(
         path = admin_form_path(app, make_user, route)
         if route in ASKED_ONCE:  # the list's button opens the page that asks once
             page = path
+    if route == CHECK_INBOX:
+        assert submit(browser, "/auth/forgot", {"email": ADA}).status_code == 302
     if route in LINK_PAGES:
         page = path = LINK_PAGES[route](browser, app)
         if path_token is not None:

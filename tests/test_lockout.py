@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -277,3 +278,14 @@ def test_wrong_passwords_arriving_at_once_are_each_counted_and_mailed_once(
         db.session.remove()
     paused = [m for m in outbox() if m.subject == "Sign-in to your account is paused"]
     assert len(paused) == 1
+
+
+def test_after_unlocking_the_sign_in_form_has_the_address(app, make_user, outbox, now):
+    user = make_user(email="ada@example.com")
+    fail(app, user.email, 10)
+    owner = app.test_client()
+
+    unlocked = submit(owner, link_in(outbox()[0].body), {})
+
+    page = owner.get(unlocked.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="email"[^>]*value="ada@example.com"', page)

@@ -26,7 +26,8 @@ from app.services.passwords import (
     check_password_strength,
     strength_sample,
 )
-from tests.conftest import submit
+from tests.conftest import link_in, sign_in, submit
+from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL = "ada@example.com"
@@ -176,3 +177,40 @@ def test_importing_the_password_rules_leaves_zxcvbn_unloaded():
     )
 
     assert result.stdout.strip() == "[]"
+
+
+TOO_LONG = ("plum orbit cascade lantern " * 10)[:257]
+
+
+@pytest.mark.parametrize("form", ["sign-up", "password change", "reset"])
+def test_a_new_password_over_the_maximum_is_told_the_maximum(
+    app, client, make_user, outbox, form
+):
+    # Not "Use 10 to 256 characters", which reads as if it were too short.
+    data = {"password": TOO_LONG, "confirm": TOO_LONG}
+    if form == "sign-up":
+        response = submit(
+            client, "/auth/register", {**data, "name": NAME, "email": EMAIL}
+        )
+    elif form == "password change":
+        user = make_user()
+        sign_in(client, user.email)
+        response = submit(client, "/account/password", {**data, "current": PASSWORD})
+    else:
+        user = make_user()
+        submit(client, "/auth/forgot", {"email": user.email})
+        response = submit(client, link_in(outbox()[-1].body), data)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Use at most 256 characters." in page
+    assert "10 to 256" not in page
+
+
+def test_a_typed_password_over_the_maximum_says_no_password_is_that_long(
+    client, make_user
+):
+    response = sign_in(client, make_user().email, TOO_LONG)
+
+    assert response.status_code == 422
+    assert "A password has at most 256 characters" in response.get_data(as_text=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -339,3 +340,17 @@ def test_forgot_sends_no_link_for_a_deactivated_account(
     assert response.headers["Location"] == "/auth/check-inbox"
     [mail] = outbox()
     assert "/auth/reset/" not in mail.body
+
+
+def test_after_a_reset_the_sign_in_form_has_the_address_and_focuses_the_password(
+    client: FlaskClient, user: User, outbox: Outbox
+) -> None:
+    path = request_reset(client, user.email, outbox)
+
+    response = choose_password(client, path)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    again = client.get("/auth/login").get_data(as_text=True)
+
+    assert re.search(r'<input[^>]*id="email"[^>]*value="ada@example.com"', page)
+    assert re.search(r'<input[^>]*autofocus[^>]*id="password"', page)
+    assert 'value="ada@example.com"' not in again  # filled in once

@@ -223,12 +223,12 @@ LONG = ("plum orbit cascade lantern " * 10)[:257]
         ),
         pytest.param(
             {"password": "Tr0ub4dor", "confirm": "Tr0ub4dor"},
-            "Use 10 to 256 characters",
+            "Use at least 10 characters.",
             id="short",
         ),
         pytest.param(
             {"password": LONG, "confirm": LONG},
-            "Use 10 to 256 characters",
+            "Use at most 256 characters.",
             id="long",
         ),
         pytest.param(

@@ -196,3 +196,19 @@ def test_the_same_browser_after_an_update_is_no_new_browser(
     assert sign_in(browser(app, updated, "198.51.100.7"), user.email).status_code == 302
 
     assert alerts(outbox, user.email) == []
+
+
+def test_after_this_wasnt_me_the_page_says_a_reset_link_is_on_its_way(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user(email="ada@example.com")
+    owner, _, link = signed_in_by_owner_then_thief(app, user, outbox)
+
+    response = submit(owner, link, {})
+
+    assert response.headers["Location"] == "/auth/check-inbox"
+    page = owner.get("/auth/check-inbox").get_data(as_text=True)
+    assert (
+        "A link to choose a new password is on its way to "
+        '<strong class="address">ada@example.com</strong>'
+    ) in page

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import re
+import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -815,3 +817,130 @@ def test_wrong_codes_at_the_same_moment_are_each_a_401_never_a_500(
             thread.join()
 
     assert set(statuses) == {401}, statuses
+
+
+# -- code fields on a phone, recovery codes kept (issue 23) ------------------------
+
+
+def inputs_named(page: str, name: str) -> list[str]:
+    return re.findall(rf'<input[^>]*\sname="{name}"[^>]*>', page)
+
+
+def test_every_six_digit_field_opens_the_number_pad_and_takes_a_code_received(
+    app: Flask,
+    client: FlaskClient,
+    member: tuple[User, str, list[str]],
+    make_user: Callable[..., User],
+) -> None:
+    user, _, _ = member
+    pages = {
+        path: client.get(path).get_data(as_text=True)
+        for path in ("/account/two-factor", "/account/delete")
+    }
+    browser = app.test_client()
+    assert sign_in(browser, user.email).status_code == 302
+    pages[SECOND_STEP] = browser.get(SECOND_STEP).get_data(as_text=True)
+    newcomer = app.test_client()
+    assert sign_in(newcomer, make_user().email).status_code == 302
+    pages["set-up"] = newcomer.get("/account/two-factor").get_data(as_text=True)
+
+    fields = [
+        (p, tag) for p, page in pages.items() for tag in inputs_named(page, "code")
+    ]
+    assert len(fields) == 5  # renewing and turning off share a page
+    for path, tag in fields:
+        assert 'inputmode="numeric"' in tag, path
+        assert 'autocomplete="one-time-code"' in tag, path
+
+
+def test_a_recovery_code_has_a_field_of_its_own_that_signs_in(
+    app: Flask, member: tuple[User, str, list[str]]
+) -> None:
+    # On the number pad a recovery code's letters cannot be typed.
+    user, _, codes = member
+    browser = app.test_client()
+    assert sign_in(browser, user.email).status_code == 302
+    page = browser.get(SECOND_STEP).get_data(as_text=True)
+    (field,) = inputs_named(page, "recovery_code")
+    assert "inputmode" not in field
+    assert "Use a recovery code" in page
+
+    response = submit(browser, SECOND_STEP, {"code": "", "recovery_code": codes[0]})
+
+    assert response.status_code == 302
+    assert is_signed_in(browser)
+
+
+def test_a_wrong_code_is_cleared_from_its_field(
+    app: Flask, client: FlaskClient, member: tuple[User, str, list[str]]
+) -> None:
+    user, _, _ = member
+    browser = app.test_client()
+    assert sign_in(browser, user.email).status_code == 302
+
+    at_sign_in = second_step(browser, "271828")
+    wrong_recovery = submit(
+        browser, SECOND_STEP, {"code": "", "recovery_code": "wrong-recovery-code"}
+    )
+    at_turn_off = submit(
+        client,
+        "/account/two-factor",
+        {"password": PASSWORD, "code": "271828"},
+        action="/account/two-factor/disable",
+    )
+
+    assert at_sign_in.status_code == wrong_recovery.status_code == 401
+    assert at_turn_off.status_code == 422
+    for response in (at_sign_in, wrong_recovery, at_turn_off):
+        page = response.get_data(as_text=True)
+        assert 'aria-invalid="true"' in page
+        assert "271828" not in page and "wrong-recovery-code" not in page
+
+
+def test_a_refused_recovery_code_is_shown_and_focused_where_it_was_typed(
+    app: Flask, client: FlaskClient, member: tuple[User, str, list[str]]
+) -> None:
+    user, _, _ = member
+    browser = app.test_client()
+    assert sign_in(browser, user.email).status_code == 302
+
+    at_sign_in = submit(browser, SECOND_STEP, {"recovery_code": "wrong-recovery"})
+    at_turn_off = submit(
+        client,
+        "/account/two-factor",
+        {"password": PASSWORD, "recovery_code": "wrong-recovery"},
+        action="/account/two-factor/disable",
+    )
+
+    for response, field in (
+        (at_sign_in, "recovery_code"),
+        (at_turn_off, "off-recovery-code"),
+    ):
+        page = response.get_data(as_text=True)
+        tag = re.findall(rf'<input[^>]*\sid="{field}"[^>]*>', page)[0]
+        assert f'aria-describedby="{field}-hint {field}-error"' in tag
+        assert "autofocus" in tag
+        assert f'<p class="error" id="{field}-error">' in page
+        assert '<details class="recovery-code" open>' in page
+
+
+def test_new_recovery_codes_can_be_downloaded_as_a_text_file(
+    client: FlaskClient, member: tuple[User, str, list[str]]
+) -> None:
+    user, secret, _ = member
+
+    response = renew_codes(client, PASSWORD, code_for(secret))
+
+    page = response.get_data(as_text=True)
+    found = re.search(
+        r'<a [^>]*href="data:text/plain;charset=utf-8,([^"]+)" '
+        r'download="vestibule-recovery-codes.txt"',
+        page,
+    )
+    assert found, "no download link"
+    lines = urllib.parse.unquote(html.unescape(found[1])).splitlines()
+    assert lines[0] == f"Vestibule recovery codes for {user.email}"
+    assert [line for line in lines[2:] if line] == recovery_codes_on(response)
+    # copy and print: buttons of the page's own script, shown by it
+    assert 'src="/static/recovery-codes.js?v=' in page
+    assert "data-copy-codes hidden" in page and "data-print-codes hidden" in page

@@ -7,15 +7,24 @@ from functools import cache
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.auth.forms import CODE_FIELD_OPTIONS, EMAIL, code_field, strip
+from app.auth.forms import (
+    CODE_FIELD_OPTIONS,
+    EMAIL,
+    SecondFactorForm,
+    code_field,
+    new_password_length,
+    recovery_code_field,
+    strip,
+    typed_password_length,
+)
 from app.dates import time_zones
 from app.forms import Form
 from app.models.user import NAME_MAX
 from app.services.accounts import BIO_MAX
-from app.services.passwords import MAX_LENGTH, MIN_LENGTH
 from app.services.two_factor import CODE_MAX_LENGTH
 from app.widgets import (
     BooleanField,
+    CodeField,
     EmailField,
     FixedOptionsSelect,
     HiddenField,
@@ -31,7 +40,7 @@ def current_password_field(id: str | None = None) -> PasswordField:
     """
     return PasswordField(
         "Your password",
-        [DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
+        [DataRequired("Enter your password."), typed_password_length()],
         id=id,
     )
 
@@ -70,14 +79,15 @@ class EmailChangeForm(Form):
     password = current_password_field()
 
 
-class DeleteAccountForm(Form):
+class DeleteAccountForm(SecondFactorForm):
     password = current_password_field()
     # asked for, and checked, only while two-factor sign-in is on
-    code = StringField(
+    code = CodeField(
         "Two-factor code",
         [Length(max=CODE_MAX_LENGTH)],
         render_kw=CODE_FIELD_OPTIONS,
     )
+    recovery_code = recovery_code_field()
 
 
 class EnableTwoFactorForm(Form):
@@ -87,37 +97,34 @@ class EnableTwoFactorForm(Form):
 
 
 # The two forms share a page: each field keeps its name but has an id of its own.
-class DisableTwoFactorForm(Form):
+class DisableTwoFactorForm(SecondFactorForm):
     password = current_password_field(id="off-password")
     code = code_field(
-        "Code from your app, or a recovery code",
+        "Code from your app",
         "Enter the code from your app, or a recovery code.",
         id="off-code",
     )
+    recovery_code = recovery_code_field(id="off-recovery-code")
 
 
-class RecoveryCodesForm(Form):
+class RecoveryCodesForm(SecondFactorForm):
     password = current_password_field(id="codes-password")
     code = code_field(
-        "Code from your app, or a recovery code",
+        "Code from your app",
         "Enter the code from your app, or a recovery code.",
         id="codes-code",
     )
+    recovery_code = recovery_code_field(id="codes-recovery-code")
 
 
 class PasswordForm(Form):
     current = PasswordField(
         "Current password",
-        [DataRequired("Enter your current password."), Length(max=MAX_LENGTH)],
+        [DataRequired("Enter your current password."), typed_password_length()],
     )
     password = PasswordField(
         "New password",
-        [
-            DataRequired("Choose a new password."),
-            Length(
-                MIN_LENGTH, MAX_LENGTH, f"Use {MIN_LENGTH} to {MAX_LENGTH} characters."
-            ),
-        ],
+        [DataRequired("Choose a new password."), *new_password_length()],
     )
     confirm = PasswordField(
         "Confirm new password",

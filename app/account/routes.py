@@ -55,7 +55,6 @@ from app.services import (
     two_factor,
 )
 from app.services.browsers import describe_browser
-from app.services.email_address import mask_email
 from app.services.passwords import WeakPassword
 from app.services.tokens import InvalidLink
 from app.sign_in_cookie import (
@@ -85,12 +84,12 @@ AnyForm = TypeVar("AnyForm", bound=Form)
 def confirmation_asked(form: AnyForm, *fields: str) -> AnyForm:
     """Leave out the fields that confirm who asks while the session's window is open.
 
-    `fields` name them (the password and code fields by default). Once the session
+    `fields` name them (the password and both code fields by default). Once the session
     confirmed its password on a settings form, settings ask for nothing more for a
     few minutes (app/services/reauthentication.py).
     """
     if reauthentication.window_open(current_session()):
-        for name in fields or ("password", "code"):
+        for name in fields or ("password", "code", "recovery_code"):
             if name in form:
                 del form[name]
     return form
@@ -270,7 +269,7 @@ def email() -> Page:
             add_error(form.email, "That is your address already.")
         else:
             flash(
-                f"We sent a link to {mask_email(new_email)}. Your account moves to "
+                f"We sent a link to {new_email}. Your account moves to "
                 "that address when you open it; until then, nothing changes.",
                 "success",
             )

@@ -12,10 +12,17 @@ from app.dates import known_time_zone
 from app.forms import Form
 from app.security import safe_next
 from app.services.email_address import EMAIL_MAX, is_email_address
-from app.services.passwords import MAX_LENGTH, MIN_LENGTH
+from app.services.passwords import (
+    LONGER_THAN_ANY,
+    MAX_LENGTH,
+    MIN_LENGTH,
+    TOO_LONG,
+    TOO_SHORT,
+)
 from app.services.two_factor import CODE_MAX_LENGTH
 from app.widgets import (
     BooleanField,
+    CodeField,
     EmailField,
     HiddenField,
     PasswordField,
@@ -55,6 +62,19 @@ def path_on_this_site(value: str | None) -> str:
     return safe_next(value, "") if isinstance(value, str) else ""
 
 
+def new_password_length() -> list[Length]:
+    """Return the checks of a new password's length, each with its own message."""
+    return [
+        Length(min=MIN_LENGTH, message=TOO_SHORT),
+        Length(max=MAX_LENGTH, message=TOO_LONG),
+    ]
+
+
+def typed_password_length() -> Length:
+    """Return the check of a typed (current) password's length."""
+    return Length(max=MAX_LENGTH, message=LONGER_THAN_ANY)
+
+
 def new_password_fields(
     label: str = "Password",
 ) -> tuple[PasswordField, PasswordField]:
@@ -62,14 +82,7 @@ def new_password_fields(
     return (
         PasswordField(
             label,
-            [
-                DataRequired("Choose a password."),
-                Length(
-                    MIN_LENGTH,
-                    MAX_LENGTH,
-                    f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.",
-                ),
-            ],
+            [DataRequired("Choose a password."), *new_password_length()],
         ),
         PasswordField(
             f"Confirm {label.lower()}",
@@ -90,7 +103,7 @@ class RegisterForm(Form):
 class LoginForm(Form):
     email = EmailField("E-mail", EMAIL, filters=[strip])
     password = PasswordField(
-        "Password", [DataRequired("Enter your password."), Length(max=MAX_LENGTH)]
+        "Password", [DataRequired("Enter your password."), typed_password_length()]
     )
     remember = BooleanField("Remember me for 30 days")
     next = HiddenField(filters=[path_on_this_site])
@@ -110,20 +123,28 @@ class ConfirmSignUpForm(Form):
     """The verify link's button; a browser that did not sign up types the password."""
 
     password = PasswordField(
-        "The password you chose when you signed up", [Length(max=MAX_LENGTH)]
+        "The password you chose when you signed up", [typed_password_length()]
     )
 
 
-# What a second-step field takes: the app's six digits or a recovery code.
+# The app's six digits: a phone opens its number pad, and offers a code it received.
 CODE_FIELD_OPTIONS: dict[str, str] = {
+    "inputmode": "numeric",
+    "autocomplete": "one-time-code",
+    "autocapitalize": "off",
+    "spellcheck": "false",
+}
+# A recovery code is letters and digits, typed or pasted from where it was kept.
+RECOVERY_CODE_OPTIONS: dict[str, str] = {
+    "autocomplete": "off",
     "autocapitalize": "off",
     "spellcheck": "false",
 }
 
 
-def code_field(label: str, message: str, id: str | None = None) -> StringField:
-    """Return a field for a two-factor code (the app's, or a recovery code)."""
-    return StringField(
+def code_field(label: str, message: str, id: str | None = None) -> CodeField:
+    """Return a field for the six-digit code of the member's authenticator app."""
+    return CodeField(
         label,
         [DataRequired(message), Length(max=CODE_MAX_LENGTH)],
         render_kw=CODE_FIELD_OPTIONS,
@@ -131,6 +152,44 @@ def code_field(label: str, message: str, id: str | None = None) -> StringField:
     )
 
 
-class TwoFactorForm(Form):
+def recovery_code_field(id: str | None = None) -> CodeField:
+    """Return the field where a recovery code is typed instead of the app's code."""
+    return CodeField(
+        "Recovery code",
+        [Length(max=CODE_MAX_LENGTH)],
+        render_kw=RECOVERY_CODE_OPTIONS,
+        id=id,
+    )
+
+
+class SecondFactorForm(Form):
+    """A form that takes the app's code, or a recovery code in a field of its own.
+
+    The six-digit field opens a phone's number pad, on which a recovery code's
+    letters cannot be typed. `code.data` holds whichever was typed (the app's
+    code when both were), so the services and routes read one field.
+    """
+
+    code: CodeField
+    recovery_code: CodeField
+    typed_recovery_code = False
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        # Within the reauthentication window the account forms have neither field.
+        asked = "code" in self and "recovery_code" in self
+        if asked and not (self.code.data or "").strip() and self.recovery_code.data:
+            self.code.data = self.recovery_code.data
+            self.typed_recovery_code = True
+        return super().validate(extra_validators)
+
+    def field_showing_errors_of(self, field: Field) -> Field:
+        """Show a refused code at the field it was typed in, which the page focuses."""
+        if field is self.code and self.typed_recovery_code:
+            return self.recovery_code
+        return field
+
+
+class TwoFactorForm(SecondFactorForm):
     code = code_field("Code", "Enter the code from your app, or a recovery code.")
+    recovery_code = recovery_code_field()
     trust = BooleanField("Trust this browser for 30 days")

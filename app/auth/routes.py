@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import time
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -26,7 +28,7 @@ from app.auth.forms import (
     ResetForm,
     TwoFactorForm,
 )
-from app.errors import FormPage, refuse_form, refused_form_page
+from app.errors import FormPage, refuse_form, refused_form_page, too_many
 from app.extensions import limiter
 from app.forms import ConfirmForm, add_error, form_status
 from app.models import User
@@ -48,6 +50,7 @@ from app.ratelimits import (
     ip_key,
     queued_mail_link,
     refused_form,
+    seconds_until_reset,
     setting,
     wrong_answer,
 )
@@ -63,7 +66,6 @@ from app.services import (
     signin,
     two_factor,
 )
-from app.services.email_address import mask_email
 from app.services.passwords import WeakPassword
 from app.services.tokens import ExpiredLink, InvalidLink
 from app.sign_in_cookie import current_session, forget_sign_in, sign_in, sign_out
@@ -125,28 +127,77 @@ def _sign_up_browser_key() -> str:
     return key
 
 
-# The state-cookie key of what "check your inbox" says: the address, masked, and
-# what the visitor asked for (SIGN_UP, VERIFY_LINK or RESET_LINK).
+# The state-cookie key of what "check your inbox" says: the address typed, what the
+# visitor asked for (SIGN_UP, VERIFY_LINK, RESET_LINK, or ADDRESS_BACK: the reset link
+# of an e-mail change undone or a sign-in reported) and when it was sent (Unix time).
 INBOX_KEY = "inbox"
 SIGN_UP, VERIFY_LINK, RESET_LINK = "sign_up", "verify_link", "reset_link"
+ADDRESS_BACK = "address_back"
+# Seconds before "send it again" sends: mail takes a moment, and a second press of
+# the button should not make a second link at once.
+SEND_AGAIN_AFTER = 60
 
 
 def _check_inbox(email: str, *, after: str) -> Response:
     # The same answer whether or not the address has an account: every address
     # typed gets a mail (a link, or a note that there is nothing to link to).
     # As typed, in small letters: "bücher.de", not the stored "xn--bcher-kva.de".
-    session[INBOX_KEY] = {"to": mask_email(email.strip().lower()), "after": after}
+    session[INBOX_KEY] = {
+        "to": email.strip().lower(),
+        "after": after,
+        "at": int(time.time()),
+    }
     return redirect(url_for("auth.check_inbox"))
 
 
-@bp.route("/check-inbox")
-def check_inbox() -> str:
+def _inbox() -> dict[str, Any]:
     inbox = session.get(INBOX_KEY)
-    if not isinstance(inbox, dict):
-        inbox = {}
+    return inbox if isinstance(inbox, dict) else {}
+
+
+def _inbox_page(form: EmailForm | None = None, refusal: str | None = None) -> str:
+    inbox = _inbox()
+    to, sent_at = inbox.get("to"), inbox.get("at")
+    wait = 0
+    if isinstance(sent_at, int):
+        wait = max(0, SEND_AGAIN_AFTER - (int(time.time()) - sent_at))
+    if form is None and isinstance(to, str):
+        form = EmailForm(email=to)
     return render_template(
-        "auth/check_inbox.html", to=inbox.get("to"), after=inbox.get("after")
+        "auth/check_inbox.html",
+        to=to,
+        after=inbox.get("after"),
+        form=form,
+        wait=describe_wait(wait) if wait else None,
+        refusal=refusal,
     )
+
+
+@bp.get("/check-inbox")
+def check_inbox() -> str:
+    return _inbox_page()
+
+
+@bp.post("/check-inbox")
+@MAIL_LINKS_PER_IP
+@limiter.limit(setting("MAIL_LINK_LIMIT"), key_func=ip_email_key)
+def send_again() -> Page:
+    """Send the link of "check your inbox" again, after a short wait."""
+    form = EmailForm()
+    after = _inbox().get("after")
+    if not form.validate_on_submit() or not isinstance(after, str):
+        return _inbox_page(form), 422
+    sent_at = _inbox().get("at")
+    if isinstance(sent_at, int) and time.time() - sent_at < SEND_AGAIN_AFTER:
+        # The page says how long is left: the wait in words.
+        refusal = "The link was sent a moment ago."
+        seconds = SEND_AGAIN_AFTER - (time.time() - sent_at)
+        return too_many(_inbox_page(form, refusal), seconds)
+    if after in (SIGN_UP, VERIFY_LINK):
+        sign_up.resend_link(form.email.data or "")
+    else:
+        recovery.request_password_reset(form.email.data or "")
+    return _check_inbox(form.email.data or "", after=after)
 
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
@@ -194,7 +245,6 @@ def verify(token: str) -> Page:
         "auth/verify.html",
         form=form,
         email=claim.email,
-        masked_email=mask_email(claim.email),
         from_signing_up_browser=sign_up.signed_up_in(claim, browser_key),
     ), form_status(form)
 
@@ -203,7 +253,7 @@ def _signed_up(user: User) -> Response:
     # A member confirming someone else's link stays who they are.
     if current_user.is_authenticated:
         flash(
-            f"{mask_email(user.email)} is confirmed. You are still signed in as "
+            f"{user.email} is confirmed. You are still signed in as "
             f"{current_user.name}; sign out to use the new account.",
             "success",
         )
@@ -252,11 +302,23 @@ def verify_resend() -> Page:
     return render_template("auth/verify_failed.html", form=form, expired=False), 422
 
 
+# The state-cookie key of the address the sign-in form is filled in with once, after
+# a link of that address set its password or unlocked its sign-in.
+SIGN_IN_AS = "sign_in_as"
+
+
+def _sign_in_as(email: str) -> Response:
+    session[SIGN_IN_AS] = email
+    return redirect(url_for("auth.login"))
+
+
 # The sign-in page is the most viewed page: GET and POST are two views so that
 # showing it skips the rate limiter, which cost it 7 %; only posting is limited.
 @bp.get("/login")
 def login() -> Page:
     form = LoginForm(next=request.args.get("next", ""))
+    if SIGN_IN_AS in session:
+        form.email.data = str(session.pop(SIGN_IN_AS))
     if current_user.is_authenticated:
         return redirect(safe_next(form.next.data, url_for("main.index")))
     return render_template("auth/login.html", form=form, problem=None)
@@ -462,7 +524,6 @@ def reset(token: str) -> Page:
         "auth/reset.html",
         form=form,
         email=user.email,
-        masked_email=mask_email(user.email),
     ), form_status(form)
 
 
@@ -475,13 +536,13 @@ def _password_reset(user: User, ended: int) -> Response:
             f"Your new password is set.{signed_out} You can sign in with it now.",
             "success",
         )
-        return redirect(url_for("auth.login"))
+        return _sign_in_as(user.email)
     if current_user.id == user.id:
         flash(f"Your new password is set.{sessions.signed_out_note(ended)}", "success")
     else:
         signed_out = sessions.signed_out_note(ended, other=False)
         flash(
-            f"The new password of {mask_email(user.email)} is set.{signed_out} "
+            f"The new password of {user.email} is set.{signed_out} "
             f"You are still signed in as {current_user.name}.",
             "success",
         )
@@ -502,9 +563,9 @@ def unlock(token: str) -> Page:
         except InvalidLink as error:  # used in another tab meanwhile
             return _link_failed(error)
         flash("Sign-in is unlocked. You can sign in now.", "success")
-        return redirect(url_for("auth.login"))
+        return _sign_in_as(lockout.email)
     return render_template(
-        "auth/unlock.html", form=form, masked_email=mask_email(lockout.email)
+        "auth/unlock.html", form=form, email=lockout.email
     ), form_status(form)
 
 
@@ -525,12 +586,12 @@ def not_me(token: str) -> Page:
         _forget_sign_in_of(user)
         flash(
             "Every browser signed in to your account is signed out and its password "
-            "no longer works. We sent you a link to choose a new one.",
+            "no longer works.",
             "success",
         )
-        return redirect(url_for("auth.login"))
+        return _check_inbox(user.email, after=ADDRESS_BACK)
     return render_template(
-        "auth/not_me.html", form=form, masked_email=mask_email(user.email)
+        "auth/not_me.html", form=form, email=user.email
     ), form_status(form)
 
 
@@ -557,7 +618,7 @@ def confirm_email_change(token: str) -> Page:
         flash(f"Your account now signs in with {new_email}.", "success")
         return redirect(url_for("main.index"))
     return render_template(
-        "auth/email_change.html", form=form, masked_email=mask_email(new_email)
+        "auth/email_change.html", form=form, email=new_email
     ), form_status(form)
 
 
@@ -581,13 +642,12 @@ def undo_email_change(token: str) -> Page:
         _forget_sign_in_of(user)
         flash(
             "Your account is back at its old address, and every browser is signed "
-            "out. We sent a link there to choose a new password: the old one no "
-            "longer works.",
+            "out. Its password no longer works.",
             "success",
         )
-        return redirect(url_for("auth.login"))
+        return _check_inbox(old_email, after=ADDRESS_BACK)
     return render_template(
-        "auth/email_undo.html", form=form, masked_email=mask_email(old_email)
+        "auth/email_undo.html", form=form, email=old_email
     ), form_status(form)
 
 
@@ -621,4 +681,8 @@ _REFUSED_FORMS = {
 
 @bp.errorhandler(RateLimitExceeded)
 def rate_limited(error: RateLimitExceeded) -> Response:
+    seconds = seconds_until_reset()
+    if request.endpoint == "auth.send_again" and seconds is not None:
+        refusal = f"{_CHECK_INBOX} You can send it again {describe_wait(seconds)}."
+        return too_many(_inbox_page(EmailForm(), refusal), seconds)
     return refused_form_page(error, _REFUSED_FORMS)

@@ -1,4 +1,4 @@
-"""The one stored form of an e-mail address, and how pages may show one."""
+"""The one stored form of an e-mail address."""
 
 from __future__ import annotations
 
@@ -45,9 +45,3 @@ def normalize_email(email: str) -> str:
         return text.lower()
     local_part = unicodedata.normalize("NFKC", address.local_part).lower()
     return f"{local_part}@{address.ascii_domain.lower()}"
-
-
-def mask_email(email: str) -> str:
-    """Return the address with its local part hidden but the first letter: a…@x.org."""
-    local_part, at, domain = email.partition("@")
-    return f"{local_part[:1]}…{at}{domain}" if at else "…"

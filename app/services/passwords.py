@@ -14,6 +14,13 @@ from app.services import ServiceError
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
+# What a new password of the wrong length is told; the forms say the same.
+TOO_SHORT = f"Use at least {MIN_LENGTH} characters."
+TOO_LONG = f"Use at most {MAX_LENGTH} characters."
+# What a typed current password longer than any password can be is told.
+LONGER_THAN_ANY = (
+    f"A password has at most {MAX_LENGTH} characters: check what you typed."
+)
 MIN_SCORE = 3
 # zxcvbn judges a prefix of the password: strength_sample's. Both bounds were set with
 # bench/password_strength.py (median of 5 runs, two-core machine): the slowest input
@@ -113,9 +120,9 @@ def check_password_strength(password: str, *, email: str = "", name: str = "") -
     guessability, counting the e-mail address and the name as known to a guesser.
     """
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"Use at least {MIN_LENGTH} characters.")
+        raise WeakPassword(TOO_SHORT)
     if len(password) > MAX_LENGTH:
-        raise WeakPassword(f"Use at most {MAX_LENGTH} characters.")
+        raise WeakPassword(TOO_LONG)
     if email and password.strip().lower() == email.strip().lower():
         raise WeakPassword("Your password must not be your e-mail address.")
     inputs = [part for part in (email, email.split("@")[0], name) if part]

@@ -34,6 +34,7 @@ LIMIT_NAMES: dict[str, str] = {
     "auth.verify": "confirming a sign-up",
     "auth.verify_resend": "new sign-up link",
     "auth.forgot": "password reset link",
+    "auth.send_again": "link sent again from “check your inbox”",
     "mail-links": "reset and sign-up links",
     "auth.reset": "new password from a reset link",
     "auth.two_factor": "two-factor code",

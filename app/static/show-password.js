@@ -5,8 +5,13 @@
 document.querySelectorAll('input[type="password"]').forEach((input) => {
   const box = document.createElement("span");
   box.className = "password-box";
+  // Moving the field takes the focus from it: the page's autofocus (the field to
+  // fix on a refused form) or a click made before this script ran.
+  const focused = document.activeElement === input;
   input.replaceWith(box);
   box.append(input);
+  const body = document.activeElement === document.body || !document.activeElement;
+  if (focused || (input.autofocus && body)) input.focus();
 
   const button = document.createElement("button");
   button.type = "button";

@@ -94,7 +94,7 @@ def test_keyboard_alone_turns_on_two_factor_and_passes_the_second_step(
     page.keyboard.type(member.password)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor sign-in")
-    expect(page.get_by_label("Code")).to_be_focused()
+    expect(page.get_by_label("Code", exact=True)).to_be_focused()
     # the app's code was used to turn it on: a recovery code signs in at once
     page.keyboard.type(recovery_code)
     page.keyboard.press("Enter")
