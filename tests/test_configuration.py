@@ -30,6 +30,8 @@ APP_VARIABLES = frozenset(
         "TRUSTED_PROXIES",
         "WEB_CONCURRENCY",
         "ALLOW_SQLITE_IN_PRODUCTION",
+        "HOST",
+        "PORT",
     }
 )
 # What `gunicorn wsgi:app` does first, then what the app ended up with.
@@ -101,6 +103,7 @@ def test_production_secret_key_in_dotenv_lets_the_web_app_start(tmp_path):
         DATABASE_URL=sqlite_url(tmp_path / "site.db"),
         ALLOW_SQLITE_IN_PRODUCTION="true",
         WEB_CONCURRENCY="1",
+        BASE_URL="https://accounts.example.org",
     )
 
     settings = served_settings(tmp_path)
@@ -131,6 +134,7 @@ def test_variables_already_set_win_over_dotenv(tmp_path):
         FLASK_DIRECTORY_PAGE_SIZE="7",
         ALLOW_SQLITE_IN_PRODUCTION="true",
         WEB_CONCURRENCY="1",
+        BASE_URL="https://accounts.example.org",
     )
     chosen = sqlite_url(tmp_path / "from-environment.db")
 
