@@ -24,9 +24,11 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 # The app reads WEB_CONCURRENCY too (app/config.py, same default) for its checks.
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-# gunicorn serves a sync worker with more than one thread as gthread.
+# Two threads: with four, CPU-bound pages served at a third of two's rate (the
+# threads queue for Python's GIL). gunicorn serves a sync worker with more than one
+# thread as gthread.
 threads = int(
-    os.environ.get("GUNICORN_THREADS", "4" if worker_class == "gthread" else "1")
+    os.environ.get("GUNICORN_THREADS", "2" if worker_class == "gthread" else "1")
 )
 # The master loads the app once and the workers share its memory (bench/README.md).
 preload_app = True

@@ -4,7 +4,7 @@ Seeds a database with 100,000 members through a bulk insert, starts both apps un
 gunicorn with the same settings, drives each page with wrk, and reports requests/s,
 p50, p99, worker RSS and the ratio to bare Flask; then serves each app alone with 1
 and 4 worker processes under load and reports total PSS and USS per worker. Both apps
-are served as `make run` serves (one gthread worker, 4 threads) unless
+are served as `make run` serves (one gthread worker, 2 threads) unless
 `--workers`, `--worker-class` and `--threads` say otherwise. Run it with `make bench`.
 """
 
@@ -320,7 +320,7 @@ class Serving:
 
 
 # `make run`'s setting, gunicorn.conf.py's defaults.
-MAKE_RUN = Serving(workers=1, worker_class="gthread", threads=4)
+MAKE_RUN = Serving(workers=1, worker_class="gthread", threads=2)
 
 
 class Server:

@@ -2,13 +2,16 @@
 
 Seeds the same 100,000 members as bench/run.py, starts Vestibule twice under
 gunicorn.conf.py (BEFORE: 2 sync workers; AFTER: `make run`'s one gthread worker
-with 4 threads) and bare Flask served as AFTER, and drives each page on both in
+with 2 threads) and bare Flask served as AFTER, and drives each page on both in
 alternating rounds (bench/run.py's `compare`), so that the drift of a shared machine
 cancels out of the ratio AFTER / BEFORE. Sign-ins (2 connections) alternate the
 same way. Then it serves each setup alone under the load of bench/run.py's memory
 table and reads total PSS. Run it from the repository root:
 
-    .venv/bin/python bench/serving.py [--seconds 6] [--rounds 3]
+    .venv/bin/python bench/serving.py [--seconds 6] [--rounds 3] [--only search]
+    .venv/bin/python bench/serving.py --before 1:gthread:1 --after 1:gthread:4
+
+`--before` and `--after` give other setups as WORKERS:CLASS:THREADS.
 """
 
 from __future__ import annotations
@@ -48,8 +51,13 @@ from run import (  # noqa: E402
 )
 
 BEFORE = Serving(workers=2, worker_class="sync", threads=1)
-AFTER = MAKE_RUN
 DRIVEN = ("login", "profile", "search")
+
+
+def serving(text: str) -> Serving:
+    """Read WORKERS:CLASS:THREADS, such as 2:sync:1."""
+    workers, worker_class, threads = text.split(":")
+    return Serving(int(workers), worker_class, int(threads))
 
 
 def sign_ins(wrk: str, ports: dict[str, int], directory: Path, seconds: int,
@@ -77,7 +85,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", type=serving, default=BEFORE)
+    parser.add_argument("--after", type=serving, default=MAKE_RUN)
+    parser.add_argument("--only", nargs="+", choices=DRIVEN, default=list(DRIVEN))
+    parser.add_argument("--no-sign-ins", action="store_true")
+    parser.add_argument("--no-memory", action="store_true")
     args = parser.parse_args()
+    before, after = args.before, args.after
     wrk = ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="vestibule-serving-"))
     for name in ("before", "after"):
@@ -99,16 +113,16 @@ def main() -> None:
     seeded = {"member_id": member_id, "last_page": last_page, "query": query}
     ports = {"before": 8111, "after": 8112}
     servers = {
-        "before": Server("wsgi:app", ports["before"], env, str(ROOT), serving=BEFORE),
-        "after": Server("wsgi:app", ports["after"], env, str(ROOT), serving=AFTER),
+        "before": Server("wsgi:app", ports["before"], env, str(ROOT), serving=before),
+        "after": Server("wsgi:app", ports["after"], env, str(ROOT), serving=after),
     }
-    bare = Server("bare_app:app", 8113, env, str(ROOT / "bench"), serving=AFTER,
+    bare = Server("bare_app:app", 8113, env, str(ROOT / "bench"), serving=after,
                   config=bare_config(workdir))  # fmt: skip
     lines = []
     try:
         cookie = [f"Cookie: {browser_cookies(ports['after'], token)}"]
         for name, path, signed_in in PAGES:
-            if name not in DRIVEN:
+            if name not in args.only:
                 continue
             url = path.format(**seeded)
             headers = cookie if signed_in else []
@@ -124,24 +138,28 @@ def main() -> None:
                 f"{paired.ratio:.2f} ({min(paired.ratios):.2f}-"
                 f"{max(paired.ratios):.2f}) | {to_bare.ratio:.2f} |"
             )
-        log("driving sign-ins")
-        rates = sign_ins(wrk, ports, workdir, args.seconds, args.rounds)
-        ratios = [a / b for a, b in zip(rates["after"], rates["before"], strict=True)]
-        lines.append(
-            f"| sign-in (2 connections) | {statistics.median(rates['before']):.1f} | "
-            f"{statistics.median(rates['after']):.1f} | "
-            f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) "
-            "| |"
-        )
+        if not args.no_sign_ins:
+            log("driving sign-ins")
+            rates = sign_ins(wrk, ports, workdir, args.seconds, args.rounds)
+            ratios = [
+                a / b for a, b in zip(rates["after"], rates["before"], strict=True)
+            ]
+            lines.append(
+                f"| sign-in (2 connections) | {statistics.median(rates['before']):.1f}"
+                f" | {statistics.median(rates['after']):.1f} | "
+                f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-"
+                f"{max(ratios):.2f}) | |"
+            )
     finally:
         for server in (*servers.values(), bare):
             server.stop()
 
     memory: dict[str, tuple[Memory, Memory]] = {}
-    for name, serving in (("before", BEFORE), ("after", AFTER)):
-        log(f"reading memory, {serving.describe()}")
+    setups = () if args.no_memory else (("before", before), ("after", after))
+    for name, setup in setups:
+        log(f"reading memory, {setup.describe()}")
         port = 8114
-        server = Server("wsgi:app", port, env, str(ROOT), serving=serving)
+        server = Server("wsgi:app", port, env, str(ROOT), serving=setup)
         try:
             paths = {page: path.format(**seeded) for page, path, _ in PAGES}
             script = pages_script(workdir / name, browser_cookies(port, token), paths)
@@ -156,11 +174,11 @@ def main() -> None:
             server.stop()
     shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"BEFORE: {BEFORE.describe()}; AFTER: {AFTER.describe()}; {os.cpu_count()} "
+    print(f"BEFORE: {before.describe()}; AFTER: {after.describe()}; {os.cpu_count()} "
           f"cores; {args.rounds} alternating rounds of "
           f"{max(1, args.seconds // args.rounds)} s\n")  # fmt: skip
     print("| page | before req/s | after req/s | after / before (rounds) | "
-          "after / bare Flask (1 gthread) |")  # fmt: skip
+          "after / bare Flask (served as after) |")  # fmt: skip
     print("|---|---:|---:|---:|---:|")
     print("\n".join(lines))
     print("\nTotal PSS of master and workers, MiB, under load / 1 s after:")
