@@ -18,9 +18,18 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_directory
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-# The app reads it too (app/config.py WEB_CONCURRENCY, same default) for its checks.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
+# One worker process serving on threads: the rate limits counted in its memory are
+# the site's whole count (bench/README.md, "One worker with threads"). Production
+# with Redis may run more processes, of any worker class.
+# The app reads WEB_CONCURRENCY too (app/config.py, same default) for its checks.
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# Two threads: with four, CPU-bound pages served at a third of two's rate (the
+# threads queue for Python's GIL). gunicorn serves a sync worker with more than one
+# thread as gthread.
+threads = int(
+    os.environ.get("GUNICORN_THREADS", "2" if worker_class == "gthread" else "1")
+)
 # The master loads the app once and the workers share its memory (bench/README.md).
 preload_app = True
 # No control socket (gunicornc): signals do what it would, and its one default path
@@ -52,9 +61,13 @@ def when_ready(server: Any) -> None:
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    from app import after_fork
+    from app import after_fork, follow_listening_address
 
-    after_fork(worker.app.wsgi())
+    app = worker.app.wsgi()
+    after_fork(app)
+    # Mailed links on the address served, where BASE_URL is unset (not production).
+    if worker.sockets:
+        follow_listening_address(app, worker.sockets[0].getsockname())
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -12,7 +12,12 @@ from dotenv import find_dotenv, load_dotenv
 from flask import Flask, Response, g, has_app_context
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.config import CONFIGS, INSTANCE_DIR, settings_from_environment
+from app.config import (
+    CONFIGS,
+    INSTANCE_DIR,
+    local_base_url,
+    settings_from_environment,
+)
 
 
 class ConfigError(RuntimeError):
@@ -36,8 +41,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("FLASK")
     app.config.update(overrides)
     refuse_unsafe_settings(app.config)
+    if not app.config["BASE_URL"]:
+        # where gunicorn.conf.py binds; a worker then reads its socket (post_fork)
+        app.config["BASE_URL"] = local_base_url(
+            os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+        )
+        app.config["BASE_URL_FOLLOWS_SERVER"] = True
 
     configure_logging(app)
+    say_what_cannot_work(app)
     register_extensions(app)
     register_blueprints(app)
     register_template_filters(app)
@@ -60,6 +72,11 @@ def refuse_unsafe_settings(config: Mapping[str, Any]) -> None:
         )
     if config["APP_ENV"] != "production":
         return
+    if not config.get("BASE_URL"):
+        raise ConfigError(
+            "BASE_URL must be set in production, for the links in mail: set BASE_URL "
+            "to the site's public address, such as https://accounts.example.org"
+        )
     if (
         str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
         and not config["ALLOW_SQLITE_IN_PRODUCTION"]
@@ -80,6 +97,31 @@ def refuse_unsafe_settings(config: Mapping[str, Any]) -> None:
             "workers, each counting limits alone: set RATELIMIT_STORAGE_URI to "
             "redis://host:6379/0, or WEB_CONCURRENCY=1"
         )
+
+
+def say_what_cannot_work(app: Flask) -> None:
+    """Log, in one line each, what a started app cannot do with its settings.
+
+    Production without a mail server starts (the outbox keeps every mail until one
+    is set) but no mail leaves: /readyz answers 503 naming `mail` meanwhile.
+    """
+    from app.services.mailer import mail_problem
+
+    with app.app_context():
+        problem = mail_problem()
+    if problem is not None:
+        app.logger.warning("mail is %s: no mail leaves until it is set", problem)
+
+
+def follow_listening_address(app: Flask, address: object) -> None:
+    """Build mailed links on `address` when BASE_URL was left unset (not production).
+
+    `address` is a listening socket's `getsockname()`: a (host, port, ...) tuple, or a
+    Unix socket's path, which changes nothing. gunicorn.conf.py's `post_fork` calls
+    this in each worker, so `--bind` or a port the system chose are followed too.
+    """
+    if app.config.get("BASE_URL_FOLLOWS_SERVER") and isinstance(address, tuple):
+        app.config["BASE_URL"] = local_base_url(address[0], address[1])
 
 
 def before_fork() -> None:

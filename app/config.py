@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,13 +23,17 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"hide_parameters": True}
     # Seconds a pooled connection may sit unused before it is tested (app/database.py).
     DATABASE_PING_AFTER_IDLE = 10.0
-    BASE_URL = "http://127.0.0.1:8000"
+    # The site's public address, for links in mail; production refuses to start
+    # without it. Unset elsewhere, links follow the address the server is bound to:
+    # http://HOST:PORT (gunicorn.conf.py's variables), then, in each gunicorn worker,
+    # the socket it really listens on (app.follow_listening_address).
+    BASE_URL: str | None = None
     TRUSTED_PROXIES = 0
     MAX_CONTENT_LENGTH = 256 * 1024
     LOAD_MIGRATIONS = True  # `flask db ...`; off in the gunicorn workers
-    # gunicorn's workers (gunicorn.conf.py reads the same variable, same default);
-    # production refuses memory:// rate limits with more than one.
-    WEB_CONCURRENCY = 2
+    # gunicorn's worker processes (gunicorn.conf.py reads the same variable, same
+    # default); production refuses memory:// rate limits with more than one.
+    WEB_CONCURRENCY = 1
     # Production refuses SQLite unless told that one host serves on purpose.
     ALLOW_SQLITE_IN_PRODUCTION = False
 
@@ -214,8 +219,31 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ALLOW_SQLITE_IN_PRODUCTION": ("ALLOW_SQLITE_IN_PRODUCTION", _flag),
 }
 _EMPTY_IS_UNSET = frozenset(
-    {"SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "METRICS_TOKEN"}
+    {
+        "SECRET_KEY",
+        "BASE_URL",
+        "MAIL_SERVER",
+        "MAIL_USERNAME",
+        "MAIL_PASSWORD",
+        "METRICS_TOKEN",
+    }
 )
+
+
+def local_base_url(host: str, port: int | str) -> str:
+    """Return the http:// address for links to a server bound to `host` and `port`.
+
+    A server bound to every interface (0.0.0.0, ::) is linked at the loopback
+    address; an IPv6 address is bracketed: ("::1", 8123) -> "http://[::1]:8123".
+    """
+    try:
+        address = ipaddress.ip_address(host or "127.0.0.1")
+    except ValueError:  # a name, such as localhost
+        return f"http://{host}:{port}"
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{port}"
 
 
 def settings_from_environment() -> dict[str, Any]:

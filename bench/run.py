@@ -2,9 +2,10 @@
 
 Seeds a database with 100,000 members through a bulk insert, starts both apps under
 gunicorn with the same settings, drives each page with wrk, and reports requests/s,
-p50, p99, worker RSS and the ratio to bare Flask; then serves each app alone with 2
-and 4 workers under load and reports total PSS and USS per worker. Run it with
-`make bench`.
+p50, p99, worker RSS and the ratio to bare Flask; then serves each app alone with 1
+and 4 worker processes under load and reports total PSS and USS per worker. Both apps
+are served as `make run` serves (one gthread worker, 2 threads) unless
+`--workers`, `--worker-class` and `--threads` say otherwise. Run it with `make bench`.
 """
 
 from __future__ import annotations
@@ -39,8 +40,16 @@ SECRET = "bench-secret-key-not-for-production"
 # refuses both unless told (app/__init__.py, refuse_unsafe_settings). The limits the
 # benchmark meets are set out of its reach, so counting them per worker changes
 # nothing it measures; gunicorn's own --workers sets the worker count.
-BENCH_SETTINGS = {"ALLOW_SQLITE_IN_PRODUCTION": True, "WEB_CONCURRENCY": 1}
-BENCH_ENVIRONMENT = {"ALLOW_SQLITE_IN_PRODUCTION": "true", "WEB_CONCURRENCY": "1"}
+BENCH_SETTINGS = {
+    "ALLOW_SQLITE_IN_PRODUCTION": True,
+    "WEB_CONCURRENCY": 1,
+    "BASE_URL": "http://127.0.0.1",
+}
+BENCH_ENVIRONMENT = {
+    "ALLOW_SQLITE_IN_PRODUCTION": "true",
+    "WEB_CONCURRENCY": "1",
+    "BASE_URL": "http://127.0.0.1",
+}
 PASSWORD = "correct horse battery staple"
 FIRST = [
     "Ada",
@@ -104,8 +113,8 @@ WARM_UP_SECONDS = 2
 # Sign-ins are limited per address; the benchmark posts from one, so its limit is
 # raised out of reach rather than switched off: the limiter's work stays measured.
 UNREACHABLE_LIMIT = "1000000 per minute"
-# Worker counts the memory of both apps is read at, each in the same run.
-MEMORY_WORKERS = (2, 4)
+# Worker processes the memory of both apps is read at, each in the same run.
+MEMORY_WORKERS = (1, 4)
 # gunicorn.conf.py's hooks that call into Vestibule, left out when serving bare Flask.
 VESTIBULE_HOOKS = ("on_starting", "post_fork", "child_exit")
 # A table of this name marks a database as the benchmark's, to empty at will.
@@ -295,8 +304,27 @@ def smaps_rollup_kib(pid: str) -> dict[str, int]:
     return totals
 
 
+@dataclass(frozen=True)
+class Serving:
+    """How gunicorn serves: worker processes, their class, threads in each."""
+
+    workers: int = 2
+    worker_class: str = "sync"
+    threads: int = 1
+
+    def describe(self) -> str:
+        threads = ""
+        if self.worker_class == "gthread":
+            threads = f", {self.threads} threads each"
+        return f"gunicorn {self.workers} {self.worker_class} worker(s){threads}"
+
+
+# `make run`'s setting, gunicorn.conf.py's defaults.
+MAKE_RUN = Serving(workers=1, worker_class="gthread", threads=2)
+
+
 class Server:
-    """A gunicorn with sync workers (2 as in production), quiet, run optimized."""
+    """A gunicorn (2 sync workers unless `serving` says), quiet, run optimized."""
 
     def __init__(
         self,
@@ -305,9 +333,11 @@ class Server:
         env: dict[str, str],
         pythonpath: str,
         *,
-        workers: int = 2,
+        workers: int | None = None,
+        serving: Serving = Serving(),
         config: Path = ROOT / "gunicorn.conf.py",
     ) -> None:
+        workers = serving.workers if workers is None else workers
         self.port = port
         self.process = subprocess.Popen(
             [
@@ -318,6 +348,10 @@ class Server:
                 f"127.0.0.1:{port}",
                 "--workers",
                 str(workers),
+                "--worker-class",
+                serving.worker_class,
+                "--threads",
+                str(serving.threads),
                 "--access-logfile",
                 "/dev/null",
                 "--pythonpath",
@@ -561,7 +595,7 @@ class HashShare:
                 return None
             for line in output.read_text().splitlines():
                 stack, _, count = line.rpartition(" ")
-                if "handle (gunicorn/workers/sync.py" not in stack:
+                if "handle (gunicorn/workers/" not in stack:
                     continue  # waiting for a connection
                 in_request += int(count)
                 if "verify_secret (argon2/low_level.py" in stack:
@@ -654,14 +688,16 @@ def measure_memory(
     seeded: dict[str, str | int],
     token: str,
     seconds: int,
+    serving: Serving,
+    worker_counts: tuple[int, ...] = MEMORY_WORKERS,
 ) -> list[MemoryResult]:
-    """Serve each app alone, with 2 and then 4 workers, under load; read its memory.
+    """Serve each app alone, at each of `worker_counts`, under load; read its memory.
 
     One server at a time: shared pages are split between every process that maps
     them, so a second server would lower the first one's PSS.
     """
     results = []
-    for workers in MEMORY_WORKERS:
+    for workers in worker_counts:
         port = 8103
         bare = Server(
             "bare_app:app",
@@ -669,6 +705,7 @@ def measure_memory(
             env,
             str(ROOT / "bench"),
             workers=workers,
+            serving=serving,
             config=bare_config(workdir),
         )
         try:
@@ -679,7 +716,7 @@ def measure_memory(
         results.append(MemoryResult("bare Flask", workers, under, after))
 
         port = 8104
-        app = Server("wsgi:app", port, env, str(ROOT), workers=workers)
+        app = Server("wsgi:app", port, env, str(ROOT), workers=workers, serving=serving)
         try:
             paths = {name: path.format(**seeded) for name, path, _ in PAGES}
             pages = pages_script(workdir, browser_cookies(port, token), paths)
@@ -730,7 +767,21 @@ def main() -> None:
         choices=[name for name, _, _ in PAGES],
         help="drive only these pages; the sign-ins always run",
     )
+    parser.add_argument("--workers", type=int, default=MAKE_RUN.workers)
+    parser.add_argument(
+        "--worker-class", choices=["sync", "gthread"], default=MAKE_RUN.worker_class
+    )
+    parser.add_argument("--threads", type=int, default=MAKE_RUN.threads)
+    parser.add_argument(
+        "--memory-workers",
+        type=int,
+        nargs="+",
+        default=list(MEMORY_WORKERS),
+        help="worker processes to read memory at, each app served alone",
+    )
     args = parser.parse_args()
+    serving = Serving(args.workers, args.worker_class, args.threads)
+    worker_counts = tuple(args.memory_workers)
     wrk = ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="vestibule-bench-"))
     database_url = (
@@ -749,9 +800,14 @@ def main() -> None:
         "FLASK_MAIL_DELIVERY": "worker",
     }
     bare = Server(
-        "bare_app:app", 8101, env, str(ROOT / "bench"), config=bare_config(workdir)
+        "bare_app:app",
+        8101,
+        env,
+        str(ROOT / "bench"),
+        serving=serving,
+        config=bare_config(workdir),
     )
-    app = Server("wsgi:app", 8102, env, str(ROOT))
+    app = Server("wsgi:app", 8102, env, str(ROOT), serving=serving)
     cookie = [f"Cookie: {browser_cookies(8102, token)}"]
     seconds, conns, rounds = args.seconds, args.connections, args.rounds
     results: list[Comparison] = []
@@ -792,9 +848,7 @@ def main() -> None:
     finally:
         app.stop()
         bare.stop()
-    log(
-        f"reading memory under load at {' and '.join(map(str, MEMORY_WORKERS))} workers"
-    )
+    log(f"reading memory under load at {' and '.join(map(str, worker_counts))} workers")
     memory = measure_memory(
         wrk,
         env,
@@ -802,6 +856,8 @@ def main() -> None:
         {"member_id": member_id, "last_page": last_page, "query": query},
         token,
         seconds,
+        serving,
+        worker_counts,
     )
     one_hash = hash_ms()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -810,7 +866,7 @@ def main() -> None:
     lines = [
         f"# Vestibule benchmark, {stamp}",
         "",
-        f"Machine: {os.cpu_count()} cores, {platform_line()}; gunicorn 2 sync workers; "
+        f"Machine: {os.cpu_count()} cores, {platform_line()}; {serving.describe()}; "
         f"wrk -t2 -c{conns}; each page and bare Flask in turn, {rounds} rounds of "
         f"{max(1, seconds // rounds)} s after a {WARM_UP_SECONDS} s warm-up; "
         f"database {'PostgreSQL' if 'postgresql' in database_url else 'SQLite'} "

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 # The variables the app reads (README, "Configuration"); FLASK_* are dropped too.
 APP_VARIABLES = frozenset(
@@ -30,6 +32,8 @@ APP_VARIABLES = frozenset(
         "TRUSTED_PROXIES",
         "WEB_CONCURRENCY",
         "ALLOW_SQLITE_IN_PRODUCTION",
+        "HOST",
+        "PORT",
     }
 )
 # What `gunicorn wsgi:app` does first, then what the app ended up with.
@@ -46,6 +50,7 @@ print(json.dumps({
     "SECRET_KEY": config["SECRET_KEY"],
     "DATABASE": config["SQLALCHEMY_DATABASE_URI"],
     "PAGE_SIZE": config["DIRECTORY_PAGE_SIZE"],
+    "BASE_URL": config["BASE_URL"],
     "tables": tables,
 }))
 """
@@ -101,6 +106,7 @@ def test_production_secret_key_in_dotenv_lets_the_web_app_start(tmp_path):
         DATABASE_URL=sqlite_url(tmp_path / "site.db"),
         ALLOW_SQLITE_IN_PRODUCTION="true",
         WEB_CONCURRENCY="1",
+        BASE_URL="https://accounts.example.org",
     )
 
     settings = served_settings(tmp_path)
@@ -131,6 +137,7 @@ def test_variables_already_set_win_over_dotenv(tmp_path):
         FLASK_DIRECTORY_PAGE_SIZE="7",
         ALLOW_SQLITE_IN_PRODUCTION="true",
         WEB_CONCURRENCY="1",
+        BASE_URL="https://accounts.example.org",
     )
     chosen = sqlite_url(tmp_path / "from-environment.db")
 
@@ -161,3 +168,27 @@ def test_testing_reads_no_dotenv(tmp_path):
     assert settings["SECRET_KEY"] == "testing-secret-key"
     assert settings["PAGE_SIZE"] == 20
     assert not (tmp_path / "from-dotenv.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("variables", "base_url"),
+    [
+        ({"PORT": "8123"}, "http://127.0.0.1:8123"),
+        ({"HOST": "0.0.0.0", "PORT": "8123"}, "http://127.0.0.1:8123"),  # noqa: S104
+        ({"HOST": "::1", "PORT": "8123"}, "http://[::1]:8123"),
+        (
+            {"PORT": "8123", "BASE_URL": "https://a.example.org"},
+            "https://a.example.org",
+        ),
+    ],
+    ids=["port", "every interface", "IPv6", "BASE_URL set"],
+)
+def test_without_base_url_links_follow_the_host_and_port_served(
+    tmp_path: Path, variables: dict[str, str], base_url: str
+) -> None:
+    # What gunicorn binds to, and what `flask` commands that mail links use.
+    settings = served_settings(
+        tmp_path, DATABASE_URL=sqlite_url(tmp_path / "site.db"), **variables
+    )
+
+    assert settings["BASE_URL"] == base_url

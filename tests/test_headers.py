@@ -135,6 +135,7 @@ def production_app(database_url: str, **overrides: Any) -> Flask:
             # the suite's database may be SQLite, its limits are in memory
             "ALLOW_SQLITE_IN_PRODUCTION": True,
             "WEB_CONCURRENCY": 1,
+            "BASE_URL": "https://accounts.example.org",
             **overrides,
         }
     )

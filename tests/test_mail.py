@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from time_machine import TimeMachineFixture
 
 from app.extensions import db
@@ -260,6 +260,53 @@ def test_a_second_sender_running_meanwhile_does_not_send_the_mail_again(
 
     assert second_sender_sent == [0]
     assert len(smtp_server.messages) == 1
+
+
+def test_a_mail_sent_again_carries_the_same_message_id(
+    app: Flask,
+    smtp_server: SmtpInbox,
+    queued_mail: None,
+    make_user: Callable[..., User],
+) -> None:
+    other = make_user()
+    with app.app_context():
+        assert mailer.deliver_due() == 1
+        # The SMTP server took it but the send was never noted (the sender died
+        # before its UPDATE): once its claim lapses the mail is due again.
+        db.session.execute(
+            update(OutboxMail).values(
+                sent_at=None, next_attempt_at=utcnow(), body="Reset your password."
+            )
+        )
+        other = db.session.merge(other)
+        mailer.queue_mail(other.email, "Another mail", "reset", user=other, link="x")
+        db.session.commit()
+        assert mailer.deliver_due() == 2
+
+    first, again, another = smtp_server.messages
+    assert (first["Subject"], again["Subject"]) == ("Reset your password",) * 2
+    assert again["Message-ID"] == first["Message-ID"]
+    assert another["Message-ID"] != first["Message-ID"]
+    assert first["Message-ID"].endswith("@accounts.example.org>")
+
+
+def test_the_worker_logs_each_delivery_by_mail_id_without_address_or_body(
+    app: Flask,
+    smtp_server: SmtpInbox,
+    queued_mail: None,
+    outbox: Outbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    assert run_worker(app) == "1 mail(s) sent."
+
+    [mail] = outbox()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "vestibule.mail"]
+    assert line == f"mail {mail.id} sent, attempt 1"
+    logged = logged_by_the_app(caplog)
+    assert mail.recipient not in logged
+    assert BASE_URL not in logged  # the body's link
 
 
 def test_password_change_mails_a_notice_over_smtp(

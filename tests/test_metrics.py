@@ -251,6 +251,7 @@ def production_app(database_url: str, **overrides: Any) -> Flask:
             "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
             "ALLOW_SQLITE_IN_PRODUCTION": True,  # the suite's own database
             "WEB_CONCURRENCY": 1,
+            "BASE_URL": "https://accounts.example.org",
             "METRICS_ENABLED": True,
             **overrides,
         }

@@ -6,6 +6,7 @@ again while gunicorn or the mail workers run.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from collections.abc import Callable
@@ -13,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app import create_app
 from app.extensions import db
@@ -26,6 +28,7 @@ from tests.factories import PASSWORD, UserFactory
 from tests.processes import (
     WAIT,
     Browser,
+    PrivatePostgres,
     mail_worker,
     private_postgres,
     private_redis,
@@ -98,7 +101,7 @@ def test_while_postgres_is_down_pages_answer_503_and_the_same_server_recovers(
 
             assert [page.status for page in during] == [503, 503]
             assert UNAVAILABLE in during[0].text  # the site's error page
-            assert json.loads(during[1].text) == {"status": "database unavailable"}
+            assert json.loads(during[1].text)["failed"] == ["database"]
             assert [page.status for page in after] == [200, 200]
             assert user.name in after[0].text  # still signed in: the session is kept
             assert workers_booted(log) == booted  # no worker was replaced
@@ -324,3 +327,72 @@ def test_sigterm_stops_a_mail_worker_after_the_mail_in_hand(
     in_hand, following = outbox()
     assert in_hand.sent_at is not None
     assert following.sent_at is None and following.attempts == 0
+
+
+class DatabaseStopsAtTheFirstMail(SmtpInbox):
+    """An SMTP server that stops PostgreSQL as the first mail comes, then takes it.
+
+    At each later mail it notes whether the outbox held the first as sent by then.
+    """
+
+    def __init__(self, cluster: PrivatePostgres, site: Flask) -> None:
+        super().__init__()
+        self.cluster = cluster
+        self.site = site
+        self.first_noted_at_next: list[bool] = []
+
+    async def handle_DATA(  # the name aiosmtpd calls
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        await asyncio.to_thread(self._before_taking)
+        return await super().handle_DATA(server, session, envelope)
+
+    def _before_taking(self) -> None:
+        if not self.messages:
+            self.cluster.stop()
+            return
+        with self.site.app_context():
+            first = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id))
+            self.first_noted_at_next.append(first.first().sent_at is not None)  # type: ignore[union-attr]
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_a_send_the_database_could_not_note_is_noted_before_the_next_mail(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "worker.log"
+    with private_postgres() as cluster:
+        migrate(cluster.url)
+        site = create_app(_base_config(cluster.url))
+        with site.app_context():
+            for subject in ("First", "Second"):
+                mailer.queue_mail("grace@example.com", subject, "verify", link="x")
+            db.session.commit()
+            db.engine.dispose()
+        inbox = DatabaseStopsAtTheFirstMail(cluster, site)
+        inbox.start()
+        try:
+            with mail_worker(cluster.url, log, smtp_settings(inbox)) as worker:
+                # The SMTP server took the first mail; the database went down before
+                # the worker could note it as sent.
+                wait_until(
+                    lambda: (
+                        "mail 1 sent" in log.read_text() and "failed" in log.read_text()
+                    ),
+                    "the worker to fail to note the first mail",
+                )
+                cluster.start()
+                wait_until(lambda: len(inbox.messages) == 2, "the second mail")
+                worker.send_signal(signal.SIGTERM)
+                assert worker.wait(timeout=WAIT) == 0
+        finally:
+            inbox.stop()
+        with site.app_context():
+            mails = list(db.session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
+            db.session.remove()
+            db.engine.dispose()
+
+    assert [m["Subject"] for m in inbox.messages] == ["First", "Second"]
+    assert inbox.first_noted_at_next == [True]
+    assert [(m.sent_at is not None, m.attempts) for m in mails] == [(True, 1)] * 2

@@ -64,10 +64,17 @@ def process():
 
 @pytest.fixture
 def preloaded(app: Flask, database_url: str, tmp_path: Path) -> Iterator[str]:
-    """Serve PRELOADED through gunicorn.conf.py (2 workers) on the test's database."""
+    """Serve PRELOADED through gunicorn.conf.py on the test's database.
+
+    With 2 sync worker processes, as production may run (WEB_CONCURRENCY and
+    GUNICORN_WORKER_CLASS), so that the test sees two processes forked.
+    """
     (tmp_path / "preloaded.py").write_text(PRELOADED)
     log = tmp_path / "gunicorn.log"
-    with gunicorn(database_url, log, "preloaded:app", str(tmp_path)) as base:
+    processes = {"WEB_CONCURRENCY": "2", "GUNICORN_WORKER_CLASS": "sync"}
+    with gunicorn(
+        database_url, log, "preloaded:app", str(tmp_path), env=processes
+    ) as base:
         yield base
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,8 +22,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import SignUpClaim
 from tests.conftest import CSRF_RE, free_port
+from tests.processes import Browser, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "lantern orchard quietly sixteen"
+VERIFY_LINK_RE = re.compile(r"https?://\S+/auth/verify/\S+")
 pytestmark = pytest.mark.slow
 
 
@@ -118,3 +122,45 @@ def test_the_served_site_takes_a_sign_up(server: str, app: Flask) -> None:
     with app.app_context():
         emails = list(db.session.scalars(select(SignUpClaim.email)))
     assert emails == ["grace@example.com"]
+
+
+def test_wrong_sign_ins_past_the_limit_are_refused_every_time_after(
+    server: str,
+) -> None:
+    # One worker process counts the limit (5 failed sign-ins a minute per address)
+    # for the whole site: two counting alone let some through as "Wrong e-mail or
+    # password" between their refusals.
+    browser = Browser()
+    answers = [
+        browser.submit(
+            f"{server}/auth/login",
+            {"email": "grace@example.com", "password": "not the password"},
+        )
+        for _ in range(12)
+    ]
+
+    assert [page.status for page in answers] == [401] * 5 + [429] * 7
+    assert all("Too many sign-in attempts" in page.text for page in answers[5:])
+
+
+def test_mailed_links_follow_the_port_the_server_is_bound_to(
+    server: str, tmp_path: Path
+) -> None:
+    # BASE_URL is unset: the server runs on a free port (PORT), not 8000.
+    browser = Browser()
+    browser.submit(
+        f"{server}/auth/register",
+        {"name": "Grace Hopper", "email": "grace@example.com",
+         "password": PASSWORD, "confirm": PASSWORD},
+    )  # fmt: skip
+    log = tmp_path / "gunicorn.log"
+    wait_until(lambda: VERIFY_LINK_RE.search(log.read_text()), "the mail in the log")
+    found = VERIFY_LINK_RE.search(log.read_text())
+    assert found is not None
+    link = found.group(0)
+    assert link.startswith(f"{server}/auth/verify/")
+
+    confirmed = browser.submit(link, {})
+
+    assert confirmed.url == f"{server}/"
+    assert "Grace Hopper" in confirmed.text

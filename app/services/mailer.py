@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import smtplib
 import threading
+import time
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import event, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app import metrics
@@ -24,6 +27,12 @@ log = logging.getLogger("vestibule.mail")
 
 # How long a sender owns a claimed mail before another may retry it.
 CLAIM_LEASE = timedelta(minutes=5)
+# A mail the SMTP server took is noted as sent before another is claimed; while the
+# database fails, the sender tries again after a wait that doubles up to this (s).
+NOTE_LONGEST_WAIT = 30.0
+# How long the web process, sending after a response, keeps trying to note a send
+# (the mail worker keeps trying until it is stopped).
+NOTE_PATIENCE_AFTER_RESPONSE = 30.0
 # Keys in `db.session.info`: a mail queued in the open transaction, and one committed.
 _MAIL_PENDING = "mail_pending"
 _MAIL_COMMITTED = "mail_committed"
@@ -70,16 +79,40 @@ def _forget_pending_mail(session: Session) -> None:
     session.info.pop(_MAIL_PENDING, None)
 
 
-def _message(mail: OutboxMail) -> EmailMessage:
+def mail_problem() -> str | None:
+    """Say why no mail can leave with the app's settings, or return None if it can.
+
+    Mail can leave through MAIL_SERVER, or, outside production, to the log
+    (MAIL_TO_LOG). The answer is a phrase: "not configured (MAIL_SERVER is unset)".
+    """
+    config = current_app.config
+    if config["MAIL_SERVER"] or config["MAIL_TO_LOG"]:
+        return None
+    return "not configured (MAIL_SERVER is unset)"
+
+
+def message_id(mail: OutboxMail) -> str:
+    """Return the Message-ID of `mail`: the same at every attempt, unique to its row.
+
+    Taken from the row's id and creation time, hashed so that it does not tell how
+    many mails the site sent, at the sender's domain: "<3f9c...@example.org>". A
+    mail sent twice (the SMTP server took it but the send could not be noted) comes
+    twice with one Message-ID, which receiving servers and mail clients recognise.
+    """
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    domain = sender.rpartition("@")[2].strip("> ") or "localhost"
+    created = mail.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    digest = hashlib.sha256(f"outbox:{mail.id}:{created}".encode()).hexdigest()
+    return f"<{digest[:32]}@{domain}>"
+
+
+def _message(mail: OutboxMail) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = sender
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(
-        domain=sender.rpartition("@")[2].strip("> ") or None
-    )
+    message["Message-ID"] = message_id(mail)
     message.set_content(mail.body)
     return message
 
@@ -121,6 +154,54 @@ def _claim(mail_id: int) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
+def _note_sent(mail: OutboxMail, stop: threading.Event | None) -> None:
+    """Note `mail`, which the SMTP server took, as sent; keep trying while that fails.
+
+    Not noted, the mail would stay claimed but unsent, and go out again once its
+    claim lapses (CLAIM_LEASE). So while the database fails the sender tries again
+    after a wait that doubles up to NOTE_LONGEST_WAIT, and claims nothing else
+    meanwhile. It gives up, raising the database's SQLAlchemyError, once `stop` is
+    set or, without `stop` (the web process), after NOTE_PATIENCE_AFTER_RESPONSE s.
+    """
+    mail_id = mail.id  # read now: after a rollback, reading it needs the database
+    deadline = time.monotonic() + NOTE_PATIENCE_AFTER_RESPONSE
+    wait = 0.5
+    failures = 0
+    while True:
+        mail.sent_at = utcnow()
+        # Its links are live: once sent, the mail is the recipient's alone.
+        mail.body = ""
+        try:
+            db.session.commit()
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            failures += 1
+            if failures == 1:
+                log.warning(
+                    "mail %s sent, but noting it failed; trying again before the "
+                    "next mail: %s",
+                    mail_id,
+                    str(error).splitlines()[0],
+                )
+            gave_up = stop.is_set() if stop is not None else time.monotonic() > deadline
+            if gave_up:
+                log.error(
+                    "mail %s sent but not noted; it goes out again (same Message-ID) "
+                    "once its claim lapses",
+                    mail_id,
+                )
+                raise
+            if stop is not None:
+                stop.wait(wait)
+            else:
+                time.sleep(wait)
+            wait = min(wait * 2, NOTE_LONGEST_WAIT)
+            continue
+        if failures:
+            log.info("mail %s noted as sent, after %s failed tries", mail_id, failures)
+        return
+
+
 def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
     """Send the mails that are due; return how many went out.
 
@@ -136,6 +217,12 @@ def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
     is claiming instead of waiting for them (SQLite has no row locks: one writer
     at a time). Once `stop` is set no further mail is claimed: the one in hand is
     finished and noted first.
+
+    Delivery is at least once: a mail the SMTP server took is noted as sent before
+    another is claimed, tried again while the database fails (_note_sent); should
+    that still fail, the mail goes out again after CLAIM_LEASE with the same
+    Message-ID (message_id). Each outcome is logged by the mail's id, never its
+    recipient or body. Raises SQLAlchemyError when the database fails.
     """
     due_ids = db.session.scalars(
         select(OutboxMail.id)
@@ -177,11 +264,11 @@ def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
                     delay,
                     _without_addresses(error),
                 )
+            db.session.commit()
         else:
-            mail.sent_at = utcnow()
-            # Its links are live: once sent, the mail is the recipient's alone.
-            mail.body = ""
+            if current_app.config["MAIL_SERVER"]:  # else the log holds the mail
+                log.info("mail %s sent, attempt %s", mail.id, mail.attempts)
+            _note_sent(mail, stop)
             sent += 1
-        db.session.commit()
         metrics.count_mail_attempt(mail)
     return sent
