@@ -8,12 +8,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import insert, inspect, select
 
 from app.extensions import db
 from app.models import User
 from app.models.base import utcnow
-from app.models.user import name_starts
+from app.models.user import name_key, name_starts
 from app.services.directory import list_members
 from tests.test_directory import NEXT_LINK_RE, walk_directory
 from tests.test_directory_search import (
@@ -44,6 +46,16 @@ __all__ = ["empty_sqlite", "many_members", "postgres_schema", "statements", "vie
 )
 def test_name_starts_are_the_first_letters_of_each_word(name, starts):
     assert name_starts(name) == starts
+
+
+@given(st.text(max_size=60))
+def test_the_start_of_every_word_finds_the_name(name):
+    key = name_key(name)
+    starts = name_starts(name)
+    for word in key.split():
+        if word[0].isalnum():  # "(bob)": "b" and "bo" start the word
+            assert word[:1] in starts and word[:2] in starts, (key, word)
+    assert name_starts(key) == starts  # a query goes through name_key too
 
 
 def test_one_or_two_letters_find_the_start_of_any_word(app, client, viewer):
