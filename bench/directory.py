@@ -1,10 +1,12 @@
 """Benchmark the member directory at 10,000, 100,000 and 1,000,000 members.
 
-Seeds one database in steps (a bulk insert of varied names, accents included), and
-at each size starts the app under gunicorn as bench/run.py does, drives four pages
-with wrk (the first page, a deep page, a search for a common and for a rare
-substring) and prints requests/s and p99 per size, with the growth from the first
-size to the last. SQLite by default; PostgreSQL with BENCH_DATABASE_URL:
+Seeds one database in steps (a bulk insert of varied names, accents included, and a
+few in Chinese), and at each size starts the app under gunicorn as bench/run.py
+does, drives its pages with wrk (the first page, a deep page, a search for a common
+and for a rare substring, for a common and a rare word start) and prints requests/s
+and p99 per size, with the growth from the first size to the last; then the median
+time of `list_members` alone for each search, in one process (`--calls` of each).
+SQLite by default; PostgreSQL with BENCH_DATABASE_URL:
 
     .venv/bin/python bench/directory.py
     BENCH_DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/directory.py
@@ -50,6 +52,7 @@ from app.extensions import db  # noqa: E402
 from app.models import User  # noqa: E402
 from app.models.user import LISTED  # noqa: E402
 from app.services import sessions  # noqa: E402
+from app.services.directory import list_members  # noqa: E402
 from app.services.passwords import hash_password  # noqa: E402
 from app.services.security_log import ClientInfo  # noqa: E402
 
@@ -190,11 +193,26 @@ LAST = (
 RARE_NAME = "Ottoline Quéméneur"
 RARE_QUERY = "quemen"
 COMMON_QUERY = "son"  # Johnson, Anderson, Håkansson, Wilson, Sonia … about a fifth
+# Short queries match the start of any word: "jo" starts John, José, Johnson and
+# Jónsdóttir, in about one name in fifteen; a name written without spaces is found
+# by any character of it, here its last.
+SPACELESS_NAME = "李小龍"
+SHORT_COMMON_QUERY = "jo"
+SHORT_RARE_QUERY = "龍"
+QUERIES = (COMMON_QUERY, RARE_QUERY, SHORT_COMMON_QUERY, SHORT_RARE_QUERY)
 PAGES = (
     ("first page", "/users/"),
     ("deep page", "/users/?after={middle}"),
     (f"search, common ({COMMON_QUERY!r})", f"/users/?q={COMMON_QUERY}"),
     (f"search, rare ({RARE_QUERY!r})", f"/users/?q={RARE_QUERY}"),
+    (
+        f"word start, common ({SHORT_COMMON_QUERY!r})",
+        f"/users/?q={SHORT_COMMON_QUERY}",
+    ),
+    (
+        f"word start, rare ({SHORT_RARE_QUERY!r})",
+        f"/users/?q={urllib.parse.quote(SHORT_RARE_QUERY)}",
+    ),
     ("old link, page 50", "/users/?page=50"),
 )
 BATCH = 5000
@@ -260,7 +278,11 @@ def grow(database_url: str, have: int, want: int) -> str:
         for batch_start in range(have, want, BATCH):
             rows = []
             for number in range(batch_start, min(want, batch_start + BATCH)):
-                name = RARE_NAME if number in (7, 4242, 9001) else random_name(rng)
+                name = random_name(rng)
+                if number in (7, 4242, 9001):
+                    name = RARE_NAME
+                elif number in (8, 4243, 9002):
+                    name = SPACELESS_NAME
                 rows.append(member_row(number, name, password_hash, now))
             db.session.execute(insert(User), rows)
             db.session.commit()
@@ -271,7 +293,7 @@ def grow(database_url: str, have: int, want: int) -> str:
             with db.engine.connect().execution_options(
                 isolation_level="AUTOCOMMIT"
             ) as connection:
-                connection.execute(text("VACUUM ANALYZE users"))
+                connection.execute(text("VACUUM ANALYZE users, users_name_starts"))
         middle = db.session.execute(
             select(User.id, User.name_key)
             .where(LISTED)
@@ -282,6 +304,24 @@ def grow(database_url: str, have: int, want: int) -> str:
         db.session.remove()
         db.engine.dispose()
     return f"{middle.id}:{middle.name_key}"
+
+
+def time_searches(database_url: str, calls: int) -> dict[str, float]:
+    """The median time of `list_members` for each query, in ms, `calls` of each."""
+    app = make_app(database_url)
+    times: dict[str, float] = {}
+    with app.app_context():
+        cap = app.config["DIRECTORY_COUNT_CAP"]
+        for query in QUERIES:
+            spent = []
+            for _ in range(calls + 10):  # the first ten warm the caches
+                started = time.perf_counter()
+                list_members(query, 20, cap)
+                spent.append((time.perf_counter() - started) * 1000)
+                db.session.remove()
+            times[query] = statistics.median(spent[10:])
+        db.engine.dispose()
+    return times
 
 
 def drive(wrk: str, url: str, headers: list[str], seconds: int, rounds: int) -> Result:
@@ -301,6 +341,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--port", type=int, default=PORT, help="gunicorn's port")
     args = parser.parse_args()
     wrk = ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="vestibule-directory-"))
@@ -318,17 +360,19 @@ def main() -> None:
         "FLASK_MAIL_DELIVERY": "worker",
     }
     figures: dict[str, list[Result]] = {label: [] for label, _ in PAGES}
+    timings: list[dict[str, float]] = []
     have = 0
     for size in sorted(args.sizes):
         log(f"{kind}: growing to {size:,} members")
         middle = grow(database_url, have, size)
         have = size
-        server = Server("wsgi:app", PORT, env, str(ROOT))
+        timings.append(time_searches(database_url, args.calls))
+        server = Server("wsgi:app", args.port, env, str(ROOT))
         try:
-            cookie = [f"Cookie: {browser_cookies(PORT, token)}"]
+            cookie = [f"Cookie: {browser_cookies(args.port, token)}"]
             for label, path in PAGES:
                 cursor = urllib.parse.quote(middle, safe=":")
-                url = f"http://127.0.0.1:{PORT}" + path.format(middle=cursor)
+                url = f"http://127.0.0.1:{args.port}" + path.format(middle=cursor)
                 log(f"  driving {label}")
                 figures[label].append(
                     drive(wrk, url, cookie, args.seconds, args.rounds)
@@ -353,6 +397,16 @@ def main() -> None:
             f"| {label} | {cells} | {last.rps / first.rps:.2f} "
             f"| {last.p99_ms / first.p99_ms:.2f} |"
         )
+    lines += [
+        "",
+        f"`list_members` alone, median of {args.calls} calls in one process, ms:",
+        "",
+        "| query | " + " | ".join(f"{size:,}" for size in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
+    for query in QUERIES:
+        cells = " | ".join(f"{times[query]:.2f}" for times in timings)
+        lines.append(f"| {query!r} | {cells} |")
     print("\n".join(lines))
     shutil.rmtree(workdir, ignore_errors=True)
 

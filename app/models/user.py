@@ -6,7 +6,8 @@ import unicodedata
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, and_, false, true
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, and_, false, true
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -20,12 +21,18 @@ NAME_MAX = 80
 # Schema comparisons (autogenerate, tests/test_migrations.py) skip them by name.
 NAME_SEARCH_INDEX = "ix_users_name_search"
 NAME_SEARCH_TABLE = "users_name_search"
+# The short searches' index (migration 0012): a table of (start, name_key, user_id)
+# for each word start of each listed member's name, filled from `name_starts` by
+# triggers on both databases, which SQLAlchemy cannot declare either.
+NAME_STARTS_TABLE = "users_name_starts"
 
 
 def is_name_search(name: str | None) -> bool:
     """Tell whether a table or index of this name is the name search's own."""
     return name is not None and (
-        name == NAME_SEARCH_INDEX or name.startswith(NAME_SEARCH_TABLE)
+        name == NAME_SEARCH_INDEX
+        or name.startswith(NAME_SEARCH_TABLE)
+        or name.startswith(NAME_STARTS_TABLE)
     )
 
 
@@ -61,6 +68,58 @@ def name_key(name: str) -> str:
     return bare.casefold().translate(LETTER_FOLDS)[: NAME_MAX * 2]
 
 
+# Queries this long or shorter are looked up among the word starts; longer ones
+# through the trigram index, which finds any part of a name.
+WORD_START_MAX = 2
+# Scripts written without spaces between words, by code point (first, last): each of
+# their characters starts a word. Thai, Lao, Tibetan, Myanmar, Khmer, the Japanese
+# kana, Bopomofo, the iteration marks and the CJK ideographs with their extensions.
+SPACELESS = (
+    (0x0E00, 0x0FFF),
+    (0x1000, 0x109F),
+    (0x1780, 0x17FF),
+    (0x3005, 0x3007),
+    (0x3040, 0x312F),
+    (0x31A0, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x3FFFF),
+)
+
+
+def _spaceless(ch: str) -> bool:
+    point = ord(ch)
+    return any(first <= point <= last for first, last in SPACELESS)
+
+
+def name_starts(name: str) -> list[str]:
+    """Return the short searches that find a name: its word starts, sorted.
+
+    The first one and two characters of `name_key(name)` and of each word in it: a
+    word starts at a letter or digit that follows anything else ("jo" and "j" find
+    "Katherine Johnson", "br" "O'Brien"), and at every character of a script written
+    without spaces, so "小龍" and "龍" find "李小龍". At most 2 characters each.
+    """
+    key = name_key(name)
+    starts: set[str] = set()
+    for place, ch in enumerate(key):
+        before = key[place - 1] if place else ""
+        if (
+            place == 0
+            or _spaceless(ch)
+            or (ch.isalnum() and (not before.isalnum() or _spaceless(before)))
+        ):
+            starts.update(key[place : place + size] for size in (1, 2))
+    return sorted(starts)
+
+
+def _default_name_starts(context: DefaultExecutionContext) -> list[str]:
+    # A bulk insert skips the validator below: the name it inserts gives the starts.
+    parameters = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return name_starts(str(parameters.get("name") or ""))
+
+
 class User(Base):
     """An account whose address was verified (sign-ups wait in `SignUpClaim`).
 
@@ -82,6 +141,11 @@ class User(Base):
         String(NAME_MAX * 2).with_variant(
             String(NAME_MAX * 2, collation="C"), "postgresql"
         )
+    )
+    # `name_starts(name)`, set with name_key: the database copies it, for a listed
+    # member, into the short searches' index (NAME_STARTS_TABLE, migration 0012).
+    name_starts: Mapped[list[str]] = mapped_column(
+        JSON, default=_default_name_starts, server_default="[]"
     )
     bio: Mapped[str] = mapped_column(Text, default="")
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -127,6 +191,7 @@ class User(Base):
     @validates("name")
     def _keep_name_key(self, _key: str, name: str) -> str:
         self.name_key = name_key(name)
+        self.name_starts = name_starts(name)
         return name
 
     @property

@@ -23,12 +23,19 @@ from sqlalchemy import (
 from app.extensions import db
 from app.models import User
 from app.models.base import ID_MAX
-from app.models.user import LISTED, NAME_MAX, NAME_SEARCH_TABLE, name_key
+from app.models.user import (
+    LISTED,
+    NAME_MAX,
+    NAME_SEARCH_TABLE,
+    NAME_STARTS_TABLE,
+    WORD_START_MAX,
+    name_key,
+)
 from app.services import ServiceError
 
 QUERY_MAX = 80
-# A trigram index needs three characters; shorter queries match the start of names.
-TRIGRAM = 3
+# A trigram index needs three characters; shorter queries match the start of words.
+TRIGRAM = WORD_START_MAX + 1
 
 # Built once, as `db.session.get` would build it on each profile view: a tenth of
 # the page (bench/README.md).
@@ -38,6 +45,14 @@ MEMBER_BY_ID = select(User).where(User.id == bindparam("member_id"))
 # table whose rowid is the user's id; the models leave it out (app/models/user.py).
 NAME_SEARCH = table(
     NAME_SEARCH_TABLE, column("rowid", Integer), column("name_key", String)
+)
+# The word starts of the listed members' names (migration 0012), one row each, keyed
+# by (start, name_key, user_id): a short query's matches, in the directory's order.
+NAME_STARTS = table(
+    NAME_STARTS_TABLE,
+    column("start", String),
+    column("name_key", String),
+    column("user_id", Integer),
 )
 
 
@@ -114,12 +129,6 @@ def _contains(key: str) -> ColumnElement[bool]:
     return User.name_key.like(f"%{_escape_like(key)}%", escape="\\")
 
 
-def _starts_with(key: str) -> list[ColumnElement[bool]]:
-    """Name keys starting with `key`: one range of the index, in code-point order."""
-    following = key[:-1] + chr(ord(key[-1]) + 1)
-    return [User.name_key >= key, User.name_key < following]
-
-
 def _fts_phrase(key: str) -> str:
     """`key` as an FTS5 phrase: its trigrams side by side, so exactly a substring."""
     return '"' + key.replace('"', '""') + '"'
@@ -157,8 +166,10 @@ def _count(key: str, cap: int) -> int:
             .where(LISTED, _found_by_index(key))
             .order_by(User.name_key, User.id)
         )
+    elif key:
+        found = select(NAME_STARTS.c.user_id).where(NAME_STARTS.c.start == key)
     else:
-        found = select(User.id).where(LISTED, *(_starts_with(key) if key else []))
+        found = select(User.id).where(LISTED)
     capped = found.limit(cap + 1).subquery()
     return db.session.scalar(select(func.count()).select_from(capped)) or 0
 
@@ -175,7 +186,8 @@ def list_members(
     """Return a page of the listed members whose name holds `query`, in name order.
 
     The search ignores case and accents ("zoe" finds "Zoë") and matches any part of
-    a name from three characters on, the start of a name below that. The page
+    a name from three characters on, the start of any word below that (every
+    character of a script written without spaces starts one). The page
     follows `after` or precedes `before` (cursors of earlier pages), else is page
     number `page` (from 1) of the first `count_cap` members; a number past the end
     gives the last of those pages. Members are ordered by name key, then by id.
@@ -186,24 +198,29 @@ def list_members(
     query = clean_query(query)
     key = name_key(query)
     total = _count(key, count_cap)
-    conditions: list[ColumnElement[bool]] = [LISTED]
     # Few matches: the trigram index finds them all and they are sorted. Many: the
     # walk in name order (ix_users_directory) tests each name and stops at the page.
+    # A short query: the range of its word start, in name order (users_name_starts).
     sort_matches = len(key) >= TRIGRAM and total <= count_cap
+    matches: Select[Any, Any] = select(User.id, User.name_key).where(LISTED)
     if len(key) >= TRIGRAM:
-        conditions.append(_found_by_index(key) if sort_matches else _contains(key))
+        matches = matches.where(
+            _found_by_index(key) if sort_matches else _contains(key)
+        )
     elif key:
-        conditions += _starts_with(key)
+        matches = select(
+            NAME_STARTS.c.user_id.label("id"), NAME_STARTS.c.name_key
+        ).where(NAME_STARTS.c.start == key)
     if before is None and after is None:
         last_page = max(1, -(-min(total, count_cap) // per_page))
         page = min(max(1, page), last_page)
     else:
         page = 1
-    rows = _read_page(conditions, sort_matches, per_page, page, after, before)
+    rows = _read_page(matches, sort_matches, per_page, page, after, before)
     if before is not None and len(rows) <= per_page:
         # Nothing precedes these members: the page before is the first page.
         before = None
-        rows = _read_page(conditions, sort_matches, per_page, 1, None, None)
+        rows = _read_page(matches, sort_matches, per_page, 1, None, None)
     extra = len(rows) > per_page
     if before is not None:
         shown = rows[1:] if extra else rows
@@ -228,20 +245,22 @@ def list_members(
 
 
 def _read_page(
-    conditions: list[ColumnElement[bool]],
+    ids: Select[Any, Any],
     sort_matches: bool,
     per_page: int,
     page: int,
     after: Cursor | None,
     before: Cursor | None,
 ) -> list[Any]:
-    """Read per_page + 1 members in name order, to know whether more follow."""
-    place = tuple_(User.name_key, User.id)
+    """Read per_page + 1 members in name order, to know whether more follow.
+
+    `ids` selects the matches' `id` and `name_key`, from an index in that order.
+    """
+    place = tuple_(ids.selected_columns.name_key, ids.selected_columns.id)
     if after is not None:
-        conditions = [*conditions, place > tuple_(after.name_key, after.id)]
+        ids = ids.where(place > tuple_(after.name_key, after.id))
     if before is not None:
-        conditions = [*conditions, place < tuple_(before.name_key, before.id)]
-    ids: Select[Any, Any] = select(User.id, User.name_key).where(*conditions)
+        ids = ids.where(place < tuple_(before.name_key, before.id))
     if sort_matches:
         # Every match first (MATERIALIZED: PostgreSQL may not fold it into a walk of
         # the name order, which would test every member), then the page of them.

@@ -5,7 +5,7 @@ member's zone (NULL: UTC), set from the browser at each sign-in until the member
 chooses one in the profile, which `users.time_zone_chosen` records.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07 16:40:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
