@@ -19,6 +19,7 @@ from tests.e2e.conftest import (
     account_menu,
     sign_in,
 )
+from tests.e2e.test_screenshots import look_over
 
 pytestmark = pytest.mark.browser
 
@@ -66,6 +67,8 @@ def test_recovery_codes_are_downloaded_copied_and_printed(
     sign_in(page, member)
     codes = turn_on_two_factor(page, member)
     assert len(codes) == 10
+    # the page of codes at both sizes, light and dark, as the tour looks at pages
+    wrong = look_over(page, "recovery-codes")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as a text file").click()
@@ -82,6 +85,31 @@ def test_recovery_codes_are_downloaded_copied_and_printed(
     assert copied.split() == codes
     assert page.evaluate("window.printAsked") is True
     assert tab.csp_violations == [] and tab.console_errors == []
+    assert {where: found for where, found in wrong.items() if found} == {}
+
+
+def test_the_second_step_offers_a_recovery_code_field_of_its_own(
+    open_tab: OpenTab, make_member: Callable[..., Member]
+) -> None:
+    member = make_member(name="Radia Perlman")
+    page = open_tab().page
+    sign_in(page, member)
+    codes = turn_on_two_factor(page, member)
+    page.context.clear_cookies()
+    page.goto("/auth/login")
+    page.get_by_label("E-mail").fill(member.email)
+    page.get_by_label("Password", exact=True).fill(member.password)
+    page.get_by_role("button", name="Sign in").click()
+    code = page.get_by_label("Code", exact=True)
+    expect(code).to_have_attribute("inputmode", "numeric")
+    wrong = look_over(page, "second-step")
+
+    page.get_by_text("Use a recovery code").click()
+    page.get_by_label("Recovery code").fill(codes[0])
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(account_menu(page)).to_have_text(member.name)
+    assert {where: found for where, found in wrong.items() if found} == {}
 
 
 def test_recovery_codes_download_without_javascript(
@@ -146,3 +174,5 @@ def test_a_long_address_on_check_your_inbox_wraps_on_a_phone(
         "document.documentElement.scrollWidth > document.documentElement.clientWidth"
     )
     assert scrolls is False
+    wrong = look_over(page, "check-inbox")
+    assert {where: found for where, found in wrong.items() if found} == {}

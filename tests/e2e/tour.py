@@ -39,6 +39,7 @@ def signed_in_stops(viewer: Member, other: Member) -> list[Stop]:
         Stop("account-sessions", "/account/sessions"),
         Stop("account-two-factor", "/account/two-factor"),
         Stop("account-security", "/account/security"),
+        Stop("account-delete", "/account/delete"),
         Stop("not-found-signed-in", "/users/999999", 404),
     ]
 
