@@ -180,3 +180,26 @@ def test_a_password_alone_opens_no_window_past_two_factor(
     with app.app_context():
         assert db.session.get_one(User, member.id).totp_secret == secret
         db.session.remove()
+
+
+def test_another_sessions_wrong_guesses_do_not_refuse_the_open_window(
+    app: Flask, client: FlaskClient, member: User
+) -> None:
+    # Within the window nothing is checked, so nothing can be guessed: a thief's
+    # ten wrong passwords in another browser must not stop the owner mid-sitting.
+    assert confirm_by_email_change(client) == 302
+    thief = BrowserLikeClient(app)
+    assert sign_in(thief, member.email).status_code == 302
+    for guess in range(10):
+        wrong = {"email": "thief@example.org", "password": f"guess {guess}"}
+        assert submit(thief, "/account/email", wrong).status_code == 422
+    refused = submit(thief, "/account/email", {"email": "t@example.org"})
+
+    changed = submit(
+        client,
+        "/account/password",
+        {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+
+    assert refused.status_code == 429
+    assert changed.status_code == 302
