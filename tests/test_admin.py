@@ -1000,3 +1000,14 @@ def test_clearing_with_limits_in_redis_lets_the_client_try_again_everywhere(
     assert "That client may try again now." in answer
     assert "worker" not in answer
     assert sign_in(guesser, member.email, "a wrong guess").status_code == 401
+
+
+def test_a_confirmation_page_keeps_the_menu_at_accounts(
+    client: FlaskClient, admin: User, make_user: Callable[..., User]
+) -> None:
+    member = make_user(name="Dora Doe", email="dora@example.org")
+
+    page = client.get(f"/admin/users/{member.id}/deactivate").get_data(as_text=True)
+
+    menu = page.split('class="settings-menu"')[1].split("</nav>")[0]
+    assert '<a href="/admin/users" aria-current="page">Accounts</a>' in menu

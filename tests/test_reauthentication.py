@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import User
 from tests.conftest import BrowserLikeClient, sign_in, submit
 from tests.factories import PASSWORD
-from tests.two_factor import code_for, turn_on
+from tests.two_factor import code_for, second_step, turn_on
 
 NEW_PASSWORD = "lantern orchard quietly sixteen"
 CONFIRM_PAGES = ["/account/email", "/account/password", "/account/delete"]
@@ -142,3 +142,64 @@ def test_deleting_within_the_window_takes_one_press(
     with app.app_context():
         assert db.session.get(User, member.id) is None
         db.session.remove()
+
+
+@pytest.mark.parametrize("confirm_on", ["/account/email", "/account/password"])
+def test_a_password_alone_opens_no_window_past_two_factor(
+    app: Flask,
+    member: User,
+    time_machine: TimeMachineFixture,
+    confirm_on: str,
+) -> None:
+    # With two-factor on, the e-mail and password forms take the password alone:
+    # a thief holding the session and the password must not, through them, turn
+    # two-factor off or delete the account without a code.
+    first = BrowserLikeClient(app)
+    assert sign_in(first, member.email).status_code == 302
+    secret, _ = turn_on(first)
+    time_machine.shift(timedelta(minutes=1))
+    thief = BrowserLikeClient(app)
+    assert sign_in(thief, member.email).status_code == 302
+    assert second_step(thief, code_for(secret)).status_code == 302
+    data = (
+        {"email": "elsewhere@example.org", "password": PASSWORD}
+        if confirm_on == "/account/email"
+        else {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert submit(thief, confirm_on, data).status_code == 302
+
+    page = thief.get("/account/two-factor").get_data(as_text=True)
+    turned_off = submit(
+        thief, "/account/two-factor", {}, action="/account/two-factor/disable"
+    )
+    deleted = submit(thief, "/account/delete", {})
+
+    assert 'name="code"' in page
+    assert turned_off.status_code == 422
+    assert deleted.status_code == 422
+    with app.app_context():
+        assert db.session.get_one(User, member.id).totp_secret == secret
+        db.session.remove()
+
+
+def test_another_sessions_wrong_guesses_do_not_refuse_the_open_window(
+    app: Flask, client: FlaskClient, member: User
+) -> None:
+    # Within the window nothing is checked, so nothing can be guessed: a thief's
+    # ten wrong passwords in another browser must not stop the owner mid-sitting.
+    assert confirm_by_email_change(client) == 302
+    thief = BrowserLikeClient(app)
+    assert sign_in(thief, member.email).status_code == 302
+    for guess in range(10):
+        wrong = {"email": "thief@example.org", "password": f"guess {guess}"}
+        assert submit(thief, "/account/email", wrong).status_code == 422
+    refused = submit(thief, "/account/email", {"email": "t@example.org"})
+
+    changed = submit(
+        client,
+        "/account/password",
+        {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+
+    assert refused.status_code == 429
+    assert changed.status_code == 302

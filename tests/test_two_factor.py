@@ -176,6 +176,23 @@ def test_a_right_code_turns_it_on_and_shows_ten_recovery_codes_once(
     assert events(app, signed_in.id)[-1] == SecurityEventKind.TWO_FACTOR_ON
 
 
+def test_the_settings_menu_stays_at_two_factor_on_the_pages_its_forms_answer(
+    client: FlaskClient, signed_in: User
+) -> None:
+    # A refused set-up and the recovery codes are answers to posts; the menu still
+    # says where the member is.
+    text, secret = set_up_page(client)
+    refused = post_set_up(client, text, code="000000", password="not my password")
+    codes = post_set_up(client, text, code=code_for(secret), password=PASSWORD)
+
+    def current(page: str) -> list[str]:
+        menu = page.split('class="settings-menu"')[1].split("</nav>")[0]
+        return re.findall(r'<a href="([^"]+)" aria-current="page">', menu)
+
+    assert current(refused.get_data(as_text=True)) == ["/account/two-factor"]
+    assert current(codes.get_data(as_text=True)) == ["/account/two-factor"]
+
+
 def test_turning_it_on_signs_out_every_other_browser_and_says_how_many(
     app: Flask, client: FlaskClient, signed_in: User
 ) -> None:

@@ -69,12 +69,15 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 # The forms that check the current password share one count per member, so that a
 # stolen session gets ACCOUNT_LIMIT guesses in all, not that many per form. Only
 # wrong answers count: the owner, who knows the password, is never the one refused.
+# A session within its reauthentication window is checked for nothing, so guesses
+# in another session (a thief's) do not refuse it.
 PASSWORD_CHECKS = limiter.shared_limit(
     setting("ACCOUNT_LIMIT"),
     scope="account-password-checks",
     key_func=user_key,
     methods=["POST"],
     deduct_when=wrong_answer,
+    exempt_when=lambda: reauthentication.window_open(current_session()),
 )
 
 Page = str | Response | tuple[str, int]

@@ -171,7 +171,7 @@ def change_password(
     else:
         check_password(user, current)
         known = current
-    reauthentication.open_window(keep)
+    reauthentication.open_window(keep, user)
     return set_password(
         user,
         new,

@@ -66,7 +66,7 @@ def request_email_change(
     new_email = normalize_email(new_email)
     if new_email == user.email:
         raise SameAddress()
-    reauthentication.open_window(session)
+    reauthentication.open_window(session, user)
     key = user.email_change_link_key = new_link_key()
     if find_user_by_email(new_email) is not None:
         mailer.queue_mail(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from app.models import UserSession
+from app.models import User, UserSession
 from app.models.base import utcnow
 
 
@@ -34,15 +34,21 @@ def window_open(session: UserSession | None) -> bool:
     return window_ends(session) is not None
 
 
-def open_window(session: UserSession | None) -> None:
-    """Start the session's window now, after its password was confirmed.
+def open_window(
+    session: UserSession | None, user: User, *, code_checked: bool = False
+) -> None:
+    """Start the session's window now, after `user`'s password was confirmed.
 
-    The caller commits, with the change the confirmation was for; a session that
-    was already confirmed keeps the moment it was (the window is not stretched by
-    forms that asked for nothing).
+    While `user` has two-factor on, only a confirmation that checked a code too
+    (`code_checked`) opens it: the password alone (the e-mail and password forms)
+    must not let the forms that ask for a code through without one. The caller
+    commits, with the change the confirmation was for; a session that was already
+    confirmed keeps the moment it was (the window is not stretched by forms that
+    asked for nothing).
     """
     if (
         session is not None
+        and (user.totp_secret is None or code_checked)
         and current_app.config["REAUTHENTICATION_WINDOW"] > 0
         and not window_open(session)
     ):

@@ -145,7 +145,7 @@ def enable(
     step = _matching_step(secret, typed_code(code))
     if step is None:
         raise WrongCode()
-    reauthentication.open_window(keep)
+    reauthentication.open_window(keep, user)
     # Conditional, so that of two tabs turning it on at once only one does.
     turned_on = cast(
         CursorResult[Any],
@@ -407,7 +407,7 @@ def confirm_password_and_code(
     check_password(user, password)
     if user.totp_secret is not None:
         check_code(user, code, client)
-    reauthentication.open_window(session)
+    reauthentication.open_window(session, user, code_checked=True)
 
 
 def switch_off(user: User, *, by_operator: bool = False) -> None:

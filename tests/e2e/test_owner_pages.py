@@ -112,6 +112,24 @@ def test_the_second_step_offers_a_recovery_code_field_of_its_own(
     assert {where: found for where, found in wrong.items() if found} == {}
 
 
+def test_printed_recovery_codes_keep_each_code_on_one_line(
+    open_tab: OpenTab, make_member: Callable[..., Member]
+) -> None:
+    # Printed, the settings menu is left out: the codes must not be squeezed into
+    # the menu's narrow column, where each code broke at its hyphen.
+    member = make_member(name="Radia Perlman")
+    page = open_tab(viewport=DESKTOP).page
+    sign_in(page, member)
+    turn_on_two_factor(page, member)
+
+    page.emulate_media(media="print")
+    lines = page.locator(CODES).evaluate_all(
+        "codes => codes.map(c => c.getClientRects().length)"
+    )
+
+    assert lines == [1] * 10
+
+
 def test_recovery_codes_download_without_javascript(
     open_tab: OpenTab, make_member: Callable[..., Member], tmp_path: Path
 ) -> None:
