@@ -961,3 +961,23 @@ def test_new_recovery_codes_can_be_downloaded_as_a_text_file(
     # copy and print: buttons of the page's own script, shown by it
     assert 'src="/static/recovery-codes.js?v=' in page
     assert "data-copy-codes hidden" in page and "data-print-codes hidden" in page
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"ACCOUNT_LIMIT": "1 per hour"}], ids=["1 per hour"]
+)
+def test_a_code_typed_again_is_refused_but_not_counted_as_a_guess(
+    client: FlaskClient, signed_in: User, clock: Callable[[timedelta], None]
+) -> None:
+    # The owner types the code they just used: refused as used, but it was right
+    # once, so it is no guess at the secret and takes none of ACCOUNT_LIMIT.
+    secret, _ = turn_on(client)
+
+    again = renew_codes(client, PASSWORD, code_for(secret))
+    clock(timedelta(minutes=1))
+    next_code = renew_codes(client, PASSWORD, code_for(secret))
+
+    assert again.status_code == 422
+    assert "That code was used already." in again.get_data(as_text=True)
+    assert next_code.status_code == 200
+    assert len(recovery_codes_on(next_code)) == 10

@@ -340,6 +340,14 @@ WRONG_CODE = (
 REUSED_CODE = "That code was used already. Wait for your app to show the next one."
 
 
+def _refuse_code(form: Form, error: two_factor.WrongCode) -> None:
+    """Say why a code was refused; a wrong one counts as a guess, a reused one not
+    (it was right once: the owner typing the code they just signed in with)."""
+    if not isinstance(error, two_factor.ReusedCode):
+        count_wrong_answer()
+    add_error(form["code"], _why_refused(error))
+
+
 def _why_refused(error: two_factor.WrongCode) -> str:
     """Say why a code (the app's, or a recovery code) was refused."""
     if isinstance(error, two_factor.ReusedCode):
@@ -416,8 +424,7 @@ def disable_two_factor() -> Page:
             count_wrong_answer()
             add_error(form.password, "That is not your password.")
         except two_factor.WrongCode as error:
-            count_wrong_answer()
-            add_error(form.code, _why_refused(error))
+            _refuse_code(form, error)
         except two_factor.NotOn:
             flash(ALREADY_OFF, "info")
             return redirect(url_for("account.two_factor"))
@@ -451,8 +458,7 @@ def renew_recovery_codes() -> Page:
             count_wrong_answer()
             add_error(form.password, "That is not your password.")
         except two_factor.WrongCode as error:
-            count_wrong_answer()
-            add_error(form.code, _why_refused(error))
+            _refuse_code(form, error)
         except two_factor.NotOn:
             flash(ALREADY_OFF, "info")
             return redirect(url_for("account.two_factor"))
@@ -496,8 +502,7 @@ def delete() -> Page:
             count_wrong_answer()
             add_error(form.password, "That is not your password.")
         except two_factor.WrongCode as error:
-            count_wrong_answer()
-            add_error(form.code, _why_refused(error))
+            _refuse_code(form, error)
         else:
             forget_sign_in()
             flash("Your account is deleted. Goodbye!", "success")
