@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from run import (  # noqa: E402
-    BENCH_ENVIRONMENT,
     BENCH_SETTINGS,
     PASSWORD,
     SECRET,
@@ -43,6 +42,7 @@ from run import (  # noqa: E402
     ensure_wrk,
     log,
     member_row,
+    server_environment,
     wrk_run,
 )
 from sqlalchemy import insert, select, text  # noqa: E402
@@ -351,14 +351,7 @@ def main() -> None:
     )
     kind = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     token = start(database_url)
-    env = {
-        **os.environ,
-        **BENCH_ENVIRONMENT,
-        "APP_ENV": "production",
-        "SECRET_KEY": SECRET,
-        "DATABASE_URL": database_url,
-        "FLASK_MAIL_DELIVERY": "worker",
-    }
+    env = server_environment(database_url)
     figures: dict[str, list[Result]] = {label: [] for label, _ in PAGES}
     timings: list[dict[str, float]] = []
     have = 0

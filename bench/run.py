@@ -51,6 +51,21 @@ BENCH_ENVIRONMENT = {
     "BASE_URL": "http://127.0.0.1",
 }
 PASSWORD = "correct horse battery staple"
+
+
+def server_environment(database_url: str, **more: str) -> dict[str, str]:
+    """Return the environment a benchmarked production server runs with."""
+    return {
+        **os.environ,
+        **BENCH_ENVIRONMENT,
+        "APP_ENV": "production",
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": database_url,
+        "FLASK_MAIL_DELIVERY": "worker",
+        **more,
+    }
+
+
 FIRST = [
     "Ada",
     "Alan",
@@ -790,15 +805,7 @@ def main() -> None:
     log(f"seeding 100,000 members into {database_url.split('@')[-1]}")
     token, member_id, last_page, query = seed(database_url)
 
-    env = {
-        **os.environ,
-        **BENCH_ENVIRONMENT,
-        "APP_ENV": "production",
-        "SECRET_KEY": SECRET,
-        "DATABASE_URL": database_url,
-        "FLASK_LOGIN_LIMIT_PER_IP": UNREACHABLE_LIMIT,
-        "FLASK_MAIL_DELIVERY": "worker",
-    }
+    env = server_environment(database_url, FLASK_LOGIN_LIMIT_PER_IP=UNREACHABLE_LIMIT)
     bare = Server(
         "bare_app:app",
         8101,

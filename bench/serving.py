@@ -29,10 +29,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from run import (  # noqa: E402
-    BENCH_ENVIRONMENT,
     MAKE_RUN,
     PAGES,
-    SECRET,
     UNREACHABLE_LIMIT,
     WARM_UP_SECONDS,
     Memory,
@@ -47,6 +45,7 @@ from run import (  # noqa: E402
     memory_under_load,
     pages_script,
     seed,
+    server_environment,
     wrk_run,
 )
 
@@ -101,15 +100,7 @@ def main() -> None:
     )
     log("seeding 100,000 members")
     token, member_id, last_page, query = seed(database_url)
-    env = {
-        **os.environ,
-        **BENCH_ENVIRONMENT,
-        "APP_ENV": "production",
-        "SECRET_KEY": SECRET,
-        "DATABASE_URL": database_url,
-        "FLASK_LOGIN_LIMIT_PER_IP": UNREACHABLE_LIMIT,
-        "FLASK_MAIL_DELIVERY": "worker",
-    }
+    env = server_environment(database_url, FLASK_LOGIN_LIMIT_PER_IP=UNREACHABLE_LIMIT)
     seeded = {"member_id": member_id, "last_page": last_page, "query": query}
     ports = {"before": 8111, "after": 8112}
     servers = {
