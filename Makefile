@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 # argon2 needs 19 MiB for each hash. With these malloc settings a worker hands the block
 # back after the hash and maps it again as a few huge pages (1–2 ms), instead of
-# keeping 19 MiB for good. Production sets the same (README, "Running in production").
+# keeping 19 MiB for good. Production sets the same (docs/production.md).
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4194304:glibc.malloc.hugetlb=1
 
 .PHONY: run test migrate clean bench lint

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The variables the app reads (README, "Configuration"); FLASK_* are dropped too.
+# The variables the app reads (docs/configuration.md); FLASK_* are dropped too.
 APP_VARIABLES = frozenset(
     {
         "APP_ENV",

@@ -352,8 +352,8 @@ def test_two_workers_report_the_sum_of_their_requests(
 def test_a_token_of_digits_given_as_flask_metrics_token_reads_the_metrics(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # FLASK_<KEY> values are parsed as JSON (README): "123..." becomes an int, and
-    # _Access.allows calls .encode() on it: 500 for the right token.
+    # FLASK_<KEY> values are parsed as JSON (docs/configuration.md): "123..." becomes
+    # an int, and _Access.allows calls .encode() on it: 500 for the right token.
     token = "12345678901234567890"
     monkeypatch.setenv("FLASK_METRICS_TOKEN", token)
     app = production_app(database_url)  # the token from the environment only

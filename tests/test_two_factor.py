@@ -717,9 +717,10 @@ def test_a_pending_sign_in_works_once(
 def test_turning_it_off_and_on_from_an_old_set_up_page_ends_trusted_browsers(
     app: Flask, client: FlaskClient, signed_in: User, clock: Callable[..., None]
 ) -> None:
-    # The README: "turning two-factor off and on ends it". An enrolment token stays
-    # good for an hour, so a set-up page left open turns it on again with the SAME
-    # secret, and every trusted-browser cookie of before comes back to life.
+    # docs/design.md, "The second step": "turning two-factor off and on ends it".
+    # An enrolment token stays good for an hour, so a set-up page left open turns it
+    # on again with the SAME secret, and every trusted-browser cookie of before comes
+    # back to life.
     old_page, secret = set_up_page(client)
     assert (
         post_set_up(
