@@ -1,6 +1,6 @@
 """`GET /metrics` in Prometheus's text format: off unless METRICS_ENABLED.
 
-What is counted (README, "Running in production"): requests and their seconds per
+What is counted (docs/operations.md, "Metrics"): requests and their seconds per
 endpoint, sign-ins, failed sign-ins, lockouts, rate-limit refusals and mail deliveries.
 
 Under gunicorn every worker counts into files of its own in the directory that

@@ -248,7 +248,7 @@ def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
             delay = timedelta(minutes=min(2**mail.attempts, 360))
             mail.next_attempt_at = utcnow() + delay
             mail.last_error = str(error)[:500]
-            # The log names the mail by id, never its recipient (README, Logs).
+            # The log names the mail by id, never its recipient (docs/design.md).
             if mail.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
                 # Kept, listed for admins and sent again by `flask mail requeue`.
                 log.error(

@@ -1,6 +1,6 @@
 """Signed, expiring tokens for the links we mail, and what the links are bound to.
 
-A link dies when its reason is gone (README, "Mailed links"): each kind signs
+A link dies when its reason is gone (docs/design.md, "Mailed links"): each kind signs
 what it depends on, such as the address it was mailed to (`address_digest`), the
 account's latest move (`last_move`), a fingerprint of the password, or a key that
 a newer link of its kind replaces (`new_link_key`).
