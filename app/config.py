@@ -66,6 +66,9 @@ class Config:
     EMAIL_UNDO_TOKEN_MAX_AGE = int(timedelta(days=7).total_seconds())
     # A sign-up waits this long for its link (a new link can be asked for meanwhile).
     SIGN_UP_CLAIM_LIFETIME = timedelta(days=7)
+    # Seconds before "check your inbox" sends its link again: mail takes a moment,
+    # and a second press of the button should not make a second link at once.
+    SEND_AGAIN_AFTER = 60
 
     # Lockout: after this many failed sign-ins in a row for one address, each
     # further one locks it, for a wait that doubles from the first to the longest.
