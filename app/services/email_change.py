@@ -1,7 +1,8 @@
-"""Moving an account to another e-mail address, proven by a link, undoable for 7 days.
+"""Moving an account to another e-mail address, proven by a link, and undoing it.
 
-Nothing changes until the link mailed to the new address is confirmed. The old
-address then gets a notice with a link that puts it back, for the case where a
+Nothing changes until the link mailed to the new address is confirmed (within
+EMAIL_CHANGE_TOKEN_MAX_AGE seconds). The old address then gets a notice with a
+link that puts it back (for EMAIL_UNDO_TOKEN_MAX_AGE seconds), for the case where a
 thief moved the account: it also locks the password the thief knew and ends every
 session. An address that another account holds gets the same answer as a free
 one, and a mail of its own instead of a link.
