@@ -78,11 +78,15 @@ def typed_password_length() -> Length:
 def new_password_fields(
     label: str = "Password",
 ) -> tuple[PasswordField, PasswordField]:
-    """Return a new-password field labelled `label`, and its confirmation."""
+    """Return a new-password field labelled `label`, and its confirmation.
+
+    The first one's description is the hint its page shows: "At least 10 characters."
+    """
     return (
         PasswordField(
             label,
             [DataRequired("Choose a password."), *new_password_length()],
+            description=f"At least {MIN_LENGTH} characters.",
         ),
         PasswordField(
             f"Confirm {label.lower()}",
