@@ -57,7 +57,8 @@ class Config:
     ARGON2_MEMORY_COST = 19 * 1024
     ARGON2_PARALLELISM = 1
 
-    # Signed links.
+    # Signed links: the seconds each is good for. Every page, mail and label that
+    # names a length of time says the setting's (filter `duration`, app/dates.py).
     VERIFY_TOKEN_MAX_AGE = int(timedelta(hours=48).total_seconds())
     RESET_TOKEN_MAX_AGE = int(timedelta(hours=1).total_seconds())
     UNLOCK_TOKEN_MAX_AGE = int(timedelta(hours=24).total_seconds())
