@@ -57,7 +57,8 @@ class Config:
     ARGON2_MEMORY_COST = 19 * 1024
     ARGON2_PARALLELISM = 1
 
-    # Signed links.
+    # Signed links: the seconds each is good for. Every page, mail and label that
+    # names a length of time says the setting's (filter `duration`, app/dates.py).
     VERIFY_TOKEN_MAX_AGE = int(timedelta(hours=48).total_seconds())
     RESET_TOKEN_MAX_AGE = int(timedelta(hours=1).total_seconds())
     UNLOCK_TOKEN_MAX_AGE = int(timedelta(hours=24).total_seconds())
@@ -66,6 +67,9 @@ class Config:
     EMAIL_UNDO_TOKEN_MAX_AGE = int(timedelta(days=7).total_seconds())
     # A sign-up waits this long for its link (a new link can be asked for meanwhile).
     SIGN_UP_CLAIM_LIFETIME = timedelta(days=7)
+    # Seconds before "check your inbox" sends its link again: mail takes a moment,
+    # and a second press of the button should not make a second link at once.
+    SEND_AGAIN_AFTER = 60
 
     # Lockout: after this many failed sign-ins in a row for one address, each
     # further one locks it, for a wait that doubles from the first to the longest.

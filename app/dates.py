@@ -4,11 +4,14 @@
 (the zone always named), and recent times as "2 minutes ago" in a `<time>` element
 whose title holds the exact time. Every time a member reads goes through here:
 pages through the template filters (register_filters: in the signed-in member's
-zone, else UTC), mail through the functions themselves, given the zone.
+zone, else UTC), mail through the functions themselves, given the zone. So does
+every length of time ("48 hours": a link's lifetime, the wait before a retry),
+through describe_duration and its filter `duration`.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -118,7 +121,36 @@ def describe_age(moment: datetime, now: datetime) -> str | None:
 
 
 def _count(number: int, unit: str) -> str:
-    return f"{number} {unit}{'' if number == 1 else 's'} ago"
+    return f"{_amount(number, unit)} ago"
+
+
+def _amount(number: int, unit: str) -> str:
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+DAY, HOUR, MINUTE = 24 * 3600, 3600, 60
+
+
+def describe_duration(length: float | timedelta) -> str:
+    """Say a length of time in words: "48 hours", "7 days", "1 hour", "40 seconds".
+
+    `length` is in seconds, or a timedelta. A whole number of days from 3 days
+    up is said in days, else a whole number of hours in hours, of minutes in
+    minutes (so 24 and 48 hours stay hours, 90 minutes stays minutes). Any
+    other length is rounded up, never down (a wait said too short would be a
+    promise broken): in hours above 90 minutes, in minutes from one minute,
+    else in seconds; at least "1 second".
+    """
+    if isinstance(length, timedelta):
+        length = length.total_seconds()
+    seconds = max(1, math.ceil(length))
+    if seconds % DAY == 0 and seconds >= 3 * DAY:
+        return _amount(seconds // DAY, "day")
+    if seconds % HOUR == 0 or seconds > 90 * MINUTE:
+        return _amount(math.ceil(seconds / HOUR), "hour")
+    if seconds >= MINUTE:
+        return _amount(math.ceil(seconds / MINUTE), "minute")
+    return _amount(seconds, "second")
 
 
 def time_element(moment: datetime, zone: tzinfo, now: datetime) -> Markup:
@@ -165,13 +197,15 @@ def _local_filter(moment: datetime) -> datetime:
 
 
 def register_filters(app: Flask) -> None:
-    """Offer the templates `date`, `time`, `date_time`, `when` and `local`.
+    """Offer the templates `date`, `time`, `date_time`, `when`, `local`, `duration`.
 
     All in the reader's zone; `local` gives the datetime itself in that zone
-    (for the `datetime` attribute of a date's `<time>`).
+    (for the `datetime` attribute of a date's `<time>`). `duration` says a
+    setting's length of time in words: `config.RESET_TOKEN_MAX_AGE|duration`.
     """
     app.add_template_filter(_date_filter, "date")
     app.add_template_filter(_date_time_filter, "date_time")
     app.add_template_filter(_time_filter, "time")
     app.add_template_filter(_when_filter, "when")
     app.add_template_filter(_local_filter, "local")
+    app.add_template_filter(describe_duration, "duration")

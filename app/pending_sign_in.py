@@ -98,12 +98,8 @@ def pending_key() -> str:
 
 def is_trusted_browser(user: User) -> bool:
     """Tell whether this browser may skip the member's second step."""
-    config = current_app.config
-    return two_factor.is_trusted_browser(
-        user,
-        request.cookies.get(config["TRUSTED_BROWSER_COOKIE_NAME"]),
-        config["TRUSTED_BROWSER_MAX_AGE"],
-    )
+    cookie = request.cookies.get(current_app.config["TRUSTED_BROWSER_COOKIE_NAME"])
+    return two_factor.is_trusted_browser(user, cookie)
 
 
 def trust_this_browser(response: Response, user: User) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
@@ -12,6 +11,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.dates import describe_duration
 from app.extensions import limiter
 from app.services.email_address import normalize_email
 
@@ -141,14 +141,7 @@ def queued_mail_link(response: Response) -> bool:
 
 def describe_wait(seconds: float) -> str:
     """Say a wait in words: "in 40 seconds", "in 1 minute", "in 2 hours"."""
-    seconds = max(1, math.ceil(seconds))  # rounded up: never promise too early
-    if seconds > 90 * 60:
-        count, unit = math.ceil(seconds / 3600), "hour"
-    elif seconds >= 60:
-        count, unit = math.ceil(seconds / 60), "minute"
-    else:
-        count, unit = seconds, "second"
-    return f"in {count} {unit}{'s' if count != 1 else ''}"
+    return f"in {describe_duration(seconds)}"  # rounded up: never promise too early
 
 
 def seconds_until_reset() -> int | None:

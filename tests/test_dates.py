@@ -18,7 +18,7 @@ from time_machine import TimeMachineFixture
 from werkzeug.test import TestResponse
 
 import app as app_package
-from app.dates import describe_age, format_date_time
+from app.dates import describe_age, describe_duration, format_date_time
 from app.extensions import db
 from app.models import OutboxMail, User
 from tests.conftest import sign_in, submit
@@ -121,6 +121,33 @@ def test_recent_times_are_said_as_ages_with_the_right_plural(
     age: timedelta, said: str | None
 ) -> None:
     assert describe_age(EARLY_IN_THE_MONTH - age, EARLY_IN_THE_MONTH) == said
+
+
+@pytest.mark.parametrize(
+    ("length", "said"),
+    [
+        (48 * 3600, "48 hours"),  # whole days below 3 stay hours, as people say them
+        (timedelta(hours=24), "24 hours"),
+        (3 * 24 * 3600, "3 days"),
+        (timedelta(days=30), "30 days"),
+        (3600, "1 hour"),
+        (2 * 3600, "2 hours"),
+        (90 * 60, "90 minutes"),
+        (600, "10 minutes"),
+        (60, "1 minute"),
+        (1, "1 second"),
+        (40, "40 seconds"),
+        # a wait that is not whole is rounded up, never promised too early
+        (0.2, "1 second"),
+        (61, "2 minutes"),
+        (90 * 60 + 1, "2 hours"),
+        (timedelta(days=3, seconds=1), "73 hours"),
+    ],
+)
+def test_lengths_of_time_are_said_in_words_with_the_right_plural(
+    length: float | timedelta, said: str
+) -> None:
+    assert describe_duration(length) == said
 
 
 @pytest.mark.parametrize(

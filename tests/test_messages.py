@@ -76,7 +76,7 @@ def test_after_forgot_password_the_page_names_the_address_and_leads_to_sign_in(
     page = text_of(client, "/auth/check-inbox")
 
     assert '<strong class="address">grace@example.com</strong>' in page
-    assert "A reset link works for an hour." in page
+    assert "A reset link works for 1 hour." in page
     assert "Back to sign in" in page and "Back to sign-up" not in page
 
 

@@ -143,7 +143,7 @@ def sign_up_and_confirm(name: str, email: str) -> None:
     assert mail is not None
     token = conftest.link_in(mail.body).rsplit("/", 1)[1]
     sign_up.confirm_sign_up(
-        token, 3600, browser_key="this browser", password="", client=ClientInfo()
+        token, browser_key="this browser", password="", client=ClientInfo()
     )
 
 
@@ -231,7 +231,7 @@ def count_accounts(app: Flask, email: str) -> int:
 def confirm_link(app: Flask, mail: OutboxMail, browser_key: str) -> None:
     token = conftest.link_in(mail.body).rsplit("/", 1)[1]
     sign_up.confirm_sign_up(
-        token, 3600, browser_key=browser_key, password="", client=ClientInfo()
+        token, browser_key=browser_key, password="", client=ClientInfo()
     )
 
 

@@ -647,7 +647,7 @@ def test_eleven_wrong_passwords_are_refused_and_the_right_one_works_after_the_wa
 
     assert statuses == [422] * 10
     assert eleventh.status_code == right_too_soon.status_code == 429
-    assert "Too many password attempts. Please try again in 60 minutes." in (
+    assert "Too many password attempts. Please try again in 1 hour." in (
         eleventh.get_data(as_text=True)
     )
     assert right_after_the_wait.status_code == 302

@@ -308,14 +308,10 @@ def _two_factor_page(
     if not isinstance(form, EnableTwoFactorForm):
         form = confirmation_asked(EnableTwoFactorForm(formdata=None), "password")
     try:
-        secret = two_factor.read_enrolment(
-            current_user, form.enrolment.data or "", _enrolment_max_age()
-        )
+        secret = two_factor.read_enrolment(current_user, form.enrolment.data or "")
     except InvalidLink:
         form.enrolment.data = two_factor.new_enrolment(current_user)
-        secret = two_factor.read_enrolment(
-            current_user, form.enrolment.data, _enrolment_max_age()
-        )
+        secret = two_factor.read_enrolment(current_user, form.enrolment.data)
     uri = two_factor.provisioning_uri(current_user, secret)
     return render_template(
         "account/two_factor_setup.html",
@@ -324,11 +320,6 @@ def _two_factor_page(
         qr_code=Markup(two_factor.qr_code_svg(uri)),  # noqa: S704  # nosec B704
         secret=two_factor.display_secret(secret),
     )
-
-
-def _enrolment_max_age() -> int:
-    max_age: int = current_app.config["TWO_FACTOR_ENROLMENT_MAX_AGE"]
-    return max_age
 
 
 ALREADY_ON = "Two-factor sign-in is already on."
@@ -365,9 +356,7 @@ def enable_two_factor() -> Page:
     form = confirmation_asked(EnableTwoFactorForm(), "password")
     if form.validate_on_submit():
         try:
-            secret = two_factor.read_enrolment(
-                current_user, form.enrolment.data or "", _enrolment_max_age()
-            )
+            secret = two_factor.read_enrolment(current_user, form.enrolment.data or "")
             codes, ended = two_factor.enable(
                 current_user.id,
                 secret,

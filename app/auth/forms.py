@@ -78,11 +78,15 @@ def typed_password_length() -> Length:
 def new_password_fields(
     label: str = "Password",
 ) -> tuple[PasswordField, PasswordField]:
-    """Return a new-password field labelled `label`, and its confirmation."""
+    """Return a new-password field labelled `label`, and its confirmation.
+
+    The first one's description is the hint its page shows: "At least 10 characters."
+    """
     return (
         PasswordField(
             label,
             [DataRequired("Choose a password."), *new_password_length()],
+            description=f"At least {MIN_LENGTH} characters.",
         ),
         PasswordField(
             f"Confirm {label.lower()}",
@@ -105,7 +109,8 @@ class LoginForm(Form):
     password = PasswordField(
         "Password", [DataRequired("Enter your password."), typed_password_length()]
     )
-    remember = BooleanField("Remember me for 30 days")
+    # auth/login.html adds for how long, from REMEMBER_LIFETIME
+    remember = BooleanField("Remember me")
     next = HiddenField(filters=[path_on_this_site])
     # the browser's IANA zone, filled by time-zone.js; anything else is dropped
     time_zone = HiddenField(filters=[known_time_zone])
@@ -192,4 +197,5 @@ class SecondFactorForm(Form):
 class TwoFactorForm(SecondFactorForm):
     code = code_field("Code", "Enter the code from your app, or a recovery code.")
     recovery_code = recovery_code_field()
-    trust = BooleanField("Trust this browser for 30 days")
+    # auth/two_factor.html adds for how long, from TRUSTED_BROWSER_MAX_AGE
+    trust = BooleanField("Trust this browser")

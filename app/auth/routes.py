@@ -28,6 +28,7 @@ from app.auth.forms import (
     ResetForm,
     TwoFactorForm,
 )
+from app.dates import describe_duration
 from app.errors import FormPage, refuse_form, refused_form_page, too_many
 from app.extensions import limiter
 from app.forms import ConfirmForm, add_error, form_status
@@ -133,9 +134,6 @@ def _sign_up_browser_key() -> str:
 INBOX_KEY = "inbox"
 SIGN_UP, VERIFY_LINK, RESET_LINK = "sign_up", "verify_link", "reset_link"
 ADDRESS_BACK = "address_back"
-# Seconds before "send it again" sends: mail takes a moment, and a second press of
-# the button should not make a second link at once.
-SEND_AGAIN_AFTER = 60
 
 
 def _check_inbox(email: str, *, after: str) -> Response:
@@ -160,7 +158,7 @@ def _inbox_page(form: EmailForm | None = None, refusal: str | None = None) -> st
     to, sent_at = inbox.get("to"), inbox.get("at")
     wait = 0
     if isinstance(sent_at, int):
-        wait = max(0, SEND_AGAIN_AFTER - (int(time.time()) - sent_at))
+        wait = max(0, _send_again_after() - (int(time.time()) - sent_at))
     if form is None and isinstance(to, str):
         form = EmailForm(email=to)
     return render_template(
@@ -171,6 +169,11 @@ def _inbox_page(form: EmailForm | None = None, refusal: str | None = None) -> st
         wait=describe_wait(wait) if wait else None,
         refusal=refusal,
     )
+
+
+def _send_again_after() -> int:
+    seconds: int = current_app.config["SEND_AGAIN_AFTER"]
+    return seconds
 
 
 @bp.get("/check-inbox")
@@ -188,10 +191,10 @@ def send_again() -> Page:
     if not form.validate_on_submit() or not isinstance(after, str):
         return _inbox_page(form), 422
     sent_at = _inbox().get("at")
-    if isinstance(sent_at, int) and time.time() - sent_at < SEND_AGAIN_AFTER:
+    if isinstance(sent_at, int) and time.time() - sent_at < _send_again_after():
         # The page says how long is left: the wait in words.
         refusal = "The link was sent a moment ago."
-        seconds = SEND_AGAIN_AFTER - (time.time() - sent_at)
+        seconds = _send_again_after() - (time.time() - sent_at)
         return too_many(_inbox_page(form, refusal), seconds)
     if after in (SIGN_UP, VERIFY_LINK):
         sign_up.resend_link(form.email.data or "")
@@ -208,9 +211,8 @@ def send_again() -> Page:
     deduct_when=wrong_answer,
 )
 def verify(token: str) -> Page:
-    max_age = current_app.config["VERIFY_TOKEN_MAX_AGE"]
     try:
-        claim = sign_up.read_claim(token, max_age)
+        claim = sign_up.read_claim(token)
     except sign_up.AlreadyVerified as error:
         return _already_verified(error)
     except InvalidLink as error:
@@ -221,7 +223,6 @@ def verify(token: str) -> Page:
         try:
             user = sign_up.confirm_sign_up(
                 token,
-                max_age,
                 browser_key=browser_key,
                 password=form.password.data or "",
                 client=client_info(),
@@ -394,10 +395,10 @@ def second_step() -> Page:
         return redirect(url_for("main.index"))
     pending = pending_sign_in()
     if pending is None:
+        step = describe_duration(current_app.config["TWO_FACTOR_STEP_MAX_AGE"])
         flash(
-            "This sign-in no longer waits for a code: it took longer than 10 "
-            "minutes, or the account signed in elsewhere meanwhile. Please sign in "
-            "again."
+            f"This sign-in no longer waits for a code: it took longer than {step}, "
+            "or the account signed in elsewhere meanwhile. Please sign in again."
             if PENDING_KEY in session
             else "Sign in with your e-mail address and password first.",
             "info",
@@ -498,9 +499,8 @@ def forgot() -> Page:
     setting("RESET_LIMIT"), key_func=ip_key, methods=["POST"], deduct_when=refused_form
 )
 def reset(token: str) -> Page:
-    max_age = current_app.config["RESET_TOKEN_MAX_AGE"]
     try:
-        user = recovery.user_for_reset(token, max_age)
+        user = recovery.user_for_reset(token)
     except InvalidLink as error:
         expired = isinstance(error, ExpiredLink)
         return render_template(
@@ -512,7 +512,6 @@ def reset(token: str) -> Page:
             ended = recovery.reset_password(
                 token,
                 form.password.data or "",
-                max_age=max_age,
                 keep=current_session(),
                 client=client_info(),
             )
@@ -551,15 +550,14 @@ def _password_reset(user: User, ended: int) -> Response:
 
 @bp.route("/unlock/<token>", methods=["GET", "POST"])
 def unlock(token: str) -> Page:
-    max_age = current_app.config["UNLOCK_TOKEN_MAX_AGE"]
     try:
-        lockout = lockouts.read_unlock_link(token, max_age)
+        lockout = lockouts.read_unlock_link(token)
     except InvalidLink as error:
         return _link_failed(error)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            lockouts.unlock(token, max_age, client_info())
+            lockouts.unlock(token, client_info())
         except InvalidLink as error:  # used in another tab meanwhile
             return _link_failed(error)
         flash("Sign-in is unlocked. You can sign in now.", "success")
@@ -572,15 +570,14 @@ def unlock(token: str) -> Page:
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
 @limiter.limit(setting("LOGIN_LIMIT_PER_IP"), key_func=ip_key, methods=["POST"])
 def not_me(token: str) -> Page:
-    max_age = current_app.config["NOT_ME_TOKEN_MAX_AGE"]
     try:
-        user = sign_in_alerts.read_not_me_link(token, max_age)
+        user = sign_in_alerts.read_not_me_link(token)
     except InvalidLink as error:
         return _link_failed(error)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            sign_in_alerts.report_sign_in(token, max_age, client_info())
+            sign_in_alerts.report_sign_in(token, client_info())
         except InvalidLink as error:  # used in another tab meanwhile
             return _link_failed(error)
         _forget_sign_in_of(user)
@@ -601,15 +598,14 @@ TAKEN_MEANWHILE = "Another account took that address meanwhile; nothing changed.
 @bp.route("/email-change/<token>", methods=["GET", "POST"])
 @limiter.limit(setting("LOGIN_LIMIT_PER_IP"), key_func=ip_key, methods=["POST"])
 def confirm_email_change(token: str) -> Page:
-    max_age = current_app.config["EMAIL_CHANGE_TOKEN_MAX_AGE"]
     try:
-        _, new_email = email_change.read_change_link(token, max_age)
+        _, new_email = email_change.read_change_link(token)
     except InvalidLink as error:
         return _link_failed(error)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            email_change.confirm_email_change(token, max_age, client_info())
+            email_change.confirm_email_change(token, client_info())
         except email_change.AddressTaken:
             flash(TAKEN_MEANWHILE, "error")
             return redirect(url_for("main.index"))
@@ -625,15 +621,14 @@ def confirm_email_change(token: str) -> Page:
 @bp.route("/email-undo/<token>", methods=["GET", "POST"])
 @limiter.limit(setting("LOGIN_LIMIT_PER_IP"), key_func=ip_key, methods=["POST"])
 def undo_email_change(token: str) -> Page:
-    max_age = current_app.config["EMAIL_UNDO_TOKEN_MAX_AGE"]
     try:
-        user, old_email, _ = email_change.read_undo_link(token, max_age)
+        user, old_email, _ = email_change.read_undo_link(token)
     except InvalidLink as error:
         return _link_failed(error)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            email_change.undo_email_change(token, max_age, client_info())
+            email_change.undo_email_change(token, client_info())
         except email_change.AddressTaken:
             flash(TAKEN_MEANWHILE, "error")
             return redirect(url_for("main.index"))

@@ -1,7 +1,8 @@
-"""Moving an account to another e-mail address, proven by a link, undoable for 7 days.
+"""Moving an account to another e-mail address, proven by a link, and undoing it.
 
-Nothing changes until the link mailed to the new address is confirmed. The old
-address then gets a notice with a link that puts it back, for the case where a
+Nothing changes until the link mailed to the new address is confirmed (within
+EMAIL_CHANGE_TOKEN_MAX_AGE seconds). The old address then gets a notice with a
+link that puts it back (for EMAIL_UNDO_TOKEN_MAX_AGE seconds), for the case where a
 thief moved the account: it also locks the password the thief knew and ends every
 session. An address that another account holds gets the same answer as a free
 one, and a mail of its own instead of a link.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -122,16 +124,15 @@ def _address(payload: dict[str, Any], key: str) -> str:
     return address
 
 
-def read_change_link(
-    token: str, max_age: int, *, for_update: bool = False
-) -> tuple[User, str]:
+def read_change_link(token: str, *, for_update: bool = False) -> tuple[User, str]:
     """Return the account a change link moves and its new address.
 
-    `max_age` is in seconds; `for_update` locks the account's row. Raises
-    ExpiredLink for an older link and InvalidLink for one tampered with or used,
-    or whose account moved, changed its password, asked for a newer change, was
-    deactivated or left since.
+    `for_update` locks the account's row. Raises ExpiredLink for a link older
+    than EMAIL_CHANGE_TOKEN_MAX_AGE seconds and InvalidLink for one tampered
+    with or used, or whose account moved, changed its password, asked for a
+    newer change, was deactivated or left since.
     """
+    max_age: int = current_app.config["EMAIL_CHANGE_TOKEN_MAX_AGE"]
     payload = read_token(CHANGE_PURPOSE, token, max_age)
     user = _account_as_linked(payload, for_update=for_update)
     if payload.get("from") != address_digest(user.email):
@@ -158,12 +159,12 @@ def _moved_since(user_id: int, issued: object) -> bool:
     return db.session.scalar(moves.limit(1)) is not None
 
 
-def confirm_email_change(token: str, max_age: int, client: ClientInfo) -> User:
+def confirm_email_change(token: str, client: ClientInfo) -> User:
     """Move the account to the link's address, mail the old one an undo link; commit.
 
     Raises what `read_change_link` raises, or AddressTaken; nothing changes then.
     """
-    user, new_email = read_change_link(token, max_age, for_update=True)
+    user, new_email = read_change_link(token, for_update=True)
     old_email = user.email
     user.email = new_email
     _void_links_to_old_address(user)
@@ -209,17 +210,17 @@ class UndoLink(NamedTuple):
     moved_at: datetime | None
 
 
-def read_undo_link(token: str, max_age: int, *, for_update: bool = False) -> UndoLink:
+def read_undo_link(token: str, *, for_update: bool = False) -> UndoLink:
     """Return the account an undo link moves back, the address, and its move.
 
-    Good for `max_age` seconds unless an undo took its move back since (its own
-    use included: a link works once), or the account is at that address again:
-    whoever moved the account knew its password, so neither a password change nor
-    a further move voids it. `for_update` locks the account's row. Raises
-    ExpiredLink, or InvalidLink for a link tampered with, used or taken back, or
-    whose account was deactivated or left.
+    Good for EMAIL_UNDO_TOKEN_MAX_AGE seconds unless an undo took its move back
+    since (its own use included: a link works once), or the account is at that
+    address again: whoever moved the account knew its password, so neither a
+    password change nor a further move voids it. `for_update` locks the account's
+    row. Raises ExpiredLink, or InvalidLink for a link tampered with, used or taken
+    back, or whose account was deactivated or left.
     """
-    payload = read_token(UNDO_PURPOSE, token, max_age)
+    payload = read_token(UNDO_PURPOSE, token, _undo_link_lifetime())
     old_email = _address(payload, "old")
     if "moved" not in payload:  # mailed before links carried their move's time
         user = _account_as_linked(payload, for_update=for_update)
@@ -253,21 +254,26 @@ def _taken_back(user: User, moved_at: datetime) -> bool:
     )
 
 
-def _note_undo(user: User, moved_at: datetime | None, link_lifetime: int) -> None:
+def _undo_link_lifetime() -> int:
+    seconds: int = current_app.config["EMAIL_UNDO_TOKEN_MAX_AGE"]
+    return seconds
+
+
+def _note_undo(user: User, moved_at: datetime | None) -> None:
     # The moves this undo takes back: from its own to now. When the last undo
     # was recent enough for its void links to be alive still, the span grows to
     # cover that one's too (and the moves in between, which a later undo of an
     # older move takes back anyway).
     now = utcnow()
     undo_from = moved_at or user.created_at  # an old link: every move until now
-    recent = now - timedelta(seconds=link_lifetime)
+    recent = now - timedelta(seconds=_undo_link_lifetime())
     last_from, last_undone = user.email_undo_from, user.email_undone_at
     if last_from is not None and last_undone is not None and last_undone >= recent:
         undo_from = min(undo_from, last_from)
     user.email_undo_from, user.email_undone_at = undo_from, now
 
 
-def undo_email_change(token: str, max_age: int, client: ClientInfo) -> User:
+def undo_email_change(token: str, client: ClientInfo) -> User:
     """Move the account back, lock out whoever moved it, mail a reset link; commit.
 
     Whoever moved the account knew its password: the password is replaced by one
@@ -276,12 +282,12 @@ def undo_email_change(token: str, max_age: int, client: ClientInfo) -> User:
     the address the account leaves is told.
     Raises what `read_undo_link` raises, or AddressTaken; nothing changes then.
     """
-    user, old_email, moved_at = read_undo_link(token, max_age, for_update=True)
+    user, old_email, moved_at = read_undo_link(token, for_update=True)
     left_email = user.email
     end_every_session(user.id)
     user.email = old_email
     _void_links_to_old_address(user)
-    _note_undo(user, moved_at, max_age)
+    _note_undo(user, moved_at)
     lock_password(user)
     record_event(user.id, SecurityEventKind.EMAIL_CHANGE_UNDONE, client)
     queue_reset_link(user)

@@ -173,13 +173,14 @@ def end_lockout(email: str) -> None:
     db.session.execute(delete(SignInLockout).where(SignInLockout.email == email))
 
 
-def read_unlock_link(token: str, max_age: int) -> SignInLockout:
+def read_unlock_link(token: str) -> SignInLockout:
     """Return the lockout a genuine, unused unlock link ends, or raise InvalidLink.
 
-    `max_age` is in seconds; ExpiredLink (an InvalidLink) for an older link.
+    ExpiredLink (an InvalidLink) for a link older than UNLOCK_TOKEN_MAX_AGE seconds.
     InvalidLink too for a link of an earlier lockout, or whose account has left
     the address (also when it came back since) or changed its password.
     """
+    max_age: int = current_app.config["UNLOCK_TOKEN_MAX_AGE"]
     payload = read_token(UNLOCK_PURPOSE, token, max_age)
     lockout = db.session.get(SignInLockout, payload.get("email"))
     if (
@@ -203,13 +204,13 @@ def _owner(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == email)).first()
 
 
-def unlock(token: str, max_age: int, client: ClientInfo) -> str:
+def unlock(token: str, client: ClientInfo) -> str:
     """End the lockout named by an unlock link; return its address.
 
     Raises what `read_unlock_link` raises: InvalidLink (or ExpiredLink) for a link
     that is tampered with, too old, used before or void.
     """
-    lockout = read_unlock_link(token, max_age)
+    lockout = read_unlock_link(token)
     email = lockout.email
     owner = _owner(email)
     end_lockout(email)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import update
 
 from app.extensions import db
@@ -76,14 +77,15 @@ def _queue_reset_mail(user: User, key: str) -> None:
     )
 
 
-def user_for_reset(token: str, max_age: int) -> User:
+def user_for_reset(token: str) -> User:
     """Return the user a genuine, unused reset link belongs to.
 
-    `max_age` is in seconds. Raises ExpiredLink for an older link, InvalidLink for
-    one tampered with or used, made before the latest password change, before a
-    newer reset link or before the account moved to another address (also when it
-    moved back since), or whose account is gone or deactivated.
+    Raises ExpiredLink for a link older than RESET_TOKEN_MAX_AGE seconds,
+    InvalidLink for one tampered with or used, made before the latest password
+    change, before a newer reset link or before the account moved to another address
+    (also when it moved back since), or whose account is gone or deactivated.
     """
+    max_age: int = current_app.config["RESET_TOKEN_MAX_AGE"]
     payload = read_token(RESET_PURPOSE, token, max_age)
     user = db.session.get(User, payload.get("uid"))
     if (
@@ -102,7 +104,6 @@ def reset_password(
     token: str,
     new: str,
     *,
-    max_age: int,
     keep: UserSession | None,
     client: ClientInfo,
 ) -> int:
@@ -112,7 +113,7 @@ def reset_password(
     Returns how many sessions were signed out. Raises what `user_for_reset`
     raises, or WeakPassword; nothing changes then.
     """
-    user = user_for_reset(token, max_age)
+    user = user_for_reset(token)
     own_session = keep if keep is not None and keep.user_id == user.id else None
     return set_password(
         user,

@@ -6,6 +6,7 @@ every session of the account and mails a link to choose a new password.
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.dates import format_date_time, zone_info
@@ -63,14 +64,15 @@ def _browser(user_agent: str) -> str:
     return user_agent if family == UNKNOWN else family
 
 
-def read_not_me_link(token: str, max_age: int) -> User:
+def read_not_me_link(token: str) -> User:
     """Return the account a genuine, unused "this wasn't me" link names.
 
-    `max_age` is in seconds. Raises ExpiredLink for an older link, InvalidLink for
-    one tampered with or used, or whose account has moved to another address
-    (also when it moved back since), changed its password, or is gone or
+    Raises ExpiredLink for a link older than NOT_ME_TOKEN_MAX_AGE seconds,
+    InvalidLink for one tampered with or used, or whose account has moved to another
+    address (also when it moved back since), changed its password, or is gone or
     deactivated since.
     """
+    max_age: int = current_app.config["NOT_ME_TOKEN_MAX_AGE"]
     payload = read_token(NOT_ME_PURPOSE, token, max_age)
     user = db.session.get(User, payload.get("uid"))
     if user is None or not user.is_active or user.email != payload.get("email"):
@@ -83,14 +85,14 @@ def read_not_me_link(token: str, max_age: int) -> User:
     return user
 
 
-def report_sign_in(token: str, max_age: int, client: ClientInfo) -> User:
+def report_sign_in(token: str, client: ClientInfo) -> User:
     """Lock the link's account out of whoever signed in, and mail a reset; commit.
 
     The password they used is replaced by one nobody knows, every session ends,
     and the owner's address gets a reset link. Raises what `read_not_me_link`
     raises, changing nothing.
     """
-    user = read_not_me_link(token, max_age)
+    user = read_not_me_link(token)
     end_every_session(user.id)
     lock_password(user)
     record_event(user.id, SecurityEventKind.SIGN_IN_REPORTED, client)

@@ -144,13 +144,14 @@ def register_user(name: str, email: str, password: str, *, browser_key: str) -> 
     db.session.commit()
 
 
-def read_claim(token: str, max_age: int) -> SignUpClaim:
+def read_claim(token: str) -> SignUpClaim:
     """Return the claim a genuine, fresh verify link belongs to.
 
     Raises ExpiredLink or InvalidLink for a link that is too old, tampered with or
     whose claim is gone; AlreadyVerified when its address has an account now.
-    `max_age` is in seconds.
+    A link is good for VERIFY_TOKEN_MAX_AGE seconds.
     """
+    max_age: int = current_app.config["VERIFY_TOKEN_MAX_AGE"]
     try:
         payload = read_token(VERIFY_PURPOSE, token, max_age)
     except ExpiredLink as error:  # too old; but if the address has an account, say so
@@ -174,7 +175,6 @@ def _refuse_if_taken(email: object) -> None:
 
 def confirm_sign_up(
     token: str,
-    max_age: int,
     *,
     browser_key: str | None,
     password: str,
@@ -186,7 +186,7 @@ def confirm_sign_up(
     password. Raises what `read_claim` raises, or NotYourSignUp without that proof;
     nothing is written then.
     """
-    claim = read_claim(token, max_age)
+    claim = read_claim(token)
     if not signed_up_in(claim, browser_key) and not (
         password and verify_password(claim.password_hash, password)
     ):

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, cast
 
 import pyotp
 import segno
+from flask import current_app
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 
 from app.extensions import db
@@ -76,12 +77,14 @@ def new_enrolment(user: User) -> str:
     )
 
 
-def read_enrolment(user: User, token: str, max_age: int) -> str:
+def read_enrolment(user: User, token: str) -> str:
     """Return the secret an enrolment token carries for this member.
 
-    `max_age` in seconds. Raises InvalidLink (ExpiredLink when only too old)
+    Raises InvalidLink (ExpiredLink when only older than
+    TWO_FACTOR_ENROLMENT_MAX_AGE seconds)
     unless the token was made for this member and their current password.
     """
+    max_age: int = current_app.config["TWO_FACTOR_ENROLMENT_MAX_AGE"]
     payload = read_token(ENROLMENT_PURPOSE, token, max_age)
     secret = payload.get("secret")
     if (
@@ -339,14 +342,15 @@ def trusted_browser_token(user: User) -> str:
     return make_token(TRUSTED_BROWSER_PURPOSE, _trust_payload(user))
 
 
-def is_trusted_browser(user: User, token: str | None, max_age: int) -> bool:
+def is_trusted_browser(user: User, token: str | None) -> bool:
     """Tell whether a trusted-browser cookie's value holds for the member.
 
-    `max_age` in seconds: an older cookie no longer holds.
+    A cookie older than TRUSTED_BROWSER_MAX_AGE seconds no longer holds.
     """
     if not token or user.totp_secret is None:
         return False
     try:
+        max_age: int = current_app.config["TRUSTED_BROWSER_MAX_AGE"]
         payload = read_token(TRUSTED_BROWSER_PURPOSE, token, max_age)
     except InvalidLink:
         return False
