@@ -270,6 +270,14 @@ def mail_worker(
             stderr=output,
         )
     try:
+        # Logged once its SIGTERM handler is in place: a busy machine may take
+        # seconds to start it, and a signal before that kills it outright.
+        wait_until(
+            lambda: (
+                "mail worker: started" in log.read_text() or process.poll() is not None
+            ),
+            "the mail worker to start",
+        )
         yield process
     finally:
         if process.poll() is None:
