@@ -1,50 +1,20 @@
-"""How the app talks to its database: `db.session`'s class, the pooled connections."""
+"""How the app talks to its database: upserts, the pooled connections.
+
+A page that only reads runs in a transaction like every other request: an
+autocommit twin of the engine for such pages saved PostgreSQL two round trips a
+page but no instructions (it cost 4 % more, bench/README.md), so it went.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-import flask_sqlalchemy.session
-from flask import Flask, current_app, has_request_context, request
-from sqlalchemy import Connection, Engine, event
+from flask import Flask
+from sqlalchemy import Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session
-
-# Methods that only read: a page view, never a form's post (links show a button).
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# app.extensions key: each engine's twin that runs every statement in autocommit.
-AUTOCOMMIT_ENGINES = "vestibule.autocommit_engines"
-
-
-class RequestSession(flask_sqlalchemy.session.Session):
-    """`db.session`: on PostgreSQL, a request that only reads opens no transaction.
-
-    psycopg sends BEGIN before a transaction's first statement and the session
-    sends ROLLBACK when the request ends: two more round trips to the server for a
-    page that only reads, a quarter of a signed-in page's time in-process
-    (bench/README.md). A GET, HEAD or OPTIONS request writes at most one statement
-    at a time (a session's last-seen time, an expired session's deletion), so it
-    runs in autocommit; every other request, and all work outside a request (the
-    mail sender, the CLI), keeps its transaction. SQLite is left as it is: its
-    driver opens no transaction for a read.
-    """
-
-    def get_bind(
-        self,
-        mapper: Any | None = None,
-        clause: Any | None = None,
-        bind: Engine | Connection | None = None,
-        **kwargs: Any,
-    ) -> Engine | Connection:
-        engine = super().get_bind(mapper, clause, bind, **kwargs)
-        if has_request_context() and request.method in SAFE_METHODS:
-            autocommit: dict[Engine | Connection, Engine] = current_app.extensions.get(
-                AUTOCOMMIT_ENGINES, {}
-            )
-            return autocommit.get(engine, engine)
-        return engine
 
 
 def upsert(
@@ -62,18 +32,11 @@ def upsert(
 
 
 def configure_engine(app: Flask, engine: Engine) -> None:
-    """Tune SQLite's connections; test a server's idle ones before use.
-
-    On PostgreSQL also gives the engine its autocommit twin, for RequestSession.
-    """
+    """Tune SQLite's connections; test a server's idle ones before use."""
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _tune_sqlite)
         return
     ping_after_idle(engine, app.config["DATABASE_PING_AFTER_IDLE"])
-    if engine.dialect.name == "postgresql":
-        # Shares the engine's pool; psycopg switches autocommit without a round trip.
-        twin = engine.execution_options(isolation_level="AUTOCOMMIT")
-        app.extensions.setdefault(AUTOCOMMIT_ENGINES, {})[engine] = twin
 
 
 def dispose_pools_after_fork(app: Flask) -> None:
@@ -87,9 +50,6 @@ def dispose_pools_after_fork(app: Flask) -> None:
 
     with app.app_context():
         engines = list(db.engines.values())
-    # The autocommit twins share their engine's pool today: disposing them as well
-    # keeps this right should one ever get a pool of its own.
-    engines += app.extensions.get(AUTOCOMMIT_ENGINES, {}).values()
     for engine in engines:
         engine.dispose(close=False)
 

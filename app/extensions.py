@@ -8,13 +8,12 @@ from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
-from app.database import RequestSession
 from app.models.base import Base
 
 # Objects stay readable after a service commits: no reload query per attribute.
 db = SQLAlchemy(
     model_class=Base,
-    session_options={"class_": RequestSession, "expire_on_commit": False},
+    session_options={"expire_on_commit": False},
 )
 login_manager = LoginManager()
 csrf = CSRFProtect()
