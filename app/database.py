@@ -28,7 +28,8 @@ class RequestSession(flask_sqlalchemy.session.Session):
     at a time (a session's last-seen time, an expired session's deletion), so it
     runs in autocommit; every other request, and all work outside a request (the
     mail sender, the CLI), keeps its transaction. SQLite is left as it is: its
-    driver opens no transaction for a read.
+    driver opens no transaction for a read. Kept for the round trips it saves, not
+    for instructions, which it does not save (bench/README.md, "RequestSession").
     """
 
     def get_bind(

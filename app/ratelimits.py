@@ -45,22 +45,41 @@ SITE_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_MET
 
 
 def init_limiter(app: Flask) -> None:
-    """Bind the limiter; without site-wide limits, take out its per-request hook.
+    """Bind the limiter; without site-wide limits, its per-request hook checks nothing.
 
-    Flask-Limiter (4.1.1, pinned in requirements.txt) checks limits in a hook
-    before every request and again in each limited route's decorator. Every limit
-    of this site is declared on its route, so without a site-wide setting the hook
-    finds nothing to check, at 12 % of a page's instructions (bench/README.md).
-    tests/test_ratelimits.py fails if a new Flask-Limiter no longer installs the
-    hook this way, and proves that limits on routes, GET or POST, still hold.
+    Flask-Limiter checks limits in a hook before every request and again in each
+    limited route's decorator. Every limit of this site is declared on its route,
+    so without a site-wide setting the hook has nothing to find: a request filter
+    (Flask-Limiter's public `request_filter`) exempts the request while the hook
+    runs, and two hooks of ours around Flask-Limiter's say when that is.
     """
     app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", on_refusal)
+    skip = not any(app.config.get(name) for name in SITE_WIDE_LIMITS)
+    hooks = app.before_request_funcs.setdefault(None, [])
+    if skip and _enter_hook_phase not in hooks:
+        app.before_request(_enter_hook_phase)
     limiter.init_app(app)
-    hooks = app.before_request_funcs[None]
-    check = limiter._check_request_limit
-    # Absent when limits are switched off (RATELIMIT_ENABLED=false).
-    if check in hooks and not any(app.config.get(name) for name in SITE_WIDE_LIMITS):
-        hooks.remove(check)
+    if skip and _leave_hook_phase not in hooks:
+        app.before_request(_leave_hook_phase)
+    if _in_hook_phase not in _REQUEST_FILTERS:
+        limiter.request_filter(_in_hook_phase)
+        _REQUEST_FILTERS.append(_in_hook_phase)
+
+
+_REQUEST_FILTERS: list[Callable[[], bool]] = []
+_HOOK_PHASE = "vestibule_limiter_hook_phase"
+
+
+def _enter_hook_phase() -> None:
+    setattr(g, _HOOK_PHASE, True)
+
+
+def _leave_hook_phase() -> None:
+    setattr(g, _HOOK_PHASE, False)
+
+
+def _in_hook_phase() -> bool:
+    return bool(g.get(_HOOK_PHASE))
 
 
 def on_refusal(refused: RequestLimit) -> None:
@@ -74,8 +93,11 @@ def on_refusal(refused: RequestLimit) -> None:
     from app.services import throttles
 
     metrics.count_rate_limit_hit(refused)
+    # What the limit was tested with (Flask-Limiter's identifiers for its key):
+    # the client its key function gave and its scope, after an optional prefix.
+    *_, client, scope = refused.request_args
     try:
-        throttles.note_refusal(refused.key, request.endpoint or "", str(refused.limit))
+        throttles.note_refusal(refused.key, client, scope, str(refused.limit))
     except SQLAlchemyError:
         db.session.rollback()
         current_app.logger.warning("could not note a rate-limit refusal")

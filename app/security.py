@@ -25,8 +25,8 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from app.extensions import csrf
 from app.services.security_log import ClientInfo
 
-CSRF_EXPIRED = "The CSRF token has expired."
-# Flask-WTF signs the session's CSRF secret with this salt to make the form's token.
+# Flask-WTF signs the session's CSRF secret with this salt to make the form's token
+# (flask_wtf.csrf.generate_csrf); tests/test_csrf.py fails if a release changes it.
 CSRF_SALT = "wtf-csrf-token"
 # Session key of the CSRF secrets this browser had before its latest sign-in or out.
 EARLIER_CSRF_SECRETS = "csrf_earlier"
@@ -100,11 +100,11 @@ def check_csrf() -> None:
         return
     try:
         csrf.protect()
-    except CSRFError as error:
-        owner = _token_owner() if _same_origin() else None
-        if owner is TokenOwner.CURRENT and error.description == CSRF_EXPIRED:
+    except CSRFError:
+        read = _token_owner() if _same_origin() else None
+        if read is not None and read[0] is TokenOwner.CURRENT and _expired(read[1]):
             g.csrf_expired = True
-        elif owner is TokenOwner.EARLIER:
+        elif read is not None and read[0] is TokenOwner.EARLIER:
             g.csrf_stale = True
         else:
             raise
@@ -124,7 +124,31 @@ def _same_origin() -> bool:
     return urlsplit(origin).netloc.lower() == request.host.lower()
 
 
-def _token_owner() -> TokenOwner | None:
+def csrf_token_contents(token: str, key: str | bytes) -> tuple[str, float] | None:
+    """Read a Flask-WTF CSRF token: the secret it was made from, and when (epoch s).
+
+    Checks the signature with `key` (the site's secret key) at any age; returns
+    None for a token this site did not sign. The one place that knows how
+    Flask-WTF makes its tokens.
+    """
+    try:
+        secret, signed_at = URLSafeTimedSerializer(key, salt=CSRF_SALT).loads(
+            token, return_timestamp=True
+        )
+    except BadData:
+        return None
+    if not isinstance(secret, str):
+        return None
+    return secret, signed_at.timestamp()
+
+
+def _expired(signed_at: float) -> bool:
+    # As Flask-WTF: older than WTF_CSRF_TIME_LIMIT seconds (None: never).
+    limit = current_app.config.get("WTF_CSRF_TIME_LIMIT")
+    return limit is not None and int(time.time()) - int(signed_at) > limit
+
+
+def _token_owner() -> tuple[TokenOwner, float] | None:
     # Flask-WTF reports a token's age before checking whose it is: an attacker's
     # own token, expired or not, must not pass for this browser's (it would sign
     # it out). Signed by this site, of any age, and made from a secret of this
@@ -134,17 +158,15 @@ def _token_owner() -> TokenOwner | None:
     key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
     if not token or not key:
         return None
-    try:
-        secret = URLSafeTimedSerializer(key, salt=CSRF_SALT).loads(token)
-    except BadData:
+    contents = csrf_token_contents(token, key)
+    if contents is None:
         return None
-    if not isinstance(secret, str):
-        return None
+    secret, signed_at = contents
     current = _csrf_secret()
     if current is not None and _same_secret(current, secret):
-        return TokenOwner.CURRENT
+        return TokenOwner.CURRENT, signed_at
     if any(_same_secret(earlier, secret) for earlier in _earlier_csrf_secrets()):
-        return TokenOwner.EARLIER
+        return TokenOwner.EARLIER, signed_at
     return None
 
 

@@ -879,48 +879,56 @@ def test_a_refused_client_is_listed_in_words_with_the_key_only_in_the_form(
 def test_every_kind_of_client_and_limit_is_said_in_words(
     app: Flask, client: FlaskClient, admin: User, make_user: Callable[..., User]
 ) -> None:
-    from app.extensions import limiter
-
     member = make_user(name="Grace Hopper", email="grace@example.com")
-    prefix = limiter._key_prefix  # the first app's setting: the limiter outlives apps
+    # (client, scope, the limit as written) as noted at a refusal, by storage key
     noted = {
-        f"LIMITER/{prefix}/203.0.113.9/auth.register/5/1/hour": (
+        "k1": (
+            ("203.0.113.9", "auth.register", "5 per 1 hour"),
             "IP 203.0.113.9",
             "sign-up, per IP: 5 per hour",
         ),
-        f"LIMITER/{prefix}/203.0.113.9/mail-links/10/1/hour": (
+        "k2": (
+            ("203.0.113.9", "mail-links", "10 per 1 hour"),
             "IP 203.0.113.9",
             "reset and sign-up links, per IP: 10 per hour",
         ),
-        # an address may hold a slash; the limit's name is read from the end
-        f"LIMITER/{prefix}/2001:db8::1|a/b@example.com/auth.forgot/3/2/hour": (
+        # an address may hold a slash
+        "k3": (
+            ("2001:db8::1|a/b@example.com", "auth.forgot", "3 per 2 hour"),
             "IP 2001:db8::1 with a/b@example.com",
             "password reset link, per IP and address: 3 per 2 hours",
         ),
-        f"LIMITER/{prefix}/user|{member.id}/account-password-checks/10/1/hour": (
+        "k4": (
+            (f"user|{member.id}", "account-password-checks", "10 per 1 hour"),
             "the account of Grace Hopper (grace@example.com)",
             "password checks in account settings, per account: 10 per hour",
         ),
-        f"LIMITER/{prefix}/user|999999/account-password-checks/10/1/hour": (
+        "k5": (
+            ("user|999999", "account-password-checks", "10 per 1 hour"),
             "account 999999, deleted since",
             "password checks in account settings, per account: 10 per hour",
         ),
-        f"LIMITER/{prefix}/pending:Zm9v/auth.two_factor/5/1/minute": (
+        "k6": (
+            ("pending:Zm9v", "auth.two_factor", "5 per 1 minute"),
             "a sign-in waiting for its two-factor code",
             "two-factor code, per sign-in: 5 per minute",
         ),
-        # cut short at 255 characters, or of a layout not known: still listed
-        "LIMITER/something/else": ("a client not recognised", "sign-in: 5 per minute"),
+        # noted before clients were: still listed
+        "k7": (
+            ("", "auth.login_submit", "5 per 1 minute"),
+            "a client not recognised",
+            "sign-in: 5 per minute",
+        ),
     }
     with app.app_context():
-        for key in noted:
-            throttles_service.note_refusal(key, "auth.login_submit", "5 per 1 minute")
+        for key, ((who, scope, rate), _, _) in noted.items():
+            throttles_service.note_refusal(key, who, scope, rate)
         db.session.remove()
 
     page = client.get("/admin/abuse").get_data(as_text=True)
 
     shown = " ".join(shown_of(page).split())
-    for who, limit in noted.values():
+    for _, who, limit in noted.values():
         assert f"{who} {limit} Refused 1 time" in shown
     keys = re.findall(r'name="key" value="([^"]*)"', page)
     assert sorted(html.unescape(key) for key in keys) == sorted(noted)
@@ -953,7 +961,9 @@ def test_clearing_says_it_reached_only_this_worker_when_limits_are_in_memory(
     # worker's count of that client stays, so "may try again now" was not so.
     key = "LIMITER/vestibule/203.0.113.9/auth.reset/10/1/hour"  # listed as is
     with app.app_context():
-        throttles_service.note_refusal(key, "auth.reset", "10 per 1 hour")
+        throttles_service.note_refusal(
+            key, "203.0.113.9", "auth.reset", "10 per 1 hour"
+        )
         db.session.remove()
     page = client.get("/admin/abuse")
     assert "in the worker that answers only" in page.get_data(as_text=True)

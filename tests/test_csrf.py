@@ -16,6 +16,7 @@ from werkzeug.test import TestResponse
 from app.extensions import db
 from app.forms import EXPIRED_MESSAGE
 from app.models import OutboxMail, SignUpClaim, User
+from app.security import csrf_token_contents
 from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
 
@@ -436,3 +437,23 @@ def test_routing_errors_are_answered_whatever_the_token(
         assert method not in response.headers["Allow"]
     assert snapshot(app) == before
     assert is_signed_in(client)
+
+
+def test_the_site_reads_the_secret_and_time_of_a_token_flask_wtf_made(
+    app: Flask, time_machine: TimeMachineFixture
+) -> None:
+    # Expired and stale forms come back with what was typed only if the site can
+    # read Flask-WTF's tokens; a release that makes them otherwise fails here.
+    from flask import session
+    from flask_wtf.csrf import generate_csrf
+
+    time_machine.move_to(datetime(2026, 5, 1, 12, 0, tzinfo=UTC), tick=False)
+    with app.test_request_context():
+        token = generate_csrf()
+        secret = session[app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")]
+
+        assert csrf_token_contents(token, app.secret_key) == (
+            secret,
+            datetime(2026, 5, 1, 12, 0, tzinfo=UTC).timestamp(),
+        )
+        assert csrf_token_contents(token, "another site's key") is None

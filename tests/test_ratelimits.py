@@ -13,7 +13,6 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_limiter import Limiter
 from sqlalchemy import func, select
 from time_machine import TimeMachineFixture
 from werkzeug.test import TestResponse
@@ -226,17 +225,6 @@ def test_a_limit_declared_on_a_get_route_is_enforced(
 
     assert response.status_code == 429
     assert "Retry-After" in response.headers
-
-
-def test_flask_limiter_still_checks_limits_in_the_hook_init_limiter_takes_out() -> None:
-    # init_limiter takes this hook out when no site-wide limit is set (every limit
-    # of the site is on its route); a Flask-Limiter that checks elsewhere must
-    # be looked at again before it is installed.
-    bare = Flask(__name__)
-    own = Limiter(key_func=lambda: "client", storage_uri="memory://")
-    own.init_app(bare)
-
-    assert own._check_request_limit in bare.before_request_funcs[None]
 
 
 # --- the client's address, with and without a proxy in front --------------------------

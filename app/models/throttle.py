@@ -15,7 +15,9 @@ KEY_MAX = 512
 class ThrottledClient(Base):
     """One limit's count for one client (an IP, an IP and address, an account).
 
-    `key` is the limit's key in the rate-limit storage, which clearing empties.
+    `key` is the limit's key in the rate-limit storage, which clearing empties;
+    `client` and `endpoint` (the limit's scope: its route's endpoint, or a shared
+    limit's name) are what the limit counted by, noted at the refusal.
     """
 
     __tablename__ = "throttled_clients"
@@ -23,6 +25,8 @@ class ThrottledClient(Base):
     # an IPv6 address and a 254-character address come to about 360 with the rest
     key: Mapped[str] = mapped_column(String(KEY_MAX), primary_key=True)
     endpoint: Mapped[str] = mapped_column(String(100))
+    # "198.51.100.23", "198.51.100.23|ada@example.com", "user|7", "pending:..."
+    client: Mapped[str] = mapped_column(String(KEY_MAX), default="", server_default="")
     # the limit as written: "20 per 1 minute"
     rate_limit: Mapped[str] = mapped_column(String(60))
     refusals: Mapped[int] = mapped_column(Integer, default=1)

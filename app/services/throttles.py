@@ -25,8 +25,8 @@ from app.models.throttle import KEY_MAX
 # Long enough for the longest limit (per hour), short enough to stay a short list.
 LISTED_FOR = timedelta(days=1)
 
-# Every limit the routes declare, by its scope in the storage key (the route's
-# endpoint, or a shared limit's own scope), named as an admin would say it.
+# Every limit the routes declare, by its scope (the route's endpoint, or a shared
+# limit's own scope), named as an admin would say it.
 # tests/test_admin.py fails when a limited route is missing here.
 LIMIT_NAMES: dict[str, str] = {
     "auth.register": "sign-up",
@@ -44,9 +44,6 @@ LIMIT_NAMES: dict[str, str] = {
     "account-password-checks": "password checks in account settings",
     "global": "every request (site-wide limit)",
 }
-# Flask-Limiter's keys: "LIMITER/<prefix>/<client>/<scope>/<amount>/<multiples>/
-# <unit>"; a client holds any character of the address typed, slashes too.
-KEY_TAIL = re.compile(r"/([^/]+)/(\d+)/(\d+)/([a-z]+)\Z")
 WRITTEN_LIMIT = re.compile(r"(\d+) per (\d+) ([a-z]+)")
 
 
@@ -77,18 +74,23 @@ class HeldBack:
         return f"{self.name}{per}: {self.rate}"
 
 
-def note_refusal(key: str, endpoint: str, rate_limit: str) -> None:
-    """Count one refusal of `key` by a limit; commit.
+def note_refusal(key: str, client: str, scope: str, rate_limit: str) -> None:
+    """Count one refusal of `client` by a limit; commit.
 
-    One INSERT ... ON CONFLICT DO UPDATE in each database's own dialect, as
-    refusals arrive together from many workers.
+    `key` is the limit's key in the rate-limit storage (what clearing empties),
+    `client` what the limit counts by ("198.51.100.23|ada@example.com",
+    "user|7"), `scope` the limit's route endpoint or shared scope ("mail-links")
+    and `rate_limit` the limit as written ("5 per 1 minute"). One INSERT ... ON
+    CONFLICT DO UPDATE in each database's own dialect, as refusals arrive
+    together from many workers.
     """
     now = utcnow()
     db.session.execute(
         upsert(db.session, ThrottledClient)
         .values(
             key=key[:KEY_MAX],
-            endpoint=endpoint[:100],
+            client=client[:KEY_MAX],
+            endpoint=scope[:100],
             rate_limit=rate_limit[:60],
             refusals=1,
             last_refused_at=now,
@@ -107,9 +109,8 @@ def note_refusal(key: str, endpoint: str, rate_limit: str) -> None:
 def list_throttled(limit: int = 200) -> list[HeldBack]:
     """Return the clients refused in the last day, the latest first, in words.
 
-    Accounts named in keys are read in one query; a key this cannot read (cut
-    short, or of a limit's layout it does not know) still lists, as "a client
-    not recognised", with the limit as noted at the refusal.
+    Accounts named as clients are read in one query; a row noted without a
+    client (before clients were noted) lists as "a client not recognised".
     """
     since: datetime = utcnow() - LISTED_FOR
     rows = db.session.scalars(
@@ -118,11 +119,10 @@ def list_throttled(limit: int = 200) -> list[HeldBack]:
         .order_by(ThrottledClient.last_refused_at.desc())
         .limit(limit)
     ).all()
-    parsed = [(row, *_read_key(row.key)) for row in rows]
     ids = {
-        int(client[5:])
-        for _, client, _, _ in parsed
-        if client.startswith("user|") and client[5:].isdecimal()
+        int(row.client[5:])
+        for row in rows
+        if row.client.startswith("user|") and row.client[5:].isdecimal()
     }
     ids = {user_id for user_id in ids if 0 < user_id <= ID_MAX}
     accounts: dict[int, User] = {}
@@ -132,29 +132,15 @@ def list_throttled(limit: int = 200) -> list[HeldBack]:
     return [
         HeldBack(
             key=row.key,
-            client=_client_words(client, accounts),
-            name=LIMIT_NAMES.get(scope or row.endpoint, "another limit"),
-            per=_per(client),
-            rate=rate or _rate_words(row.rate_limit),
+            client=_client_words(row.client, accounts),
+            name=LIMIT_NAMES.get(row.endpoint, "another limit"),
+            per=_per(row.client),
+            rate=_rate_words(row.rate_limit),
             refusals=row.refusals,
             last_refused_at=row.last_refused_at,
         )
-        for row, client, scope, rate in parsed
+        for row in rows
     ]
-
-
-def _read_key(key: str) -> tuple[str, str, str]:
-    """Split a storage key into (client, scope, the rate in words); "" where unread."""
-    # The prefix the limiter builds its keys with: RATELIMIT_KEY_PREFIX of the
-    # first app it was bound to (Flask-Limiter keeps it once set).
-    prefix = limiter._key_prefix
-    head = f"LIMITER/{prefix}/" if prefix else "LIMITER/"
-    tail = KEY_TAIL.search(key)
-    if not key.startswith(head) or tail is None or tail.start() <= len(head):
-        return "", "", ""
-    scope, amount, multiples, unit = tail.groups()
-    client = key[len(head) : tail.start()]
-    return client, scope, _rate(int(amount), int(multiples), unit)
 
 
 def _rate(amount: int, multiples: int, unit: str) -> str:
