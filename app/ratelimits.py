@@ -138,23 +138,13 @@ def failed_sign_in(response: Response) -> bool:
     return response.status_code == 401
 
 
-def accepted_sign_up(response: Response) -> bool:
-    """Count only sign-ups that were accepted (a form refused for a typo is free).
+def led_to_check_inbox(response: Response) -> bool:
+    """Count only posts answered with "check your inbox": an accepted sign-up, or a
+    request for a mailed link that queued a mail.
 
-    An accepted one leads to "check your inbox"; a signed-in member's post, sent
-    home, is free too.
-    """
-    return response.status_code == 302 and response.location == url_for(
-        "auth.check_inbox"
-    )
-
-
-def queued_mail_link(response: Response) -> bool:
-    """Count only requests for a mailed link that queued a mail.
-
-    Such a request leads to "check your inbox"; a form refused (junk typed, a
-    missing CSRF token) queues nothing and is free, so junk posts from one client
-    cannot use up the limit of everyone behind its address.
+    A form refused for a typo, junk typed or a missing CSRF token queues nothing
+    and is free, so junk posts from one client cannot use up the limit of everyone
+    behind its address; a signed-in member's sign-up post, sent home, is free too.
     """
     return response.status_code == 302 and response.location == url_for(
         "auth.check_inbox"

@@ -43,13 +43,12 @@ from app.pending_sign_in import (
     trust_this_browser,
 )
 from app.ratelimits import (
-    accepted_sign_up,
     count_wrong_answer,
     describe_wait,
     failed_sign_in,
     ip_email_key,
     ip_key,
-    queued_mail_link,
+    led_to_check_inbox,
     refused_form,
     seconds_until_reset,
     setting,
@@ -85,7 +84,7 @@ MAIL_LINKS_PER_IP = limiter.shared_limit(
     scope="mail-links",
     key_func=ip_key,
     methods=["POST"],
-    deduct_when=queued_mail_link,
+    deduct_when=led_to_check_inbox,
 )
 
 # The state-cookie key of the random key a signing-up browser keeps.
@@ -98,7 +97,7 @@ SIGN_UP_KEY = "sign_up_key"
     setting("REGISTER_LIMIT"),
     key_func=ip_key,
     methods=["POST"],
-    deduct_when=accepted_sign_up,
+    deduct_when=led_to_check_inbox,
 )
 def register() -> Page:
     if current_user.is_authenticated:  # as the sign-in page does

@@ -63,3 +63,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return (
             value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         )
+
+
+def escape_like(text: str) -> str:
+    """Return `text` with LIKE's wildcards escaped, a backslash the escape character."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -36,7 +36,7 @@ from app.models import (
     SignUpClaim,
     User,
 )
-from app.models.base import ID_MAX, utcnow
+from app.models.base import ID_MAX, escape_like, utcnow
 from app.models.user import name_key
 from app.services import ServiceError, two_factor
 from app.services.accounts import clean_name, find_user_by_email, lock_password
@@ -104,10 +104,6 @@ class UserPage:
     filter: UserFilter
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_users(query: str, filter_: UserFilter, page: int, per_page: int) -> UserPage:
     """Return page `page` (from 1) of the accounts matching `query` and the filter.
 
@@ -123,8 +119,8 @@ def list_users(query: str, filter_: UserFilter, page: int, per_page: int) -> Use
     if query:
         conditions.append(
             or_(
-                User.email.contains(_escape_like(query.lower()), escape="\\"),
-                User.name_key.contains(_escape_like(name_key(query)), escape="\\"),
+                User.email.contains(escape_like(query.lower()), escape="\\"),
+                User.name_key.contains(escape_like(name_key(query)), escape="\\"),
             )
         )
     total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0

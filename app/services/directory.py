@@ -22,7 +22,7 @@ from sqlalchemy import (
 
 from app.extensions import db
 from app.models import User
-from app.models.base import ID_MAX
+from app.models.base import ID_MAX, escape_like
 from app.models.user import (
     LISTED,
     NAME_MAX,
@@ -120,13 +120,9 @@ def clean_query(query: str) -> str:
     return " ".join(kept.split())[:QUERY_MAX]
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _contains(key: str) -> ColumnElement[bool]:
     """Name keys holding `key`, tested on each row: for a walk in name order."""
-    return User.name_key.like(f"%{_escape_like(key)}%", escape="\\")
+    return User.name_key.like(f"%{escape_like(key)}%", escape="\\")
 
 
 def _fts_phrase(key: str) -> str:
