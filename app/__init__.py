@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
-from flask import Flask, Response, g, has_app_context
+from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import (
@@ -18,6 +17,7 @@ from app.config import (
     local_base_url,
     settings_from_environment,
 )
+from app.log import configure_logging
 
 
 class ConfigError(RuntimeError):
@@ -159,45 +159,6 @@ def _env_name() -> str:
         if path:
             load_dotenv(path, encoding="utf-8")
     return os.environ.get("APP_ENV", "development")
-
-
-def configure_logging(app: Flask) -> None:
-    """Log to stderr in one line per record, with the request id when there is one."""
-    if app.config["TESTING"]:
-        return
-    handler = logging.StreamHandler()
-    handler.addFilter(_add_request_id)
-    handler.setFormatter(
-        logging.Formatter(
-            "%(asctime)s %(levelname)s %(name)s request=%(request_id)s %(message)s"
-        )
-    )
-    # Flask-Limiter says there when its storage (Redis) fails and when it is back.
-    for name in ("vestibule", app.logger.name, "flask-limiter"):
-        logger = logging.getLogger(name)
-        if not logger.handlers:
-            logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    limiter_logger = logging.getLogger("flask-limiter")
-    if _without_refusals not in limiter_logger.filters:
-        limiter_logger.addFilter(_without_refusals)
-
-
-def _without_refusals(record: logging.LogRecord) -> bool:
-    """Drop Flask-Limiter's line for a refusal: its key holds the typed address.
-
-    Its refusals are its only lines below WARNING that carry arguments (the
-    limit, the key, the scope); the others, such as the storage's recovery, are
-    plain text and pass. tests/test_logging.py fails if a refusal's line changes.
-    The request's own line says 429, and the admin area lists who was refused.
-    """
-    return record.levelno >= logging.WARNING or not record.args
-
-
-def _add_request_id(record: logging.LogRecord) -> bool:
-    # The id a request was given in security.start_request, also sent as X-Request-ID.
-    record.request_id = g.get("request_id", "-") if has_app_context() else "-"
-    return True
 
 
 def register_extensions(app: Flask) -> None:

@@ -214,7 +214,7 @@ def start_request() -> None:
 def log_request(sender: Flask, response: Response, **extra: object) -> None:
     """Log the request's line: method, endpoint, status, duration in ms, user id.
 
-    Every line carries the request id already (app.configure_logging).
+    Every line carries the request id already (app.log.configure_logging).
     The endpoint names the page, never its path, which may hold a mailed link's
     token. The user is the one whose session the request looked up, if it did.
     """

@@ -9,6 +9,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +235,25 @@ def signed_in(client: FlaskClient, make_user: Callable[..., User]) -> User:
     response = sign_in(client, user.email)
     assert response.status_code == 302
     return user
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    """Where `clock` holds the time at first; a test module may override it."""
+    return datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(time_machine: Any, clock_start: datetime) -> Callable[[timedelta], None]:
+    """Hold the clock at `clock_start`; calling it moves the clock on by that much."""
+    now = [clock_start]
+    time_machine.move_to(clock_start, tick=False)
+
+    def move(by: timedelta) -> None:
+        now[0] += by
+        time_machine.move_to(now[0], tick=False)
+
+    return move
 
 
 @pytest.fixture

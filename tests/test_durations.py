@@ -45,16 +45,9 @@ def app_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock(time_machine: Any) -> Callable[[timedelta], None]:
-    """Hold the clock at START; calling it moves the clock on by that much."""
-    now = [START]
-    time_machine.move_to(START, tick=False)
-
-    def move(by: timedelta) -> None:
-        now[0] += by
-        time_machine.move_to(now[0], tick=False)
-
-    return move
+def clock_start() -> datetime:
+    """Where `clock` (tests/conftest.py) holds the time at first."""
+    return START
 
 
 def words(text: str) -> str:

@@ -194,7 +194,7 @@ def test_flask_limiters_line_for_a_refusal_is_dropped_and_its_other_lines_kept(
     client, make_user, caplog, monkeypatch
 ):
     # Its key holds the address typed; configure_logging's filter drops it.
-    from app import _without_refusals
+    from app.log import without_refusals
     from tests.conftest import sign_in
 
     user = make_user(email="typo.prone@example.com")
@@ -209,7 +209,7 @@ def test_flask_limiters_line_for_a_refusal_is_dropped_and_its_other_lines_kept(
     lines = [r for r in caplog.records if r.name == "flask-limiter"]
     with_address = [r for r in lines if user.email in r.getMessage()]
     assert with_address
-    assert not any(_without_refusals(r) for r in with_address)
+    assert not any(without_refusals(r) for r in with_address)
 
     # A storage failure or recovery, said without arguments, passes.
     caplog.clear()
@@ -217,4 +217,4 @@ def test_flask_limiters_line_for_a_refusal_is_dropped_and_its_other_lines_kept(
     limiter_log.info("Rate limit storage recovered")
     limiter_log.warning("Rate limit storage unreachable - falling back")
     kept = [r for r in caplog.records if r.name == "flask-limiter"]
-    assert len(kept) == 2 and all(_without_refusals(r) for r in kept)
+    assert len(kept) == 2 and all(without_refusals(r) for r in kept)

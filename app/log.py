@@ -1,0 +1,46 @@
+"""Logging: one line per record with the request id, and no rate-limit key in it."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, has_app_context
+
+
+def configure_logging(app: Flask) -> None:
+    """Log to stderr in one line per record, with the request id when there is one."""
+    if app.config["TESTING"]:
+        return
+    handler = logging.StreamHandler()
+    handler.addFilter(add_request_id)
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s request=%(request_id)s %(message)s"
+        )
+    )
+    # Flask-Limiter says there when its storage (Redis) fails and when it is back.
+    for name in ("vestibule", app.logger.name, "flask-limiter"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    limiter_logger = logging.getLogger("flask-limiter")
+    if without_refusals not in limiter_logger.filters:
+        limiter_logger.addFilter(without_refusals)
+
+
+def without_refusals(record: logging.LogRecord) -> bool:
+    """Drop Flask-Limiter's line for a refusal: its key holds the typed address.
+
+    Its refusals are its only lines below WARNING that carry arguments (the
+    limit, the key, the scope); the others, such as the storage's recovery, are
+    plain text and pass. tests/test_logging.py fails if a refusal's line changes.
+    The request's own line says 429, and the admin area lists who was refused.
+    """
+    return record.levelno >= logging.WARNING or not record.args
+
+
+def add_request_id(record: logging.LogRecord) -> bool:
+    """Give the record the request's id (security.start_request), else "-"."""
+    record.request_id = g.get("request_id", "-") if has_app_context() else "-"
+    return True
