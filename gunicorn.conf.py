@@ -38,7 +38,7 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # Mailed links carry tokens in their paths: the access log shows them redacted.
-logger_class = "app.access_log.RedactingLogger"
+logger_class = "app.web.access_log.RedactingLogger"
 # Let the proxy in front handle slow clients; this only bounds a stuck request.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

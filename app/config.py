@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
-import os
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -197,65 +195,44 @@ CONFIGS: dict[str, type[Config]] = {
 }
 
 
-def _flag(text: str) -> bool:
-    return text.lower() in {"1", "true", "yes"}
+class ConfigError(RuntimeError):
+    """The settings do not allow the app to start."""
 
 
-# Each variable, the setting it gives and how its text is read. Where the default
-# is None an empty variable counts as unset: `SECRET_KEY=` keeps the development
-# key, and production still refuses to start without one.
-ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "SECRET_KEY": ("SECRET_KEY", str),
-    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
-    "BASE_URL": ("BASE_URL", str),
-    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
-    "MAIL_SERVER": ("MAIL_SERVER", str),
-    "MAIL_PORT": ("MAIL_PORT", int),
-    "MAIL_USE_TLS": ("MAIL_USE_TLS", _flag),
-    "MAIL_USERNAME": ("MAIL_USERNAME", str),
-    "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
-    "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
-    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
-    "METRICS_ENABLED": ("METRICS_ENABLED", _flag),
-    "METRICS_TOKEN": ("METRICS_TOKEN", str),
-    "METRICS_ALLOWED_IPS": ("METRICS_ALLOWED_IPS", str),
-    "WEB_CONCURRENCY": ("WEB_CONCURRENCY", int),
-    "ALLOW_SQLITE_IN_PRODUCTION": ("ALLOW_SQLITE_IN_PRODUCTION", _flag),
-}
-_EMPTY_IS_UNSET = frozenset(
-    {
-        "SECRET_KEY",
-        "BASE_URL",
-        "MAIL_SERVER",
-        "MAIL_USERNAME",
-        "MAIL_PASSWORD",
-        "METRICS_TOKEN",
-    }
-)
+def refuse_unsafe_settings(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError, one line naming the fix, for settings unfit to serve.
 
-
-def local_base_url(host: str, port: int | str) -> str:
-    """Return the http:// address for links to a server bound to `host` and `port`.
-
-    A server bound to every interface (0.0.0.0, ::) is linked at the loopback
-    address; an IPv6 address is bracketed: ("::1", 8123) -> "http://[::1]:8123".
+    Outside production only a missing SECRET_KEY counts (development has its own).
     """
-    try:
-        address = ipaddress.ip_address(host or "127.0.0.1")
-    except ValueError:  # a name, such as localhost
-        return f"http://{host}:{port}"
-    if address.is_unspecified:
-        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
-    shown = f"[{address}]" if address.version == 6 else str(address)
-    return f"http://{shown}:{port}"
-
-
-def settings_from_environment() -> dict[str, Any]:
-    """Return the settings the environment variables give, as they are now."""
-    settings: dict[str, Any] = {}
-    for variable, (key, parse) in ENVIRONMENT_VARIABLES.items():
-        text = os.environ.get(variable)
-        if text is None or (not text and variable in _EMPTY_IS_UNSET):
-            continue
-        settings[key] = parse(text)
-    return settings
+    if not config.get("SECRET_KEY"):
+        raise ConfigError(
+            "SECRET_KEY must be set in production: set SECRET_KEY to a long random "
+            "value, such as python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    if config["APP_ENV"] != "production":
+        return
+    if not config.get("BASE_URL"):
+        raise ConfigError(
+            "BASE_URL must be set in production, for the links in mail: set BASE_URL "
+            "to the site's public address, such as https://accounts.example.org"
+        )
+    if (
+        str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+        and not config["ALLOW_SQLITE_IN_PRODUCTION"]
+    ):
+        raise ConfigError(
+            "DATABASE_URL is SQLite in production: set DATABASE_URL to PostgreSQL "
+            "(postgresql+psycopg://user:password@host/name), or set "
+            "ALLOW_SQLITE_IN_PRODUCTION=true to serve from one host on purpose"
+        )
+    workers = config["WEB_CONCURRENCY"]
+    if (
+        config["RATELIMIT_ENABLED"]
+        and str(config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
+        and workers > 1
+    ):
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI is memory:// with WEB_CONCURRENCY={workers} "
+            "workers, each counting limits alone: set RATELIMIT_STORAGE_URI to "
+            "redis://host:6379/0, or WEB_CONCURRENCY=1"
+        )

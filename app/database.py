@@ -7,6 +7,7 @@ from typing import Any
 
 import flask_sqlalchemy.session
 from flask import Flask, current_app, has_request_context, request
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
@@ -77,15 +78,13 @@ def configure_engine(app: Flask, engine: Engine) -> None:
         app.extensions.setdefault(AUTOCOMMIT_ENGINES, {})[engine] = twin
 
 
-def dispose_pools_after_fork(app: Flask) -> None:
+def dispose_pools_after_fork(app: Flask, db: SQLAlchemy) -> None:
     """Forget, without closing, the pooled connections a forked process inherited.
 
     A connection used by two processes mixes their conversations with the server,
     and closing it in the child would close the parent's too; each engine gets a
     new, empty pool instead, as SQLAlchemy advises for os.fork().
     """
-    from app.extensions import db
-
     with app.app_context():
         engines = list(db.engines.values())
     # The autocommit twins share their engine's pool today: disposing them as well

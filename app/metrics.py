@@ -26,8 +26,12 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, abort, current_app, request
+from sqlalchemy import event
+from sqlalchemy.orm import object_session
 
-from app import ConfigError
+from app.config import ConfigError
+from app.extensions import db
+from app.models import SecurityEvent
 
 if TYPE_CHECKING:
     from flask_limiter import RequestLimit
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Mapper, Session
 
-    from app.models import OutboxMail, SecurityEvent
+    from app.models import OutboxMail
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # The endpoint label of a request no route matched (a 404, a 405).
@@ -254,11 +258,6 @@ def _start_counting() -> _Families:
     global _families
     if _families is not None:
         return _families
-    from sqlalchemy import event
-
-    from app.extensions import db
-    from app.models import SecurityEvent
-
     _families = _Families()
     event.listen(SecurityEvent, "after_insert", _note_security_event)
     event.listen(db.session, "after_commit", _count_committed_events)
@@ -269,8 +268,6 @@ def _start_counting() -> _Families:
 def _note_security_event(
     mapper: Mapper[Any], connection: Connection, target: SecurityEvent
 ) -> None:
-    from sqlalchemy.orm import object_session
-
     session = object_session(target)
     if session is not None:
         session.info.setdefault(_EVENTS_PENDING, []).append(target.kind)

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 SECRET = "bench-secret-key-not-for-production"
 # The production settings, on SQLite and in-memory limits on purpose: production
-# refuses both unless told (app/__init__.py, refuse_unsafe_settings). The limits the
+# refuses both unless told (app/config.py, refuse_unsafe_settings). The limits the
 # benchmark meets are set out of its reach, so counting them per worker changes
 # nothing it measures; gunicorn's own --workers sets the worker count.
 BENCH_SETTINGS = {

@@ -14,9 +14,9 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from app.extensions import db
-from app.forms import EXPIRED_MESSAGE
 from app.models import OutboxMail, SignUpClaim, User
-from app.security import csrf_token_contents
+from app.web.forms import EXPIRED_MESSAGE
+from app.web.security import csrf_token_contents
 from tests.conftest import csrf_from, link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
 

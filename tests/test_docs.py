@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app import config
+from app import config, environment
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -41,7 +41,7 @@ def documented_names(page: Path) -> set[str]:
 
 def operator_name(key: str) -> str:
     """Return the name docs/configuration.md gives a setting by (its rule, in order)."""
-    for variable, (setting, _parse) in config.ENVIRONMENT_VARIABLES.items():
+    for variable, (setting, _parse) in environment.ENVIRONMENT_VARIABLES.items():
         if setting == key:
             return variable
     if key in READ_BY_THEIR_OWN_NAME:
@@ -84,7 +84,7 @@ def test_every_setting_the_code_holds_has_a_row_in_the_configuration_page() -> N
 def test_every_environment_variable_the_app_reads_has_a_row() -> None:
     rows = documented_names(DOCS / "configuration.md")
 
-    missing = [name for name in config.ENVIRONMENT_VARIABLES if name not in rows]
+    missing = [name for name in environment.ENVIRONMENT_VARIABLES if name not in rows]
 
     assert missing == []
 

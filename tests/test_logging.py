@@ -8,7 +8,7 @@ import re
 import pytest
 
 from app import create_app
-from app.access_log import REDACTED, redact
+from app.web.access_log import REDACTED, redact
 from tests.conftest import CSRF_RE, link_in
 from tests.factories import PASSWORD
 from tests.processes import Browser

@@ -22,8 +22,8 @@ from werkzeug.test import TestResponse
 from wtforms import HiddenField, StringField
 from wtforms.validators import ValidationError
 
-from app.forms import Form
 from app.models import User
+from app.web.forms import Form
 from tests.conftest import csrf_from, sign_in, snapshot
 from tests.factories import PASSWORD
 

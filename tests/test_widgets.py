@@ -10,7 +10,7 @@ from wtforms import Form, SelectChoice, SelectField
 from wtforms.widgets import html_params
 
 from app.account.forms import zone_options
-from app.widgets import FixedOptionsSelect, html_attributes
+from app.web.widgets import FixedOptionsSelect, html_attributes
 
 NAMES = st.sampled_from(
     ["value", "id", "name", "class_", "for_", "autocomplete", "aria_describedby",

@@ -7,7 +7,11 @@ from functools import cache
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.auth.forms import (
+from app.dates import time_zones
+from app.models.user import NAME_MAX
+from app.services.accounts import BIO_MAX
+from app.services.two_factor import CODE_MAX_LENGTH
+from app.web.fields import (
     CODE_FIELD_OPTIONS,
     EMAIL,
     SecondFactorForm,
@@ -17,12 +21,8 @@ from app.auth.forms import (
     strip,
     typed_password_length,
 )
-from app.dates import time_zones
-from app.forms import Form
-from app.models.user import NAME_MAX
-from app.services.accounts import BIO_MAX
-from app.services.two_factor import CODE_MAX_LENGTH
-from app.widgets import (
+from app.web.forms import Form
+from app.web.widgets import (
     BooleanField,
     CodeField,
     EmailField,

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import NamedTuple, TypeVar
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
@@ -21,6 +20,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug import Response
 
+from app.account.blueprint import bp
 from app.account.forms import (
     DeleteAccountForm,
     DisableTwoFactorForm,
@@ -31,20 +31,9 @@ from app.account.forms import (
     RecoveryCodesForm,
 )
 from app.dates import DEFAULT_ZONE
-from app.errors import FormPage, refused_form_page, too_many
 from app.extensions import limiter
-from app.forms import ConfirmForm, Form, add_error, form_status
 from app.models import UserSession
 from app.models.base import utcnow
-from app.ratelimits import (
-    count_wrong_answer,
-    describe_wait,
-    seconds_until_reset,
-    setting,
-    user_key,
-    wrong_answer,
-)
-from app.security import client_info
 from app.services import (
     account_data,
     accounts,
@@ -57,14 +46,23 @@ from app.services import (
 from app.services.browsers import describe_browser
 from app.services.passwords import WeakPassword
 from app.services.tokens import InvalidLink
-from app.sign_in_cookie import (
+from app.web.errors import FormPage, refused_form_page, too_many
+from app.web.forms import ConfirmForm, Form, add_error, form_status
+from app.web.ratelimits import (
+    count_wrong_answer,
+    describe_wait,
+    seconds_until_reset,
+    setting,
+    user_key,
+    wrong_answer,
+)
+from app.web.security import client_info
+from app.web.sign_in_cookie import (
     current_session,
     forget_sign_in,
     login_required,
     sign_out,
 )
-
-bp = Blueprint("account", __name__, url_prefix="/account")
 
 # The forms that check the current password share one count per member, so that a
 # stolen session gets ACCOUNT_LIMIT guesses in all, not that many per form. Only

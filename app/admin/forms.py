@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from wtforms.validators import DataRequired, Length
 
-from app.forms import Form
 from app.models.throttle import KEY_MAX
-from app.widgets import HiddenField
+from app.web.forms import Form
+from app.web.widgets import HiddenField
 
 
 class LockoutForm(Form):

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
@@ -18,16 +17,15 @@ from flask import (
 from flask_login import current_user
 from werkzeug import Response
 
+from app.admin.blueprint import bp
 from app.admin.forms import LockoutForm, ThrottleForm
 from app.extensions import login_manager
-from app.forms import ConfirmForm
 from app.models import User
 from app.models.base import utcnow
-from app.security import client_info
 from app.services import admin, throttles
 from app.services.security_log import ClientInfo
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+from app.web.forms import ConfirmForm
+from app.web.security import client_info
 
 OUT_OF_DATE = "That page was out of date; nothing changed. Here it is as it is now."
 CLEARED_IN_THIS_WORKER = (

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from flask import (
-    Blueprint,
     current_app,
     flash,
     redirect,
@@ -20,6 +19,7 @@ from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from werkzeug import Response
 
+from app.auth.blueprint import bp
 from app.auth.forms import (
     ConfirmSignUpForm,
     EmailForm,
@@ -29,32 +29,8 @@ from app.auth.forms import (
     TwoFactorForm,
 )
 from app.dates import describe_duration
-from app.errors import FormPage, refuse_form, refused_form_page, too_many
 from app.extensions import limiter
-from app.forms import ConfirmForm, add_error, form_status
 from app.models import User
-from app.pending_sign_in import (
-    PENDING_KEY,
-    begin_second_step,
-    end_second_step,
-    is_trusted_browser,
-    pending_key,
-    pending_sign_in,
-    trust_this_browser,
-)
-from app.ratelimits import (
-    count_wrong_answer,
-    describe_wait,
-    failed_sign_in,
-    ip_email_key,
-    ip_key,
-    led_to_check_inbox,
-    refused_form,
-    seconds_until_reset,
-    setting,
-    wrong_answer,
-)
-from app.security import client_info, safe_next, stale_token
 from app.services import (
     accounts,
     email_change,
@@ -68,9 +44,31 @@ from app.services import (
 )
 from app.services.passwords import WeakPassword
 from app.services.tokens import ExpiredLink, InvalidLink
-from app.sign_in_cookie import current_session, forget_sign_in, sign_in, sign_out
-
-bp = Blueprint("auth", __name__, url_prefix="/auth")
+from app.web.errors import FormPage, refuse_form, refused_form_page, too_many
+from app.web.forms import ConfirmForm, add_error, form_status
+from app.web.pending_sign_in import (
+    PENDING_KEY,
+    begin_second_step,
+    end_second_step,
+    is_trusted_browser,
+    pending_key,
+    pending_sign_in,
+    trust_this_browser,
+)
+from app.web.ratelimits import (
+    count_wrong_answer,
+    describe_wait,
+    failed_sign_in,
+    ip_email_key,
+    ip_key,
+    led_to_check_inbox,
+    refused_form,
+    seconds_until_reset,
+    setting,
+    wrong_answer,
+)
+from app.web.security import client_info, safe_next, stale_token
+from app.web.sign_in_cookie import current_session, forget_sign_in, sign_in, sign_out
 
 Page = str | Response | tuple[str, int]
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Response, current_app, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+from app.main.blueprint import bp
 from app.services import accounts, mailer
 from app.services.browsers import describe_browser
-from app.sign_in_cookie import current_session
-
-bp = Blueprint("main", __name__)
+from app.web.sign_in_cookie import current_session
 
 
 @bp.route("/")

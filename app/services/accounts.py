@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -50,15 +49,6 @@ def check_password(user: User, password: str) -> None:
     """Raise WrongPassword unless `password` is the user's."""
     if not verify_password(user.password_hash, password):
         raise WrongPassword()
-
-
-def password_fingerprint(user: User) -> str:
-    """Return 16 hex digits tied to the user's password hash, for links to carry.
-
-    Any password change (a reset, or lock_password) gives another: a link that
-    carries the old one is void.
-    """
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def lock_password(user: User) -> None:

@@ -25,7 +25,6 @@ from app.services.accounts import (
     check_password,
     find_user_by_email,
     lock_password,
-    password_fingerprint,
 )
 from app.services.email_address import normalize_email
 from app.services.recovery import queue_reset_link
@@ -36,6 +35,7 @@ from app.services.tokens import (
     address_digest,
     make_token,
     new_link_key,
+    password_fingerprint,
     read_token,
 )
 

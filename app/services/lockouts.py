@@ -20,9 +20,15 @@ from app.database import upsert
 from app.extensions import db
 from app.models import SecurityEventKind, SignInLockout, User
 from app.models.base import utcnow
-from app.services import ServiceError, accounts, mailer
+from app.services import ServiceError, mailer
 from app.services.security_log import ClientInfo, record_event
-from app.services.tokens import InvalidLink, last_move, make_token, read_token
+from app.services.tokens import (
+    InvalidLink,
+    last_move,
+    make_token,
+    password_fingerprint,
+    read_token,
+)
 
 UNLOCK_PURPOSE = "unlock-sign-in"
 
@@ -154,7 +160,7 @@ def _queue_lockout_mail(
         {
             **payload,
             "moves": last_move(owner.id),
-            "pw": accounts.password_fingerprint(owner),
+            "pw": password_fingerprint(owner),
         },
     )
     mailer.queue_mail(
@@ -194,7 +200,7 @@ def read_unlock_link(token: str) -> SignInLockout:
         owner is None
         or owner.id != payload.get("uid")
         or payload.get("moves") != last_move(owner.id)
-        or payload.get("pw") != accounts.password_fingerprint(owner)
+        or payload.get("pw") != password_fingerprint(owner)
     ):
         raise InvalidLink()
     return lockout

@@ -10,7 +10,6 @@ from app.models import SecurityEventKind, User, UserSession
 from app.services import mailer
 from app.services.accounts import (
     find_user_by_email,
-    password_fingerprint,
     set_password,
 )
 from app.services.email_address import normalize_email
@@ -20,6 +19,7 @@ from app.services.tokens import (
     address_digest,
     make_token,
     new_link_key,
+    password_fingerprint,
     read_token,
 )
 

@@ -14,12 +14,18 @@ from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User
 from app.models.base import utcnow
 from app.services import mailer
-from app.services.accounts import lock_password, password_fingerprint
+from app.services.accounts import lock_password
 from app.services.browsers import UNKNOWN, describe_browser
 from app.services.recovery import queue_reset_link
 from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
-from app.services.tokens import InvalidLink, last_move, make_token, read_token
+from app.services.tokens import (
+    InvalidLink,
+    last_move,
+    make_token,
+    password_fingerprint,
+    read_token,
+)
 
 NOT_ME_PURPOSE = "sign-in-not-me"
 # The events that show a browser and IP pair belongs to the owner.

@@ -11,7 +11,6 @@ from app.extensions import db
 from app.metrics import count_sign_in_failure_without_account
 from app.models import SecurityEventKind, User
 from app.services import ServiceError, lockouts
-from app.services.accounts import password_fingerprint
 from app.services.email_address import normalize_email
 from app.services.passwords import (
     hash_password,
@@ -21,6 +20,7 @@ from app.services.passwords import (
 )
 from app.services.security_log import ClientInfo, record_event
 from app.services.sign_up import newest_claim
+from app.services.tokens import password_fingerprint
 
 
 class BadCredentials(ServiceError):

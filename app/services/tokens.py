@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import SecurityEvent, SecurityEventKind
+from app.models import SecurityEvent, SecurityEventKind, User
 from app.services import ServiceError
 
 # The events that move an account to another address.
@@ -95,3 +95,12 @@ def last_move(user_id: int) -> int:
         )
     )
     return latest or 0
+
+
+def password_fingerprint(user: User) -> str:
+    """Return 16 hex digits tied to the user's password hash, for links to carry.
+
+    Any password change (a reset, or lock_password) gives another: a link that
+    carries the old one is void.
+    """
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]

@@ -23,10 +23,15 @@ from app.extensions import db
 from app.models import RecoveryCode, SecurityEventKind, User, UserSession
 from app.models.base import utcnow
 from app.services import ServiceError, lockouts, mailer, reauthentication
-from app.services.accounts import check_password, password_fingerprint
+from app.services.accounts import check_password
 from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session, end_other_sessions
-from app.services.tokens import InvalidLink, make_token, read_token
+from app.services.tokens import (
+    InvalidLink,
+    make_token,
+    password_fingerprint,
+    read_token,
+)
 
 ISSUER = "Vestibule"  # the name authenticator apps show beside the account
 TOTP_DIGITS = 6

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     redirect,
@@ -15,9 +14,8 @@ from flask_login import current_user
 from werkzeug import Response
 
 from app.services import directory
-from app.sign_in_cookie import login_required
-
-bp = Blueprint("users", __name__, url_prefix="/users")
+from app.users.blueprint import bp
+from app.web.sign_in_cookie import login_required
 
 
 @bp.route("/")

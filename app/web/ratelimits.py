@@ -11,8 +11,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import metrics
 from app.dates import describe_duration
-from app.extensions import limiter
+from app.extensions import db, limiter
+from app.services import throttles
 from app.services.email_address import normalize_email
 
 
@@ -88,10 +90,6 @@ def on_refusal(refused: RequestLimit) -> None:
     Returns None, so the refusal is answered as before. A database that fails
     here costs the note, never the answer.
     """
-    from app import metrics
-    from app.extensions import db
-    from app.services import throttles
-
     metrics.count_rate_limit_hit(refused)
     # What the limit was tested with (Flask-Limiter's identifiers for its key):
     # the client its key function gave and its scope, after an optional prefix.

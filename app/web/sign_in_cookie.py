@@ -17,9 +17,9 @@ from flask_login import current_user
 
 from app.extensions import login_manager
 from app.models import User, UserSession
-from app.security import renew_session_state
 from app.services import accounts, sessions, sign_in_alerts
 from app.services.security_log import ClientInfo
+from app.web.security import renew_session_state
 
 View = TypeVar("View", bound=Callable[..., Any])
 

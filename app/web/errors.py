@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.extensions import db
-from app.forms import Form
-from app.ratelimits import describe_wait, seconds_until_reset
+from app.web.forms import Form
+from app.web.ratelimits import describe_wait, seconds_until_reset
 
 JSON_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 

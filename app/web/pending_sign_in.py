@@ -20,9 +20,9 @@ from werkzeug import Response
 
 from app.models import User
 from app.models.base import utcnow
-from app.ratelimits import ip_key
 from app.services import signin, two_factor
-from app.services.accounts import password_fingerprint
+from app.services.tokens import password_fingerprint
+from app.web.ratelimits import ip_key
 
 PENDING_KEY = "pending_sign_in"  # its key in the state cookie
 

@@ -1,0 +1,7 @@
+"""The `users` blueprint, bare: its view modules add its routes."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("users", __name__, url_prefix="/users")
