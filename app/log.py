@@ -6,6 +6,10 @@ import logging
 
 from flask import Flask, g, has_app_context
 
+# The name of the request's id on `g` (set by app/web/security.py): logging, which
+# every layer uses, reads it there.
+REQUEST_ID = "request_id"
+
 
 def configure_logging(app: Flask) -> None:
     """Log to stderr in one line per record, with the request id when there is one."""
@@ -21,7 +25,8 @@ def configure_logging(app: Flask) -> None:
     # Flask-Limiter says there when its storage (Redis) fails and when it is back.
     for name in ("vestibule", app.logger.name, "flask-limiter"):
         logger = logging.getLogger(name)
-        if not logger.handlers:
+        # once per process; a library's NullHandler (Flask-Limiter adds one) is none
+        if all(isinstance(h, logging.NullHandler) for h in logger.handlers):
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
     limiter_logger = logging.getLogger("flask-limiter")
@@ -42,5 +47,5 @@ def without_refusals(record: logging.LogRecord) -> bool:
 
 def add_request_id(record: logging.LogRecord) -> bool:
     """Give the record the request's id (security.start_request), else "-"."""
-    record.request_id = g.get("request_id", "-") if has_app_context() else "-"
+    record.request_id = g.get(REQUEST_ID, "-") if has_app_context() else "-"
     return True

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from app.extensions import db
 from app.web.forms import Form
 from app.web.ratelimits import describe_wait, seconds_until_reset
+from app.web.request_state import request_state
 
 JSON_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -126,7 +127,7 @@ def _undo_writes() -> None:
 def handle_database_down(error: OperationalError) -> Response:
     """Answer 503 while the database is unreachable; the pool reconnects later."""
     _undo_writes()
-    g.database_failed = True
+    request_state().database_failed = True
     return render_error(ServiceUnavailable())
 
 
@@ -134,7 +135,7 @@ def handle_unexpected(error: Exception) -> Response:
     """Log the failure, undo its half-done writes, and show the 500 page."""
     _undo_writes()
     # Only a database failure makes the nav's user lookup unsafe to repeat.
-    g.database_failed = isinstance(error, SQLAlchemyError)
+    request_state().database_failed = isinstance(error, SQLAlchemyError)
     if isinstance(error, HTTPException):
         return render_error(error)
     # The endpoint, not the path: a mailed link's path holds its token.

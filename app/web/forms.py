@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField
+
+from app.web.request_state import request_state
 
 EXPIRED_MESSAGE = "This form expired, please submit it again."
 STALE_MESSAGE = (
@@ -60,10 +62,10 @@ class Form(FlaskForm):
                 field.errors = [*field.errors, BAD_CHARACTERS]
                 valid = False
         self._show_hidden_errors()
-        if g.get("csrf_expired"):
+        if request_state().csrf_expired:
             self.form_errors.append(EXPIRED_MESSAGE)
             valid = False
-        if g.get("csrf_stale"):
+        if request_state().csrf_stale:
             self.form_errors.append(STALE_MESSAGE)
             valid = False
         return valid

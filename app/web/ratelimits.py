@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from flask import Flask, Response, current_app, g, request, url_for
+from flask import Flask, Response, current_app, request, url_for
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -16,6 +16,7 @@ from app.dates import describe_duration
 from app.extensions import db, limiter
 from app.services import throttles
 from app.services.email_address import normalize_email
+from app.web.request_state import request_state
 
 
 def setting(name: str) -> Callable[[], str]:
@@ -69,19 +70,18 @@ def init_limiter(app: Flask) -> None:
 
 
 _REQUEST_FILTERS: list[Callable[[], bool]] = []
-_HOOK_PHASE = "vestibule_limiter_hook_phase"
 
 
 def _enter_hook_phase() -> None:
-    setattr(g, _HOOK_PHASE, True)
+    request_state().limiter_hook_phase = True
 
 
 def _leave_hook_phase() -> None:
-    setattr(g, _HOOK_PHASE, False)
+    request_state().limiter_hook_phase = False
 
 
 def _in_hook_phase() -> bool:
-    return bool(g.get(_HOOK_PHASE))
+    return request_state().limiter_hook_phase
 
 
 def on_refusal(refused: RequestLimit) -> None:
@@ -114,7 +114,7 @@ def renew_storage_after_fork(app: Flask) -> None:
 
 def count_wrong_answer() -> None:
     """Mark this request as a wrong password or code, for `wrong_answer` to count."""
-    g.wrong_answer = True
+    request_state().wrong_answer = True
 
 
 def wrong_answer(response: Response) -> bool:
@@ -123,7 +123,7 @@ def wrong_answer(response: Response) -> bool:
     What such a limit guards against is guessing: a right answer neither counts
     nor is refused until the wrong ones reach the limit.
     """
-    return bool(g.get("wrong_answer"))
+    return request_state().wrong_answer
 
 
 def refused_form(response: Response) -> bool:

@@ -23,7 +23,9 @@ from flask_wtf.csrf import CSRFError
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from app.extensions import csrf
+from app.log import REQUEST_ID
 from app.services.security_log import ClientInfo
+from app.web.request_state import request_state
 
 # Flask-WTF signs the session's CSRF secret with this salt to make the form's token
 # (flask_wtf.csrf.generate_csrf); tests/test_csrf.py fails if a release changes it.
@@ -34,7 +36,7 @@ EARLIER_CSRF_SECRETS = "csrf_earlier"
 KEEP_EARLIER_CSRF_SECRETS = 4
 # Longer than any address of this site: a `next` this long is not one of its pages.
 MAX_NEXT_LENGTH = 2000
-REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+GIVEN_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 request_log = logging.getLogger("vestibule.request")
 
@@ -88,8 +90,8 @@ def check_csrf() -> None:
     """Refuse an unsafe request without a genuine CSRF token (400).
 
     Two kinds of genuine tokens of this browser are let through, marked, when the
-    post comes from this site: an expired one (`g.csrf_expired`) and one made
-    before a sign-in or sign-out (`g.csrf_stale`). The form then fails to validate
+    post comes from this site: an expired one (`csrf_expired`) and one made
+    before a sign-in or sign-out (`csrf_stale`). The form then fails to validate
     and the page comes back with what was typed and the reason
     (`forms.Form.validate`); no view acts on such a post.
     """
@@ -103,16 +105,16 @@ def check_csrf() -> None:
     except CSRFError:
         read = _token_owner() if _same_origin() else None
         if read is not None and read[0] is TokenOwner.CURRENT and _expired(read[1]):
-            g.csrf_expired = True
+            request_state().csrf_expired = True
         elif read is not None and read[0] is TokenOwner.EARLIER:
-            g.csrf_stale = True
+            request_state().csrf_stale = True
         else:
             raise
 
 
 def stale_token() -> bool:
     """Whether this post carries a token from before a sign-in or sign-out."""
-    return bool(g.get("csrf_stale"))
+    return request_state().csrf_stale
 
 
 def _same_origin() -> bool:
@@ -203,12 +205,14 @@ def renew_session_state() -> None:
 
 def start_request() -> None:
     """Give the request an id for the log and the response; note when it began."""
-    g.request_started = time.perf_counter()
+    request_state().started = time.perf_counter()
     # Behind trusted proxies theirs is kept, so log lines match across hops; from a
     # client, or anything odd, it is replaced.
     given = request.headers.get("X-Request-ID", "")
-    trusted = current_app.config["TRUSTED_PROXIES"] > 0 and REQUEST_ID.fullmatch(given)
-    g.request_id = given if trusted else secrets.token_hex(16)
+    trusted = current_app.config["TRUSTED_PROXIES"] > 0 and GIVEN_REQUEST_ID.fullmatch(
+        given
+    )
+    setattr(g, REQUEST_ID, given if trusted else secrets.token_hex(16))
 
 
 def log_request(sender: Flask, response: Response, **extra: object) -> None:
@@ -218,9 +222,9 @@ def log_request(sender: Flask, response: Response, **extra: object) -> None:
     The endpoint names the page, never its path, which may hold a mailed link's
     token. The user is the one whose session the request looked up, if it did.
     """
-    started = g.get("request_started")
+    started = request_state().started
     duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
-    user_session = g.get("user_session")
+    user_session = request_state().user_session
     request_log.info(
         "method=%s endpoint=%s status=%s duration_ms=%.1f user=%s",
         request.method,
@@ -250,8 +254,8 @@ def set_security_headers(response: Response) -> Response:
     if current_app.config["SIGN_IN_COOKIE_NAME"] in request.cookies:
         headers["Cache-Control"] = "no-store"
         headers.add("Vary", "Cookie")
-    if "request_id" in g:
-        headers["X-Request-ID"] = g.request_id
+    if REQUEST_ID in g:
+        headers["X-Request-ID"] = g.get(REQUEST_ID)
     return response
 
 

@@ -12,29 +12,30 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import flask_login
-from flask import Flask, Request, Response, current_app, g
+from flask import Flask, Request, Response, current_app
 from flask_login import current_user
 
 from app.extensions import login_manager
 from app.models import User, UserSession
 from app.services import accounts, sessions, sign_in_alerts
 from app.services.security_log import ClientInfo
+from app.web.request_state import request_state
 from app.web.security import renew_session_state
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 
 def _load_user(request: Request) -> User | None:
-    if g.get("database_failed"):  # rendering an error page: do not ask again
+    if request_state().database_failed:  # rendering an error page: do not ask again
         return None
     token = request.cookies.get(current_app.config["SIGN_IN_COOKIE_NAME"])
     if not token:
         return None
     found = sessions.resume_session(token)
     if found is None:
-        g.clear_sign_in_cookie = True
+        request_state().clear_sign_in_cookie = True
         return None
-    g.user_session, user = found
+    request_state().user_session, user = found
     return user
 
 
@@ -48,8 +49,7 @@ def current_session() -> UserSession | None:
     # Flask-Login loads the user (and so the session) only when first asked.
     if not current_user.is_authenticated:
         return None
-    user_session: UserSession | None = g.get("user_session")
-    return user_session
+    return request_state().user_session
 
 
 def sign_in(
@@ -63,7 +63,7 @@ def sign_in(
     """
     accounts.note_browser_time_zone(user, time_zone)
     sign_in_alerts.alert_if_new(user, client)
-    g.new_sign_in = (
+    request_state().new_sign_in = (
         sessions.start_session(user, remember=remember, client=client),
         remember,
     )
@@ -76,20 +76,21 @@ def sign_out(client: ClientInfo) -> None:
     user_session = current_session()
     if user_session is not None:
         sessions.sign_out(user_session, client)
-    g.clear_sign_in_cookie = True
+    request_state().clear_sign_in_cookie = True
     renew_session_state()
 
 
 def forget_sign_in() -> None:
     """Drop this browser's sign-in cookie and state, its session being gone already."""
-    g.clear_sign_in_cookie = True
+    request_state().clear_sign_in_cookie = True
     renew_session_state()
 
 
 def _write_cookie(response: Response) -> Response:
     config = current_app.config
     name = config["SIGN_IN_COOKIE_NAME"]
-    new_sign_in = g.get("new_sign_in")
+    state = request_state()
+    new_sign_in = state.new_sign_in
     if new_sign_in is not None:
         token, remember = new_sign_in
         response.set_cookie(
@@ -103,7 +104,7 @@ def _write_cookie(response: Response) -> Response:
             httponly=True,
             samesite="Lax",
         )
-    elif g.get("clear_sign_in_cookie"):
+    elif state.clear_sign_in_cookie:
         response.delete_cookie(
             name, secure=config["SIGN_IN_COOKIE_SECURE"], httponly=True, samesite="Lax"
         )
