@@ -22,7 +22,7 @@ from app.dates import register_filters
 from app.environment import env_name, local_base_url, settings_from_environment
 from app.extensions import csrf, db, login_manager
 from app.log import configure_logging
-from app.metrics import init_metrics
+from app.metrics_endpoint import init_metrics
 from app.services.mailer import deliver_due, mail_committed, mail_problem
 from app.web.errors import register_error_handlers
 from app.web.ratelimits import init_limiter, renew_storage_after_fork

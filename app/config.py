@@ -143,10 +143,10 @@ class Config:
     ADMIN_PAGE_SIZE = 50
     HSTS = False
 
-    # GET /metrics (app/metrics.py), off unless enabled. Where a token or addresses
-    # are set, only a request with `Authorization: Bearer <token>` or from an allowed
-    # address (comma-separated addresses and networks) reads it; production needs
-    # one of the two.
+    # GET /metrics (app/metrics_endpoint.py), off unless enabled. Where a token or
+    # addresses are set, only a request with `Authorization: Bearer <token>` or from
+    # an allowed address (comma-separated addresses and networks) reads it;
+    # production needs one of the two.
     METRICS_ENABLED = False
     METRICS_TOKEN: str | None = None
     METRICS_ALLOWED_IPS = ""

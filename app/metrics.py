@@ -1,4 +1,4 @@
-"""`GET /metrics` in Prometheus's text format: off unless METRICS_ENABLED.
+"""What Vestibule counts for Prometheus; metrics_endpoint.py serves it at `/metrics`.
 
 What is counted (docs/operations.md, "Metrics"): requests and their seconds per
 endpoint, sign-ins, failed sign-ins, lockouts, rate-limit refusals and mail deliveries.
@@ -15,21 +15,16 @@ without the variable (`flask run`, the test suite) counts in its own memory alon
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 import os
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Flask, Response, current_app, request
 from sqlalchemy import event
 from sqlalchemy.orm import object_session
 
-from app.config import ConfigError
 from app.extensions import db
 from app.models import SecurityEvent
 
@@ -58,8 +53,11 @@ _STARTED = "vestibule.metrics.started"
 _EVENTS_PENDING = "metrics_events"
 
 
-class _Families:
-    """The metric families, built once per process by the first app that counts."""
+class Families:
+    """The metric families, built once per process by the first app that counts.
+
+    `exposition()` gives them in Prometheus's text format, as bytes.
+    """
 
     def __init__(self) -> None:
         # Imported here, after gunicorn.conf.py (or the environment) named the
@@ -120,6 +118,7 @@ class _Families:
             self.mail.labels(outcome)
 
     def exposition(self) -> bytes:
+        """Return every family in Prometheus's text format (every worker's, summed)."""
         from prometheus_client import generate_latest
 
         registry: CollectorRegistry = self.registry
@@ -132,85 +131,7 @@ class _Families:
         return generate_latest(registry)
 
 
-_families: _Families | None = None
-
-
-@dataclass(frozen=True)
-class _Access:
-    """Who may read /metrics: anyone, or a bearer token or an address allowed."""
-
-    token: str | None
-    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
-
-    def allows(self) -> bool:
-        if self.token is None and not self.networks:
-            return True
-        if self.token is not None:
-            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() == "bearer" and hmac.compare_digest(
-                given.strip().encode(), self.token.encode()
-            ):
-                return True
-        try:
-            address = ipaddress.ip_address(request.remote_addr or "")
-        except ValueError:
-            return False
-        return any(address in network for network in self.networks)
-
-
-def init_metrics(app: Flask) -> None:
-    """Serve /metrics and count this app's requests, if METRICS_ENABLED.
-
-    Off, nothing is added: /metrics is a 404 like any unknown address, and no
-    request pays for counting. In production /metrics needs METRICS_TOKEN or
-    METRICS_ALLOWED_IPS, or the app refuses to start; wherever either is set, a
-    request with neither gets 403.
-    """
-    config = app.config
-    if not config["METRICS_ENABLED"]:
-        return
-    token = config["METRICS_TOKEN"]
-    access = _Access(
-        # FLASK_METRICS_TOKEN is read as JSON: a token of digits arrives as a number
-        token=str(token) if token not in (None, "") else None,
-        networks=_networks(config["METRICS_ALLOWED_IPS"]),
-    )
-    open_to_all = access.token is None and not access.networks
-    if config["APP_ENV"] == "production" and open_to_all:
-        raise ConfigError(
-            "METRICS_ENABLED in production needs METRICS_TOKEN or METRICS_ALLOWED_IPS"
-        )
-    families = _start_counting()
-    app.extensions["metrics"] = access
-    app.add_url_rule("/metrics", "metrics", _metrics)
-    _RequestMetrics(families).install(app)
-
-
-def _networks(
-    text: str | Iterable[str],
-) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """Read "10.0.0.5, 192.168.0.0/24" (or a list of them) as networks."""
-    items = text.split(",") if isinstance(text, str) else text
-    try:
-        return tuple(
-            ipaddress.ip_network(item.strip(), strict=False)
-            for item in items
-            if item.strip()
-        )
-    except ValueError as error:
-        raise ConfigError(f"METRICS_ALLOWED_IPS: {error}") from None
-
-
-def _metrics() -> Response:
-    access: _Access = current_app.extensions["metrics"]
-    if not access.allows():
-        abort(403)
-    families = _start_counting()  # built already, by init_metrics
-    response = Response(
-        families.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8"
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+_families: Families | None = None
 
 
 class _RequestMetrics:
@@ -223,7 +144,7 @@ class _RequestMetrics:
     status class) pair's series are looked up once and kept.
     """
 
-    def __init__(self, families: _Families) -> None:
+    def __init__(self, families: Families) -> None:
         self.families = families
         self.series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
@@ -253,12 +174,20 @@ class _RequestMetrics:
         return response
 
 
-def _start_counting() -> _Families:
-    """Build the families and listen for what they count, once per process."""
+def count_requests(app: Flask) -> None:
+    """Count each of the app's requests and its seconds; start counting the rest."""
+    _RequestMetrics(start_counting()).install(app)
+
+
+def start_counting() -> Families:
+    """Build the families and listen for what they count, once per process.
+
+    Returns the families (the same object at every call).
+    """
     global _families
     if _families is not None:
         return _families
-    _families = _Families()
+    _families = Families()
     event.listen(SecurityEvent, "after_insert", _note_security_event)
     event.listen(db.session, "after_commit", _count_committed_events)
     event.listen(db.session, "after_rollback", _forget_events)
@@ -292,15 +221,18 @@ def _forget_events(session: Session) -> None:
 
 
 def count_sign_in_failure_without_account() -> None:
-    """Count a failed sign-in for an address that has no account (once committed)."""
+    """Count a failed sign-in for an address that has no account.
+
+    Counted at once: the caller calls it after committing the failure.
+    """
     if _families is not None:
         _families.sign_in_failures.labels(NO_ACCOUNT).inc()
 
 
 def count_rate_limit_hit(limit: RequestLimit) -> None:
-    """Flask-Limiter's `on_breach`: count a request a limit refused.
+    """Count a request a limit refused, by the endpoint of the request in hand.
 
-    Returns None, so the refusal is answered as before.
+    Called by the limiter's `on_breach` (web/ratelimits.py); `limit` is not read.
     """
     if _families is not None:
         _families.rate_limited.labels(request.endpoint or UNMATCHED).inc()

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.cli import checked_text
+from app.cli.parameters import checked_text
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, SignUpClaim, User, UserSession
 from tests.conftest import link_in, sign_in, snapshot, submit

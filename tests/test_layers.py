@@ -26,6 +26,7 @@ LAYERS = {
     "app.models": 1,
     "app.dates": 3,
     "app.metrics": 3,
+    "app.metrics_endpoint": 3,
     "app.services": 4,
     "app.web": 5,
     "app.auth": 6,

@@ -42,6 +42,7 @@ from app.services import (
     security_log,
     sessions,
     two_factor,
+    two_factor_setup,
 )
 from app.services.browsers import describe_browser
 from app.services.passwords import WeakPassword
@@ -306,17 +307,19 @@ def _two_factor_page(
     if not isinstance(form, EnableTwoFactorForm):
         form = confirmation_asked(EnableTwoFactorForm(formdata=None), "password")
     try:
-        secret = two_factor.read_enrolment(current_user, form.enrolment.data or "")
+        secret = two_factor_setup.read_enrolment(
+            current_user, form.enrolment.data or ""
+        )
     except InvalidLink:
-        form.enrolment.data = two_factor.new_enrolment(current_user)
-        secret = two_factor.read_enrolment(current_user, form.enrolment.data)
-    uri = two_factor.provisioning_uri(current_user, secret)
+        form.enrolment.data = two_factor_setup.new_enrolment(current_user)
+        secret = two_factor_setup.read_enrolment(current_user, form.enrolment.data)
+    uri = two_factor_setup.provisioning_uri(current_user, secret)
     return render_template(
         "account/two_factor_setup.html",
         form=form,
         # segno's markup, made from our own URI: no user text goes into it unescaped
-        qr_code=Markup(two_factor.qr_code_svg(uri)),  # noqa: S704  # nosec B704
-        secret=two_factor.display_secret(secret),
+        qr_code=Markup(two_factor_setup.qr_code_svg(uri)),  # noqa: S704  # nosec B704
+        secret=two_factor_setup.display_secret(secret),
     )
 
 
@@ -354,8 +357,10 @@ def enable_two_factor() -> Page:
     form = confirmation_asked(EnableTwoFactorForm(), "password")
     if form.validate_on_submit():
         try:
-            secret = two_factor.read_enrolment(current_user, form.enrolment.data or "")
-            codes, ended = two_factor.enable(
+            secret = two_factor_setup.read_enrolment(
+                current_user, form.enrolment.data or ""
+            )
+            codes, ended = two_factor_setup.enable(
                 current_user.id,
                 secret,
                 _typed(form, "password"),
@@ -373,7 +378,7 @@ def enable_two_factor() -> Page:
             add_error(form.password, "That is not your password.")
         except two_factor.WrongCode:  # the new app's code: no guess at a secret
             add_error(form.code, WRONG_CODE)
-        except two_factor.AlreadyOn:
+        except two_factor_setup.AlreadyOn:
             flash(ALREADY_ON, "info")
             return redirect(url_for("account.two_factor"))
         else:
@@ -400,7 +405,7 @@ def disable_two_factor() -> Page:
     form = confirmation_asked(DisableTwoFactorForm())
     if form.validate_on_submit():
         try:
-            two_factor.disable(
+            two_factor_setup.disable(
                 current_user.id,
                 _typed(form, "password"),
                 _typed(form, "code"),
@@ -434,7 +439,7 @@ def renew_recovery_codes() -> Page:
     form = confirmation_asked(RecoveryCodesForm())
     if form.validate_on_submit():
         try:
-            codes = two_factor.renew_recovery_codes(
+            codes = two_factor_setup.renew_recovery_codes(
                 current_user.id,
                 _typed(form, "password"),
                 _typed(form, "code"),

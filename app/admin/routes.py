@@ -22,7 +22,14 @@ from app.admin.forms import LockoutForm, ThrottleForm
 from app.extensions import login_manager
 from app.models import User
 from app.models.base import utcnow
-from app.services import admin, throttles
+from app.services import (
+    admin,
+    lockouts,
+    sign_up,
+    throttles,
+    undelivered_mail,
+    user_list,
+)
 from app.services.security_log import ClientInfo
 from app.web.forms import ConfirmForm
 from app.web.security import client_info
@@ -61,10 +68,10 @@ def _list_args() -> dict[str, Any]:
 @bp.get("/users")
 def users() -> str:
     try:
-        chosen = admin.UserFilter(request.args.get("filter", "all"))
+        chosen = user_list.UserFilter(request.args.get("filter", "all"))
     except ValueError:
-        chosen = admin.UserFilter.ALL
-    result = admin.list_users(
+        chosen = user_list.UserFilter.ALL
+    result = user_list.list_users(
         request.args.get("q", ""),
         chosen,
         request.args.get("page", 1, type=int) or 1,
@@ -73,8 +80,8 @@ def users() -> str:
     return render_template(
         "admin/users.html",
         result=result,
-        filters=list(admin.UserFilter),
-        waiting_sign_ups=admin.waiting_sign_ups(),
+        filters=list(user_list.UserFilter),
+        waiting_sign_ups=sign_up.waiting_sign_ups(),
         list_args=_list_args(),
     )
 
@@ -190,7 +197,7 @@ def disable_two_factor(user_id: int) -> Response | str:
 def abuse() -> str:
     return render_template(
         "admin/abuse.html",
-        lockouts=admin.list_lockouts(),
+        lockouts=lockouts.list_lockouts(),
         throttled=throttles.list_throttled(),
         per_worker=throttles.counts_kept_per_worker(),
         now=utcnow(),
@@ -202,7 +209,7 @@ def clear_lockout() -> Response:
     form = LockoutForm()
     if not form.validate_on_submit():
         flash(OUT_OF_DATE, "info")
-    elif admin.clear_lockout(form.email.data or "", current_user, client_info()):
+    elif lockouts.clear_lockout(form.email.data or "", current_user, client_info()):
         flash("Sign-in for that address is unlocked.", "success")
     else:
         flash("That address was not locked (any more).", "info")
@@ -228,14 +235,14 @@ def clear_limit() -> Response:
 
 @bp.get("/mail")
 def mail() -> str:
-    return render_template("admin/mail.html", mails=admin.list_undelivered())
+    return render_template("admin/mail.html", mails=undelivered_mail.list_undelivered())
 
 
 @bp.post("/mail/<int:mail_id>/requeue")
 def requeue_mail(mail_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         flash(OUT_OF_DATE, "info")
-    elif admin.requeue_mail(mail_id):
+    elif undelivered_mail.requeue_mail(mail_id):
         flash("The mail is queued again and goes out at the next delivery.", "success")
     else:
         flash("That mail is not undelivered (any more).", "info")

@@ -1,52 +1,29 @@
-"""What operators do to accounts, sign-in lockouts and undelivered mail.
+"""What operators do to accounts: rights, deactivation, two-factor turned off.
 
 The admin area and the CLI share these. Every action on an account is written to
-that account's security log with the acting admin (none from the CLI).
+that account's security log with the acting admin (none from the CLI). Their list
+of accounts is in user_list.py; lockouts, undelivered mail and unconfirmed sign-ups
+are with their subjects (lockouts.py, undelivered_mail.py, sign_up.py).
 """
 
 from __future__ import annotations
 
-import math
-import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, cast
 
-from flask import current_app
-from sqlalchemy import (
-    ColumnElement,
-    CursorResult,
-    and_,
-    delete,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import CursorResult, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import (
-    OutboxMail,
-    SecurityEventKind,
-    SignInLockout,
-    SignUpClaim,
-    User,
-)
-from app.models.base import ID_MAX, escape_like, utcnow
-from app.models.user import name_key
-from app.services import ServiceError, two_factor
+from app.models import SecurityEventKind, User
+from app.models.base import ID_MAX, utcnow
+from app.services import ServiceError, two_factor_setup
 from app.services.accounts import clean_name, find_user_by_email, lock_password
 from app.services.email_address import is_email_address, normalize_email
 from app.services.passwords import check_password_strength, hash_password
 from app.services.recovery import queue_reset_link
 from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
-
-QUERY_MAX = 254
 
 
 class AdminError(ServiceError):
@@ -73,72 +50,6 @@ class OwnAccount(AdminError):
 
 class TwoFactorNotOn(AdminError):
     """The account does not have two-factor sign-in on: there is nothing to turn off."""
-
-
-class UserFilter(StrEnum):
-    """Which accounts the admin's user list shows."""
-
-    ALL = "all"
-    ACTIVE = "active"
-    INACTIVE = "inactive"
-    ADMINS = "admins"
-
-
-FILTERS: dict[UserFilter, ColumnElement[bool] | None] = {
-    UserFilter.ALL: None,
-    UserFilter.ACTIVE: User.is_active.is_(True),
-    UserFilter.INACTIVE: User.is_active.is_(False),
-    UserFilter.ADMINS: User.is_admin.is_(True),
-}
-
-
-@dataclass(frozen=True)
-class UserPage:
-    """One page of the admin's user list: `page` of `pages` (from 1), `total` rows."""
-
-    users: list[User]
-    page: int
-    pages: int
-    total: int
-    query: str
-    filter: UserFilter
-
-
-def list_users(query: str, filter_: UserFilter, page: int, per_page: int) -> UserPage:
-    """Return page `page` (from 1) of the accounts matching `query` and the filter.
-
-    `query` matches any part of the e-mail address or the name, ignoring case.
-    Newest accounts first. A page out of range gives the nearest page that exists.
-    """
-    query = "".join(ch for ch in query if unicodedata.category(ch)[0] != "C")
-    query = " ".join(query.split())[:QUERY_MAX]
-    conditions: list[ColumnElement[bool]] = []
-    chosen = FILTERS[filter_]
-    if chosen is not None:
-        conditions.append(chosen)
-    if query:
-        conditions.append(
-            or_(
-                User.email.contains(escape_like(query.lower()), escape="\\"),
-                User.name_key.contains(escape_like(name_key(query)), escape="\\"),
-            )
-        )
-    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
-    users = db.session.scalars(
-        select(User)
-        .where(*conditions)
-        .order_by(User.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return UserPage(list(users), page, pages, total, query, filter_)
-
-
-def waiting_sign_ups() -> int:
-    """Return how many sign-ups wait for their link (no account exists for them)."""
-    return db.session.scalar(select(func.count(SignUpClaim.id))) or 0
 
 
 def get_user(user_id: int) -> User:
@@ -280,7 +191,7 @@ def disable_two_factor(user_id: int, actor: User | None, client: ClientInfo) -> 
         raise TwoFactorNotOn(
             f"{user.email} does not have two-factor sign-in on; nothing changed."
         )
-    two_factor.switch_off(user, by_operator=True)
+    two_factor_setup.switch_off(user, by_operator=True)
     lock_password(user)
     queue_reset_link(user)  # after the lock: a link for the old password is void
     end_every_session(user.id)
@@ -295,91 +206,6 @@ def _record(
     record_event(
         user.id, kind, client, actor_id=actor.id if actor is not None else None
     )
-
-
-# -- lockouts ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LockedAddress:
-    """An address whose failed sign-ins are counted, and the account that has it."""
-
-    lockout: SignInLockout
-    user: User | None
-
-
-def list_lockouts() -> list[LockedAddress]:
-    """Return the addresses locked now, then those counting failures, worst first."""
-    rows = db.session.execute(
-        select(SignInLockout, User)
-        .outerjoin(User, User.email == SignInLockout.email)
-        .order_by(
-            SignInLockout.locked_until.desc().nulls_last(),
-            SignInLockout.failures.desc(),
-        )
-        .limit(200)
-    )
-    return [LockedAddress(lockout, user) for lockout, user in rows]
-
-
-def clear_lockout(email: str, actor: User | None, client: ClientInfo) -> bool:
-    """Forget an address's failed sign-ins and lockout; commit.
-
-    Returns False when there was nothing to clear. The account with the address,
-    if any, gets the event in its security log.
-    """
-    email = normalize_email(email)
-    result = cast(
-        CursorResult[Any],
-        db.session.execute(delete(SignInLockout).where(SignInLockout.email == email)),
-    )
-    if result.rowcount != 1:
-        db.session.rollback()
-        return False
-    user = find_user_by_email(email)
-    if user is not None:
-        _record(user, SecurityEventKind.LOCKOUT_CLEARED, actor, client)
-    db.session.commit()
-    return True
-
-
-# -- undelivered mail -------------------------------------------------------------
-
-
-def _undelivered() -> ColumnElement[bool]:
-    return and_(
-        OutboxMail.sent_at.is_(None),
-        OutboxMail.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"],
-    )
-
-
-def list_undelivered(limit: int = 200) -> Sequence[OutboxMail]:
-    """Return the mails that failed every attempt, newest first."""
-    return db.session.scalars(
-        select(OutboxMail)
-        .where(_undelivered())
-        .order_by(OutboxMail.id.desc())
-        .limit(limit)
-    ).all()
-
-
-def requeue_mail(mail_id: int | None = None) -> int:
-    """Give undelivered mail (one, or all when `mail_id` is None) new attempts; commit.
-
-    Returns how many mails were queued again; they go out at the next delivery.
-    """
-    statement = (
-        update(OutboxMail)
-        .where(_undelivered())
-        .values(attempts=0, next_attempt_at=utcnow(), last_error="")
-    )
-    if mail_id is not None:
-        if not 0 < mail_id <= ID_MAX:
-            return 0  # names no mail
-        statement = statement.where(OutboxMail.id == mail_id)
-    result = cast(CursorResult[Any], db.session.execute(statement))
-    db.session.commit()
-    return result.rowcount
 
 
 # -- the CLI's own ------------------------------------------------------------------
@@ -441,26 +267,3 @@ def find_user(email: str) -> User:
     if user is None:
         raise UserNotFound(f"No account has the address {normalize_email(email)}.")
     return user
-
-
-def all_users(filter_: UserFilter = UserFilter.ALL) -> list[User]:
-    """Return every account the filter lets through, oldest first."""
-    chosen = FILTERS[filter_]
-    statement = select(User).order_by(User.id)
-    if chosen is not None:
-        statement = statement.where(chosen)
-    return list(db.session.scalars(statement))
-
-
-def purge_unverified(older_than: timedelta) -> int:
-    """Delete sign-ups whose link was never opened and that are older; commit.
-
-    Only sign-ups (claims) go: no account is touched. Returns how many went.
-    """
-    cutoff: datetime = utcnow() - older_than
-    result = cast(
-        CursorResult[Any],
-        db.session.execute(delete(SignUpClaim).where(SignUpClaim.created_at < cutoff)),
-    )
-    db.session.commit()
-    return result.rowcount

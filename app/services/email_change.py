@@ -10,22 +10,17 @@ one, and a mail of its own instead of a link.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import SecurityEvent, SecurityEventKind, User, UserSession
+from app.models import SecurityEventKind, User, UserSession
 from app.models.base import utcnow
 from app.services import ServiceError, mailer, reauthentication
-from app.services.accounts import (
-    check_password,
-    find_user_by_email,
-    lock_password,
-)
+from app.services.accounts import check_password, find_user_by_email, lock_password
 from app.services.email_address import normalize_email
 from app.services.recovery import queue_reset_link
 from app.services.security_log import ClientInfo, record_event
@@ -34,6 +29,7 @@ from app.services.tokens import (
     InvalidLink,
     address_digest,
     make_token,
+    moved_since,
     new_link_key,
     password_fingerprint,
     read_token,
@@ -139,24 +135,9 @@ def read_change_link(token: str, *, for_update: bool = False) -> tuple[User, str
         raise InvalidLink()  # used, or the account moved since
     if payload.get("key") != user.email_change_link_key:
         raise InvalidLink()  # a newer change was asked for, or the account moved
-    if _moved_since(user.id, payload.get("at")):
+    if moved_since(user.id, payload.get("at")):
         raise InvalidLink()  # it moved, and back to the address it had then
     return user, _address(payload, "new")
-
-
-def _moved_since(user_id: int, issued: object) -> bool:
-    # Links mailed before they carried their time ("at", seconds since the epoch)
-    # are checked by their address alone.
-    if not isinstance(issued, int | float):
-        return False
-    moves = select(SecurityEvent.id).where(
-        SecurityEvent.user_id == user_id,
-        SecurityEvent.kind.in_(
-            [SecurityEventKind.EMAIL_CHANGED, SecurityEventKind.EMAIL_CHANGE_UNDONE]
-        ),
-        SecurityEvent.created_at > datetime.fromtimestamp(issued, UTC),
-    )
-    return db.session.scalar(moves.limit(1)) is not None
 
 
 def confirm_email_change(token: str, client: ClientInfo) -> User:

@@ -4,12 +4,14 @@ After LOCKOUT_THRESHOLD failures in a row, from any IP, the address is locked fo
 LOCKOUT_FIRST_WAIT, doubling with each further failure up to LOCKOUT_LONGEST_WAIT.
 A lockout is a brake on guessing, never a way to keep the owner out: the owner
 gets one mail with a single-use "it was me, unlock" link, and a completed
-password reset ends it at once.
+password reset ends it at once. Operators see the addresses counted and clear
+one (`list_lockouts`, `clear_lockout`).
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -21,6 +23,7 @@ from app.extensions import db
 from app.models import SecurityEventKind, SignInLockout, User
 from app.models.base import utcnow
 from app.services import ServiceError, mailer
+from app.services.email_address import normalize_email
 from app.services.security_log import ClientInfo, record_event
 from app.services.tokens import (
     InvalidLink,
@@ -224,3 +227,54 @@ def unlock(token: str, client: ClientInfo) -> str:
         record_event(owner.id, SecurityEventKind.UNLOCK, client)
     db.session.commit()
     return email
+
+
+# -- for operators ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockedAddress:
+    """An address whose failed sign-ins are counted, and the account that has it."""
+
+    lockout: SignInLockout
+    user: User | None
+
+
+def list_lockouts() -> list[LockedAddress]:
+    """Return the addresses locked now, then those counting failures, worst first."""
+    rows = db.session.execute(
+        select(SignInLockout, User)
+        .outerjoin(User, User.email == SignInLockout.email)
+        .order_by(
+            SignInLockout.locked_until.desc().nulls_last(),
+            SignInLockout.failures.desc(),
+        )
+        .limit(200)
+    )
+    return [LockedAddress(lockout, user) for lockout, user in rows]
+
+
+def clear_lockout(email: str, actor: User | None, client: ClientInfo) -> bool:
+    """Forget an address's failed sign-ins and lockout; commit.
+
+    Returns False when there was nothing to clear. The account with the address,
+    if any, gets the event in its security log, with `actor`, the acting admin.
+    """
+    email = normalize_email(email)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(delete(SignInLockout).where(SignInLockout.email == email)),
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    owner = _owner(email)
+    if owner is not None:
+        record_event(
+            owner.id,
+            SecurityEventKind.LOCKOUT_CLEARED,
+            client,
+            actor_id=actor.id if actor is not None else None,
+        )
+    db.session.commit()
+    return True

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -232,3 +233,25 @@ def resend_link(email: str) -> None:
             forgot_link=mailer.link("auth.forgot"),
         )
     db.session.commit()
+
+
+# -- for operators ----------------------------------------------------------------
+
+
+def waiting_sign_ups() -> int:
+    """Return how many sign-ups wait for their link (no account exists for them)."""
+    return db.session.scalar(select(func.count(SignUpClaim.id))) or 0
+
+
+def purge_unverified(older_than: timedelta) -> int:
+    """Delete sign-ups whose link was never opened and that are older; commit.
+
+    Only sign-ups (claims) go: no account is touched. Returns how many went.
+    """
+    cutoff: datetime = utcnow() - older_than
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(delete(SignUpClaim).where(SignUpClaim.created_at < cutoff)),
+    )
+    db.session.commit()
+    return result.rowcount

@@ -2,14 +2,16 @@
 
 A link dies when its reason is gone (docs/design.md, "Mailed links"): each kind signs
 what it depends on, such as the address it was mailed to (`address_digest`), the
-account's latest move (`last_move`), a fingerprint of the password, or a key that
-a newer link of its kind replaces (`new_link_key`).
+account's latest move (`last_move`) or the time it was mailed (a move since ends it:
+`moved_since`), a fingerprint of the password, or a key that a newer link of its
+kind replaces (`new_link_key`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -95,6 +97,23 @@ def last_move(user_id: int) -> int:
         )
     )
     return latest or 0
+
+
+def moved_since(user_id: int, issued: object) -> bool:
+    """Tell whether the account moved to another address after `issued`.
+
+    `issued` is what a link carries as its time, seconds since the epoch; links
+    mailed before they carried one (anything not a number) are checked by their
+    address alone, and this says False.
+    """
+    if not isinstance(issued, int | float):
+        return False
+    moves = select(SecurityEvent.id).where(
+        SecurityEvent.user_id == user_id,
+        SecurityEvent.kind.in_(MOVES),
+        SecurityEvent.created_at > datetime.fromtimestamp(issued, UTC),
+    )
+    return db.session.scalar(moves.limit(1)) is not None
 
 
 def password_fingerprint(user: User) -> str:
