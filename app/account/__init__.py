@@ -1,6 +1,16 @@
 """The signed-in user's own settings."""
 
-from app.account import routes  # noqa: F401 - adds the views to bp
+# Each view module adds its views to bp as it is imported.
+from app.account import (  # noqa: F401
+    data,
+    email_change,
+    password,
+    profile,
+    rate_limited,
+    security_log,
+    sessions,
+    two_factor,
+)
 from app.account.blueprint import bp
 
 __all__ = ["bp"]

@@ -1,0 +1,47 @@
+"""Moving the account to another address: the link goes to the new one."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.account.blueprint import bp
+from app.account.confirmation import (
+    PASSWORD_CHECKS,
+    Page,
+    confirmation_asked,
+    typed,
+)
+from app.account.forms import EmailChangeForm
+from app.services import accounts, email_change
+from app.web.forms import add_error, form_status
+from app.web.ratelimits import count_wrong_answer
+from app.web.sign_in_cookie import current_session, login_required
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@login_required
+@PASSWORD_CHECKS
+def email() -> Page:
+    form = confirmation_asked(EmailChangeForm())
+    if form.validate_on_submit():
+        try:
+            new_email = email_change.request_email_change(
+                current_user.id,
+                form.email.data or "",
+                typed(form, "password"),
+                current_session(),
+            )
+        except accounts.WrongPassword:
+            count_wrong_answer()
+            add_error(form.password, "That is not your password.")
+        except email_change.SameAddress:
+            add_error(form.email, "That is your address already.")
+        else:
+            flash(
+                f"We sent a link to {new_email}. Your account moves to "
+                "that address when you open it; until then, nothing changes.",
+                "success",
+            )
+            return redirect(url_for("account.email"))
+    return render_template("account/email.html", form=form), form_status(form)
