@@ -44,7 +44,7 @@ SIGN_IN = "sign_in"
 FAILURE_REASONS = {"sign_in_failed": "password", "two_factor_failed": "two_factor"}
 LOCKOUT = "lockout"
 # A failed sign-in for an address with no account: the security log has no account
-# to write it to, so app/services/signin.py counts it itself.
+# to write it to, so app/services/sign_in.py counts it itself.
 NO_ACCOUNT = "no_account"
 MAIL_OUTCOMES = ("sent", "retried", "undelivered")
 # Key in a request's WSGI environment: when the app began on it.

@@ -262,6 +262,7 @@ def start(database_url: str) -> str:
         token = sessions.start_session(
             user, remember=True, client=ClientInfo("127.0.0.1", "wrk")
         )
+        db.session.commit()
         db.engine.dispose()
     return token
 

@@ -282,6 +282,7 @@ def seed(database_url: str) -> tuple[str, int, int, str]:
         token = sessions.start_session(
             user, remember=True, client=ClientInfo("127.0.0.1", "wrk")
         )
+        db.session.commit()
         total = 100_001
         per_page = app.config["DIRECTORY_PAGE_SIZE"]
         member_id = user.id - 1

@@ -51,10 +51,12 @@ def _lifetime(remember: bool) -> timedelta:
 
 
 def start_session(user: User, *, remember: bool, client: ClientInfo) -> str:
-    """Sign the user in on a new session and commit; return the cookie's token.
+    """Sign the user in on a new session; return the cookie's token.
 
     The session lasts REMEMBER_LIFETIME with `remember`, else SESSION_LIFETIME
-    (and ends sooner when idle for SESSION_IDLE_TIMEOUT).
+    (and ends sooner when idle for SESSION_IDLE_TIMEOUT). The session, the new
+    `last_login_at` and the security log's entry are added; the caller commits
+    (app/services/sign_in.py, with the rest of its sign-in).
     """
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -73,7 +75,6 @@ def start_session(user: User, *, remember: bool, client: ClientInfo) -> str:
     user.last_login_at = now
     # at the session's own time, which tells this sign-in from the others
     record_event(user.id, SecurityEventKind.SIGN_IN, client, at=now)
-    db.session.commit()
     return token
 
 

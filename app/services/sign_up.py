@@ -127,7 +127,7 @@ def register_user(name: str, email: str, password: str, *, browser_key: str) -> 
         )
     )
     # Kept on a held address too, though no link is mailed for it: signing in with
-    # its password answers as for an address nobody holds (signin.authenticate).
+    # its password answers as for an address nobody holds (sign_in.sign_in).
     claim = SignUpClaim(
         email=email,
         name=name,

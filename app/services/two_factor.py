@@ -22,7 +22,7 @@ from sqlalchemy import CursorResult, delete, func, or_, select, update
 from app.extensions import db
 from app.models import RecoveryCode, SecurityEventKind, User, UserSession
 from app.models.base import utcnow
-from app.services import ServiceError, lockouts, mailer, reauthentication
+from app.services import ServiceError, mailer, reauthentication
 from app.services.accounts import check_password
 from app.services.security_log import ClientInfo, record_event
 from app.services.tokens import (
@@ -173,36 +173,6 @@ def recovery_codes_left(user_id: int) -> int:
 
 
 # -- the second step of a sign-in ---------------------------------------------
-
-
-def finish_sign_in(user: User, code: str, client: ClientInfo) -> bool:
-    """Check the second step of a sign-in whose password was right; commit.
-
-    Returns True when a recovery code was used. A right code ends the address's
-    count of failed sign-ins; a wrong one adds to it, as a wrong password does,
-    so guessing codes meets the same lockout. Raises LockedOut (checking
-    nothing) while the address is locked, ReusedCode or WrongCode.
-    """
-    lockouts.check_lockout(user.email)
-    try:
-        used_recovery_code = check_code(user, code, client)
-    except WrongCode:  # nothing was written
-        record_event(user.id, SecurityEventKind.TWO_FACTOR_FAILED, client)
-        lockouts.record_failure(user.email, user.id, client, password_known=True)
-        db.session.commit()
-        raise
-    lockouts.end_lockout(user.email)
-    db.session.commit()
-    return used_recovery_code
-
-
-def trusted_browser_signed_in(user: User) -> None:
-    """A trusted browser passed the password: end the failure count; commit.
-
-    As finish_sign_in does once the second step is passed.
-    """
-    lockouts.end_lockout(user.email)
-    db.session.commit()
 
 
 def trusted_browser_token(user: User) -> str:

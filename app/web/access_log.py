@@ -16,7 +16,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
-# The pages whose last path segment is a token (app/auth/routes.py);
+# The pages whose last path segment is a token (the views of app/auth/);
 # tests/test_logging.py fails for a `<token>` route missing here.
 TOKEN_PAGES = ("verify", "reset", "unlock", "not-me", "email-change", "email-undo")
 _TOKEN_IN_PATH = re.compile(

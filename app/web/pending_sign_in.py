@@ -1,27 +1,27 @@
 """Between a right password and the second step: the pending sign-in, and trust.
 
 A pending sign-in is not a session: it lives in the state cookie (signed, so it
-cannot be forged), names the account, its password and its last sign-in (so it
-finishes once), expires after TWO_FACTOR_STEP_MAX_AGE seconds, and opens nothing
-but /auth/two-factor.
-A trusted browser carries a signed cookie (TRUSTED_BROWSER_COOKIE_NAME) that lets
-it skip the second step for TRUSTED_BROWSER_MAX_AGE seconds, until the password
-changes or two-factor is turned off.
+cannot be forged), holds what `sign_in.SecondStepNeeded` says resumes it (the
+account, its password, its last sign-in so that it finishes once, when it
+started), and opens nothing but /auth/two-factor. Whether it may still finish
+(TWO_FACTOR_STEP_MAX_AGE) is app/services/sign_in.py's to say; this module only
+keeps it. A trusted browser carries a signed cookie (TRUSTED_BROWSER_COOKIE_NAME)
+whose value the sign-in service makes and reads: it lets the browser skip the
+second step for TRUSTED_BROWSER_MAX_AGE seconds, until the password changes or
+two-factor is turned off.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import current_app, request, session
 from werkzeug import Response
 
 from app.models import User
-from app.models.base import utcnow
-from app.services import signin, two_factor
-from app.services.tokens import password_fingerprint
+from app.services import sign_in
+from app.services.sign_in import SecondStepNeeded
 from app.web.ratelimits import ip_key
 
 PENDING_KEY = "pending_sign_in"  # its key in the state cookie
@@ -37,20 +37,18 @@ class PendingSignIn:
     time_zone: str  # the browser's, from the sign-in form ("" if it did not say)
 
 
-def begin_second_step(
-    user: User, *, remember: bool, next_url: str, time_zone: str = ""
-) -> None:
-    """Remember in the state cookie that `user` gave the right password just now."""
+def begin_second_step(step: SecondStepNeeded, *, next_url: str) -> None:
+    """Keep in the state cookie the sign-in that waits for its second step."""
     session[PENDING_KEY] = {
-        "user": user.id,
-        "password": password_fingerprint(user),
+        "user": step.user.id,
+        "password": step.password,
         # any sign-in of the account since ends this one: a copy of the state
         # cookie cannot finish a second sign-in
-        "last_sign_in": _moment(user.last_login_at),
-        "remember": remember,
+        "last_sign_in": step.last_sign_in,
+        "remember": step.remember,
         "next": next_url,
-        "time_zone": time_zone,
-        "at": int(utcnow().timestamp()),
+        "time_zone": step.time_zone,
+        "at": step.started_at,
         # names this pending sign-in alone, for the rate limit of its codes
         "key": secrets.token_urlsafe(16),
     }
@@ -61,15 +59,17 @@ def pending_sign_in() -> PendingSignIn | None:
     data = session.get(PENDING_KEY)
     if not isinstance(data, dict):
         return None
-    started = data.get("at")
-    max_age = current_app.config["TWO_FACTOR_STEP_MAX_AGE"]
-    if not isinstance(started, int) or utcnow().timestamp() - started > max_age:
-        return None
     user_id, fingerprint = data.get("user"), data.get("password")
-    if not isinstance(user_id, int) or not isinstance(fingerprint, str):
+    started, last_sign_in = data.get("at"), data.get("last_sign_in")
+    if (
+        not isinstance(user_id, int)
+        or not isinstance(fingerprint, str)
+        or not isinstance(started, int)
+        or not isinstance(last_sign_in, str | None)
+    ):
         return None
-    user = signin.pending_user(user_id, fingerprint)
-    if user is None or _moment(user.last_login_at) != data.get("last_sign_in"):
+    user = sign_in.resume_second_step(user_id, fingerprint, last_sign_in, started)
+    if user is None:
         return None
     return PendingSignIn(
         user,
@@ -77,10 +77,6 @@ def pending_sign_in() -> PendingSignIn | None:
         str(data.get("next", "")),
         str(data.get("time_zone", "")),
     )
-
-
-def _moment(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
 
 
 def end_second_step() -> None:
@@ -96,18 +92,21 @@ def pending_key() -> str:
     return ip_key()
 
 
-def is_trusted_browser(user: User) -> bool:
-    """Tell whether this browser may skip the member's second step."""
-    cookie = request.cookies.get(current_app.config["TRUSTED_BROWSER_COOKIE_NAME"])
-    return two_factor.is_trusted_browser(user, cookie)
+def trusted_browser() -> str | None:
+    """Return the value of this browser's trusted-browser cookie, if it has one."""
+    return request.cookies.get(current_app.config["TRUSTED_BROWSER_COOKIE_NAME"])
 
 
-def trust_this_browser(response: Response, user: User) -> None:
-    """Set the cookie that lets this browser skip the member's second step."""
+def trust_this_browser(response: Response, token: str) -> None:
+    """Set the cookie that lets this browser skip the member's second step.
+
+    `token` is the cookie's value, from the sign-in that asked for it
+    (`SignedIn.trusted_browser`).
+    """
     config = current_app.config
     response.set_cookie(
         config["TRUSTED_BROWSER_COOKIE_NAME"],
-        two_factor.trusted_browser_token(user),
+        token,
         max_age=config["TRUSTED_BROWSER_MAX_AGE"],
         secure=config["SIGN_IN_COOKIE_SECURE"],
         httponly=True,

@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from app.extensions import login_manager
 from app.models import User, UserSession
-from app.services import accounts, sessions, sign_in_alerts
+from app.services import sessions
 from app.services.security_log import ClientInfo
 from app.web.request_state import request_state
 from app.web.security import renew_session_state
@@ -52,22 +52,15 @@ def current_session() -> UserSession | None:
     return request_state().user_session
 
 
-def sign_in(
-    user: User, *, remember: bool, client: ClientInfo, time_zone: str = ""
-) -> None:
-    """Start a new session for the user; its cookie is set on the response.
+def set_sign_in_cookie(token: str, remember: bool) -> None:
+    """Give this browser the cookie of the session a sign-in just opened.
 
-    `time_zone` is the browser's IANA zone, if it said; the member's times follow
-    it unless they chose one. A browser and IP pair new to the account mails its
-    owner an alert.
+    `token` is the session's (app/services/sign_in.py); the cookie is set on the
+    response, kept for REMEMBER_LIFETIME with `remember`, else until the browser
+    closes. The state cookie is cleared, its CSRF secret renewed, so nothing from
+    before the sign-in carries over.
     """
-    accounts.note_browser_time_zone(user, time_zone)
-    sign_in_alerts.alert_if_new(user, client)
-    request_state().new_sign_in = (
-        sessions.start_session(user, remember=remember, client=client),
-        remember,
-    )
-    # A fresh CSRF secret too, so nothing from before the sign-in carries over.
+    request_state().new_sign_in = (token, remember)
     renew_session_state()
 
 
