@@ -138,8 +138,8 @@ def describe_duration(length: float | timedelta) -> str:
     up is said in days, else a whole number of hours in hours, of minutes in
     minutes (so 24 and 48 hours stay hours, 90 minutes stays minutes). Any
     other length is rounded up, never down (a wait said too short would be a
-    promise broken): in hours above 90 minutes, in minutes from one minute,
-    else in seconds; at least "1 second".
+    promise broken): in hours above 90 minutes, in minutes from one minute
+    (60 of them said as "1 hour"), else in seconds; at least "1 second".
     """
     if isinstance(length, timedelta):
         length = length.total_seconds()
@@ -149,7 +149,10 @@ def describe_duration(length: float | timedelta) -> str:
     if seconds % HOUR == 0 or seconds > 90 * MINUTE:
         return _amount(math.ceil(seconds / HOUR), "hour")
     if seconds >= MINUTE:
-        return _amount(math.ceil(seconds / MINUTE), "minute")
+        minutes = math.ceil(seconds / MINUTE)
+        if minutes % 60 == 0:  # 3,599 seconds are "1 hour", not "60 minutes"
+            return _amount(minutes // 60, "hour")
+        return _amount(minutes, "minute")
     return _amount(seconds, "second")
 
 

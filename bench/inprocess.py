@@ -3,16 +3,16 @@
     python bench/inprocess.py PAGE [--profile | --instructions] [-n N]
 
 PAGE is one of login, profile, search, last, home, account, password (the pages of
-`bench/run.py`), home-anonymous, or signin.
+`bench/run.py`), home-anonymous, or sign_in.
 
 It seeds the same 100,000 members as `bench/run.py` (on SQLite once, kept in
 bench/results/profile.db; on BENCH_DATABASE_URL each run), calls the WSGI app
 directly with the cookies the benchmark sends, and prints microseconds per request
-beside a bare Flask "hello" timed the same way. `signin` also times argon2's verify
+beside a bare Flask "hello" timed the same way. `sign_in` also times argon2's verify
 inside each request and reports the rest; `home-anonymous` is the landing page
 without cookies. With --profile it prints cProfile's top entries by own and by
 cumulative time. With --instructions it counts the instructions of one request of
-the page and of bare Flask under valgrind instead (for signin, all but argon2's
+the page and of bare Flask under valgrind instead (for sign_in, all but argon2's
 verify): slower, but the same count on a busy machine as on an idle one, so two
 versions of the code can be compared.
 """
@@ -60,7 +60,7 @@ STATE = ROOT / "bench" / "results" / "profile.state"
 SEEDED = "BENCH_SEEDED"
 # The C function behind PasswordHasher.verify, left out of a sign-in's count.
 ARGON2_VERIFY = "argon2_verify"
-# The benchmark's pages, and the landing page without cookies; "signin" posts the
+# The benchmark's pages, and the landing page without cookies; "sign_in" posts the
 # sign-in form.
 PAGES = {name: path for name, path, _ in BENCH_PAGES} | {"home-anonymous": "/"}
 ANONYMOUS = frozenset(
@@ -164,7 +164,7 @@ def _instructions_per_request(
     if valgrind is None:
         sys.exit("--instructions needs valgrind (Debian: apt-get install valgrind)")
     few, many = 50, 250
-    without_hash = page == "signin" and not bare
+    without_hash = page == "sign_in" and not bare
     if without_hash:
         few, many = 10, 60  # valgrind runs each hash some 50 times slower
     env = {**os.environ, "PYTHONHASHSEED": "0", SEEDED: " ".join(map(str, seeded))}
@@ -219,7 +219,7 @@ def _inclusive_count(output: Path, function: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("page", choices=[*PAGES, "signin"])
+    parser.add_argument("page", choices=[*PAGES, "sign_in"])
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
@@ -235,7 +235,7 @@ def main() -> None:
         seeded = _seeded()
         page = _instructions_per_request(args.page, seeded, bare=False)
         bare_page = _instructions_per_request(args.page, seeded, bare=True)
-        outside = " outside the hash" if args.page == "signin" else ""
+        outside = " outside the hash" if args.page == "sign_in" else ""
         print(
             f"{args.page}: {page:,} instructions/request{outside}; "
             f"bare Flask {bare_page:,} ({page / bare_page:.1f}x)"
@@ -260,7 +260,7 @@ def main() -> None:
     )
     app.logger.disabled = True
     cookie = f"vestibule_signin={token}"
-    if args.page == "signin":
+    if args.page == "sign_in":
         response = _get(app, "/auth/login", {})
         csrf = csrf_token_in(response.get_data(as_text=True))
         state_cookie = _state_cookie(response)

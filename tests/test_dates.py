@@ -142,6 +142,9 @@ def test_recent_times_are_said_as_ages_with_the_right_plural(
         (61, "2 minutes"),
         (90 * 60 + 1, "2 hours"),
         (timedelta(days=3, seconds=1), "73 hours"),
+        # a wait that a second of a real clock has shortened: still "1 hour"
+        (3599, "1 hour"),
+        (59 * 60 + 1, "1 hour"),
     ],
 )
 def test_lengths_of_time_are_said_in_words_with_the_right_plural(
