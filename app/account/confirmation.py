@@ -71,6 +71,12 @@ def typed(form: Form, name: str) -> str:
     return str(form[name].data or "") if name in form else ""
 
 
+def refuse_password(form: Form) -> None:
+    """Say that the typed password is wrong; it counts as a guess."""
+    count_wrong_answer()
+    add_error(form["password"], "That is not your password.")
+
+
 def refuse_code(form: Form, error: two_factor.WrongCode) -> None:
     """Say why a code was refused; a wrong one counts as a guess, a reused one not
     (it was right once: the owner typing the code they just signed in with)."""

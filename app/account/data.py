@@ -12,12 +12,12 @@ from app.account.confirmation import (
     Page,
     confirmation_asked,
     refuse_code,
+    refuse_password,
     typed,
 )
 from app.account.forms import DeleteAccountForm
 from app.services import account_data, accounts, two_factor
 from app.web.forms import add_error, form_status
-from app.web.ratelimits import count_wrong_answer
 from app.web.security import client_info
 from app.web.sign_in_cookie import current_session, forget_sign_in, login_required
 
@@ -54,8 +54,7 @@ def delete() -> Page:
                 current_session(),
             )
         except accounts.WrongPassword:
-            count_wrong_answer()
-            add_error(form.password, "That is not your password.")
+            refuse_password(form)
         except two_factor.WrongCode as error:
             refuse_code(form, error)
         else:

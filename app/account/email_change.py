@@ -10,12 +10,12 @@ from app.account.confirmation import (
     PASSWORD_CHECKS,
     Page,
     confirmation_asked,
+    refuse_password,
     typed,
 )
 from app.account.forms import EmailChangeForm
 from app.services import accounts, email_change
 from app.web.forms import add_error, form_status
-from app.web.ratelimits import count_wrong_answer
 from app.web.sign_in_cookie import current_session, login_required
 
 
@@ -33,8 +33,7 @@ def email() -> Page:
                 current_session(),
             )
         except accounts.WrongPassword:
-            count_wrong_answer()
-            add_error(form.password, "That is not your password.")
+            refuse_password(form)
         except email_change.SameAddress:
             add_error(form.email, "That is your address already.")
         else:

@@ -13,6 +13,7 @@ from app.account.confirmation import (
     Page,
     confirmation_asked,
     refuse_code,
+    refuse_password,
     typed,
 )
 from app.account.forms import (
@@ -23,7 +24,6 @@ from app.account.forms import (
 from app.services import accounts, sessions, two_factor, two_factor_setup
 from app.services.tokens import InvalidLink
 from app.web.forms import add_error, form_status
-from app.web.ratelimits import count_wrong_answer
 from app.web.security import client_info
 from app.web.sign_in_cookie import current_session, login_required
 
@@ -109,8 +109,7 @@ def enable_two_factor() -> Page:
                 "one below, then enter a code from your app."
             )
         except accounts.WrongPassword:
-            count_wrong_answer()
-            add_error(form.password, "That is not your password.")
+            refuse_password(form)
         except two_factor.WrongCode:  # the new app's code: no guess at a secret
             add_error(form.code, WRONG_CODE)
         except two_factor_setup.AlreadyOn:
@@ -148,8 +147,7 @@ def disable_two_factor() -> Page:
                 current_session(),
             )
         except accounts.WrongPassword:
-            count_wrong_answer()
-            add_error(form.password, "That is not your password.")
+            refuse_password(form)
         except two_factor.WrongCode as error:
             refuse_code(form, error)
         except two_factor.NotOn:
@@ -182,8 +180,7 @@ def renew_recovery_codes() -> Page:
                 current_session(),
             )
         except accounts.WrongPassword:
-            count_wrong_answer()
-            add_error(form.password, "That is not your password.")
+            refuse_password(form)
         except two_factor.WrongCode as error:
             refuse_code(form, error)
         except two_factor.NotOn:
