@@ -135,6 +135,11 @@ class Config:
     REAUTHENTICATION_WINDOW = 300
     TWO_FACTOR_LIMIT = "5 per minute"  # codes tried per pending sign-in
 
+    # The languages pages and mails are written in, by code; the first is the one
+    # served when nothing else decides (app/web/language.py). Each but English needs
+    # its catalog in app/translations (docs/translating.md).
+    LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "ar")
+
     DIRECTORY_PAGE_SIZE = 20
     # The directory counts matches up to this many ("more than 1,000 members"); page
     # numbers reach as far (app/services/directory.py).

@@ -1,0 +1,95 @@
+"""The language a page is written in: the member's choice, the visitor's, the browser's.
+
+In this order (SPEC.md "Languages and time"): the signed-in member's choice
+(`users.language`, set at sign-up and in the profile); else the language a visitor
+picked from the footer's menu (a cookie); else the best of `Accept-Language`; else
+English. Only the languages of the setting LANGUAGES are ever served.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+
+from babel import Locale
+from flask import Flask, Response, current_app, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from app.extensions import babel
+
+LANGUAGE_COOKIE = "vestibule_language"
+LANGUAGE_COOKIE_MAX_AGE = timedelta(days=365)
+DEFAULT_LANGUAGE = "en"
+
+
+def offered_languages() -> tuple[str, ...]:
+    """Return the codes of the languages the site serves: ("en", "de", ...)."""
+    languages: tuple[str, ...] = current_app.config["LANGUAGES"]
+    return languages
+
+
+def select_language() -> str:
+    """Return the code of the language this request's page is written in ("de")."""
+    offered = offered_languages()
+    if current_user.is_authenticated and current_user.language in offered:
+        return str(current_user.language)
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in offered:
+        return str(chosen)
+    return request.accept_languages.best_match(offered) or offered[0]
+
+
+def page_language() -> str:
+    """Return the code of the language being written now ("de"); English outside one.
+
+    Inside `flask_babel.force_locale` (a mail in its recipient's language), that one.
+    """
+    locale = get_locale()
+    return str(locale) if locale is not None else DEFAULT_LANGUAGE
+
+
+@cache
+def language_name(code: str) -> str:
+    """Return a language's name in itself, as a language menu shows it: "Deutsch"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+@cache
+def text_direction(code: str) -> str:
+    """Return "rtl" for a language written right to left ("ar"), else "ltr"."""
+    return "rtl" if Locale.parse(code).text_direction == "rtl" else "ltr"
+
+
+def remember_language(response: Response, code: str) -> None:
+    """Have the visitor's browser remember the language picked from the menu."""
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        code,
+        max_age=LANGUAGE_COOKIE_MAX_AGE,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _page_language_context() -> dict[str, str]:
+    code = page_language()
+    return {
+        "page_language": code,
+        "page_language_tag": code.replace("_", "-"),
+        "page_direction": text_direction(code),
+    }
+
+
+def init_language(app: Flask) -> None:
+    """Bind Flask-Babel: catalogs in app/translations, the language chosen per page.
+
+    Templates get `_`, `gettext` and `ngettext` (Jinja's i18n extension, with
+    whitespace trimmed in `{% trans %}` blocks, as babel.cfg extracts them) and
+    `page_language`, `page_language_tag` ("de", "en-001"), `page_direction`.
+    """
+    babel.init_app(app, locale_selector=select_language)
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.context_processor(_page_language_context)
