@@ -31,7 +31,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	touch $@
 
 %.mo: %.po | $(VENV)/.runtime
-	$(BIN)/pybabel compile --quiet -i $< -o $@
+	$(BIN)/pybabel -q compile -i $< -o $@
 
 migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
@@ -51,10 +51,10 @@ lint: $(VENV)/.dev
 # Extract every marked text into app/translations/messages.pot and bring each
 # language's catalog up to date with it; then translate what is new (docs/translating.md).
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel extract --quiet -F babel.cfg --no-location --sort-output \
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output \
 		--project=Vestibule --copyright-holder="Vestibule's authors" \
-		-k lazy_gettext -o app/translations/messages.pot app
-	$(BIN)/pybabel update --quiet --no-fuzzy-matching --ignore-obsolete \
+		-k lazy_gettext -k _l -o app/translations/messages.pot app
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete \
 		-i app/translations/messages.pot -d app/translations
 
 clean:

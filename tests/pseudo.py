@@ -1,0 +1,85 @@
+"""A pseudo-language for tests: every translated text marked, so an unmarked one shows.
+
+Each message of app/translations/messages.pot is "translated" into its own English
+with accented letters, between ⟦ and ⟧: "Sign in" becomes "⟦Šíǧñ íñ⟧". Placeholders
+(`%(email)s`), HTML tags and entities are kept as they are, so the pages work. A page
+or mail written in it shows, outside the markers, only what no catalog should hold:
+the member's own data, numbers, and what Babel writes (dates).
+
+The language is served under the code `en_001` ("English (world)"), a locale Babel
+knows: the pseudo-locales' own codes (en-XA) are not in its data. It is never offered
+to users: only an app built with `pseudo_config` serves it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "app" / "translations" / "messages.pot"
+PSEUDO_LANGUAGE = "en_001"
+OPEN, CLOSE = "⟦", "⟧"
+ACCENTED = str.maketrans(
+    "aceginorsuyzACEGINORSUYZ",
+    "áçéǧíñóřšúýžÁÇÉǦÍÑÓŘŠÚÝŽ",
+)
+# What must pass through untouched: placeholders, tags, entities.
+KEPT = re.compile(r"%\([a-z_]+\)[sd]|%%|<[^>]*>|&[#a-z0-9]+;")
+
+
+def pseudo_text(text: str) -> str:
+    """Return `text` in the pseudo-language: "⟦Šíǧñ íñ⟧", placeholders kept."""
+    parts: list[str] = []
+    position = 0
+    for kept in KEPT.finditer(text):
+        parts.append(text[position : kept.start()].translate(ACCENTED))
+        parts.append(kept.group())
+        position = kept.end()
+    parts.append(text[position:].translate(ACCENTED))
+    return OPEN + "".join(parts) + CLOSE
+
+
+def write_pseudo_catalog(directory: Path) -> Path:
+    """Compile the pseudo-language's catalog under `directory`; return `directory`.
+
+    `directory` then holds en_001/LC_MESSAGES/messages.mo, as a directory of
+    BABEL_TRANSLATION_DIRECTORIES expects.
+    """
+    with TEMPLATE.open("rb") as source:
+        template = read_po(source)
+    catalog = Catalog(locale=PSEUDO_LANGUAGE)
+    for message in template:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple | list):
+            string: Any = tuple(pseudo_text(form) for form in message.id)
+        else:
+            string = pseudo_text(message.id)
+        catalog.add(message.id, string, context=message.context)
+    target = directory / PSEUDO_LANGUAGE / "LC_MESSAGES"
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / "messages.mo").open("wb") as compiled:
+        write_mo(compiled, catalog)
+    return directory
+
+
+def pseudo_config(directory: Path) -> dict[str, Any]:
+    """Settings for an app that serves the pseudo-language besides the real ones.
+
+    `directory` is where write_pseudo_catalog wrote it.
+    """
+    return {
+        "LANGUAGES": ("en", "de", "fr", "es", "ar", PSEUDO_LANGUAGE),
+        "BABEL_TRANSLATION_DIRECTORIES": f"translations;{directory}",
+    }
+
+
+def unmarked_text(text: str) -> str:
+    """Return what of `text` lies outside the markers."""
+    return re.sub(f"{OPEN}[^{CLOSE}]*{CLOSE}", " ", text)
