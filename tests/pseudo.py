@@ -14,6 +14,7 @@ to users: only an app built with `pseudo_config` serves it.
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,75 @@ def pseudo_config(directory: Path) -> dict[str, Any]:
 def unmarked_text(text: str) -> str:
     """Return what of `text` lies outside the markers."""
     return re.sub(f"{OPEN}[^{CLOSE}]*{CLOSE}", " ", text)
+
+
+# Elements whose text a reader does not read as the page's words, or that hold
+# another language on purpose: code, Babel's dates, marked `translate="no"`.
+SKIPPED_ELEMENTS = {"script", "style", "time", "code", "kbd", "samp"}
+VOID_ELEMENTS = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+    "source", "track", "wbr",
+}  # fmt: skip
+READ_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label")
+ADDRESS = re.compile(r"[\w.+-]+@[\w.-]+")
+URL = re.compile(r"https?://\S+")
+WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+class VisibleText(HTMLParser):
+    """The text of a page a reader sees or hears: text, titles, labels, buttons."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.open: list[tuple[str, bool]] = []  # (tag, skipped)
+
+    def skipping(self) -> bool:
+        return any(skipped for _, skipped in self.open)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        skipped = (
+            tag in SKIPPED_ELEMENTS
+            or values.get("translate") == "no"
+            or "lang" in values  # a language's name in itself, in the menu
+        )
+        if not self.skipping() and not skipped:
+            self.parts.extend(
+                str(values[name]) for name in READ_ATTRIBUTES if values.get(name)
+            )
+            if tag == "input" and values.get("type") in {"submit", "button"}:
+                self.parts.append(str(values.get("value") or ""))
+        if tag not in VOID_ELEMENTS:
+            self.open.append((tag, skipped))
+
+    def handle_endtag(self, tag: str) -> None:
+        for index in range(len(self.open) - 1, -1, -1):
+            if self.open[index][0] == tag:
+                del self.open[index:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping():
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    """Return what a reader of the page `html` reads, as one string."""
+    parser = VisibleText()
+    parser.feed(html)
+    parser.close()
+    return " ".join(parser.parts)
+
+
+def untranslated(text: str, user_data: tuple[str, ...] = ()) -> list[str]:
+    """Return the words of `text` (a page's visible text or a mail) no catalog said.
+
+    What lies between the markers was translated; addresses, URLs, numbers and
+    `user_data` (names the test gave its members) are the reader's own data.
+    """
+    rest = unmarked_text(text)
+    for data in user_data:
+        rest = rest.replace(data, " ")
+    rest = URL.sub(" ", ADDRESS.sub(" ", rest))
+    return WORD.findall(rest)
