@@ -115,7 +115,8 @@ class VisibleText(HTMLParser):
         skipped = (
             tag in SKIPPED_ELEMENTS
             or values.get("translate") == "no"
-            or "lang" in values  # a language's name in itself, in the menu
+            # a language's name in itself, in the language menu
+            or (tag != "html" and "lang" in values)
         )
         if not self.skipping() and not skipped:
             self.parts.extend(
