@@ -143,7 +143,7 @@ def describe_age(moment: datetime, now: datetime) -> str | None:
     """
     seconds = (now - moment).total_seconds()
     if -60 < seconds < 60:
-        return _("just now")
+        return str(_("just now"))
     if seconds < 0 or seconds >= 24 * 3600:
         return None
     whole = timedelta(minutes=seconds // 60)
