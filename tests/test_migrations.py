@@ -138,7 +138,9 @@ def test_migrated_sqlite_schema_has_model_indexes_and_constraints(empty_sqlite):
 
 def sign_up_and_confirm(name: str, email: str) -> None:
     """Sign up through the service and confirm the mailed link, in one app context."""
-    sign_up.register_user(name, email, PASSWORD, browser_key="this browser")
+    sign_up.register_user(
+        name, email, PASSWORD, browser_key="this browser", language="en"
+    )
     mail = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc())).first()
     assert mail is not None
     token = conftest.link_in(mail.body).rsplit("/", 1)[1]
@@ -238,10 +240,14 @@ def confirm_link(app: Flask, mail: OutboxMail, browser_key: str) -> None:
 def test_second_confirmed_sign_up_for_one_email_leaves_one_account(app, outbox):
     with app.app_context():
         sign_up.register_user(
-            "First Comer", "twin@example.com", PASSWORD, browser_key="1"
+            "First Comer", "twin@example.com", PASSWORD, browser_key="1", language="en"
         )
         sign_up.register_user(
-            "Second Comer", " Twin@Example.com ", PASSWORD, browser_key="2"
+            "Second Comer",
+            " Twin@Example.com ",
+            PASSWORD,
+            browser_key="2",
+            language="en",
         )
         first, second = outbox()
         confirm_link(app, first, "1")
@@ -282,7 +288,7 @@ def test_confirm_racing_a_committed_row_leaves_one_account(app, outbox, monkeypa
 
     with app.app_context():
         sign_up.register_user(
-            "Late Comer", "race@example.com", PASSWORD, browser_key="k"
+            "Late Comer", "race@example.com", PASSWORD, browser_key="k", language="en"
         )
         [mail] = outbox()
         monkeypatch.setattr(db.session, "flush", flush_after_rival_commits)
@@ -299,7 +305,11 @@ def test_concurrent_confirms_for_one_email_give_one_account(app, outbox):
     with app.app_context():
         for n in (1, 2):
             sign_up.register_user(
-                f"Racer {n}", "together@example.com", PASSWORD, browser_key=str(n)
+                f"Racer {n}",
+                "together@example.com",
+                PASSWORD,
+                browser_key=str(n),
+                language="en",
             )
         db.session.remove()
     mails = outbox()
@@ -605,7 +615,7 @@ def test_0014_keeps_rows_indexes_triggers_and_foreign_keys_and_reverts(empty_sql
         sign_up_and_confirm("Ada Listed", "ada@example.com")
         sign_up_and_confirm("Bob Listed", "bob@example.com")
         sign_up.register_user(
-            "Una Waiting", "una@example.com", PASSWORD, browser_key="b"
+            "Una Waiting", "una@example.com", PASSWORD, browser_key="b", language="en"
         )
         bob = id_of("bob@example.com")
         db.session.add(

@@ -22,6 +22,7 @@ from app.services import accounts, sign_in, sign_up
 from app.services.passwords import WeakPassword
 from app.services.tokens import ExpiredLink, InvalidLink
 from app.web.forms import add_error, form_status
+from app.web.language import page_language
 from app.web.ratelimits import (
     count_wrong_answer,
     ip_email_key,
@@ -56,6 +57,7 @@ def register() -> Page:
                 form.email.data or "",
                 form.password.data or "",
                 browser_key=_sign_up_browser_key(),
+                language=page_language(),
             )
         except WeakPassword as error:
             add_error(form.password, error.reason)

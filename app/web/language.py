@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import cache
 
 from babel import Locale
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -30,7 +30,13 @@ def offered_languages() -> tuple[str, ...]:
 
 
 def select_language() -> str:
-    """Return the code of the language this request's page is written in ("de")."""
+    """Return the code of the language this request's page is written in ("de").
+
+    Outside a request (the CLI, a script in an app context) there is no reader:
+    English, as the CLI and the logs are written.
+    """
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
     offered = offered_languages()
     if current_user.is_authenticated and current_user.language in offered:
         return str(current_user.language)
