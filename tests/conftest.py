@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -27,6 +29,7 @@ from app.services import mailer
 from tests.factories import PASSWORD, UserFactory
 from tests.routes import bp as testing_routes
 
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "app" / "translations"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
@@ -40,6 +43,20 @@ def pytest_report_header() -> list[str]:
         "redis: "
         + ("TEST_REDIS_URL" if TEST_REDIS_URL else "not set, redis tests skipped"),
     ]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile each catalog whose .mo is missing or older than its .po, as make does.
+
+    So that a run of pytest alone (not `make test`) serves the languages too.
+    """
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source:
+                catalog = read_po(source)
+            with mo.open("wb") as target:
+                write_mo(target, catalog)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
