@@ -159,6 +159,8 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     "/admin/abuse/clear-lockout": FormSpec(("email",), page="/admin/abuse", admin=True),
     "/admin/abuse/clear-limit": FormSpec(("key",), page="/admin/abuse", admin=True),
     "/admin/mail/<int:mail_id>/requeue": FormSpec((), page="/admin/mail", admin=True),
+    # the footer's menu; signed in, so that a choice is stored too
+    "/language": FormSpec(("language", "next"), page="/", signed_in=True),
 }
 
 # Admin actions whose form is on a page of their own, which asks once.
@@ -191,6 +193,7 @@ PLAUSIBLE: dict[str, list[str]] = {
     "trust": ["y", ""],
     "enrolment": [PAGE_VALUE],
     "key": [PAGE_VALUE, "LIMITER/unknown"],
+    "language": ["de", "en", "ar", "xx"],
 }
 
 SQL = [

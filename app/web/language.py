@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
+from urllib.parse import urlsplit
 
 from babel import Locale
 from flask import Flask, Response, current_app, has_request_context, request
@@ -17,6 +18,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from app.extensions import babel
+from app.web.security import keeps_csrf_secret
 
 LANGUAGE_COOKIE = "vestibule_language"
 LANGUAGE_COOKIE_MAX_AGE = timedelta(days=365)
@@ -80,12 +82,32 @@ def remember_language(response: Response, code: str) -> None:
     )
 
 
-def _page_language_context() -> dict[str, str]:
+def language_tag(code: str) -> str:
+    """Return a language's tag as HTML's `lang` attribute writes it: "en-001"."""
+    return code.replace("_", "-")
+
+
+def current_page() -> str:
+    """Return this page's path and query ("/users/?q=ada"), for a form to come back to.
+
+    As the browser asked for it, quoted again: a `next` the menu posts.
+    """
+    parts = urlsplit(request.url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _page_language_context() -> dict[str, object]:
     code = page_language()
     return {
         "page_language": code,
-        "page_language_tag": code.replace("_", "-"),
+        "page_language_tag": language_tag(code),
         "page_direction": text_direction(code),
+        # the footer's language menu (base.html)
+        "offered_languages": offered_languages,
+        "language_name": language_name,
+        "language_tag": language_tag,
+        "current_page": current_page,
+        "keeps_csrf_secret": keeps_csrf_secret,
     }
 
 
@@ -94,7 +116,10 @@ def init_language(app: Flask) -> None:
 
     Templates get `_`, `gettext` and `ngettext` (Jinja's i18n extension, with
     whitespace trimmed in `{% trans %}` blocks, as babel.cfg extracts them) and
-    `page_language`, `page_language_tag` ("de", "en-001"), `page_direction`.
+    `page_language`, `page_language_tag` ("de", "en-001"), `page_direction`, and
+    for the footer's language menu (app/templates/_language_menu.html) the
+    functions `offered_languages()`, `language_name(code)`, `language_tag(code)`,
+    `current_page()` and `keeps_csrf_secret()`.
     """
     babel.init_app(app, locale_selector=select_language)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
