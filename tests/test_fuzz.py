@@ -110,7 +110,9 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     ),
     "/auth/logout": FormSpec((), page="/account/profile", signed_in=True),
     "/account/profile": FormSpec(
-        ("name", "bio", "listed", "time_zone"), page="/account/profile", signed_in=True
+        ("name", "bio", "listed", "time_zone", "language"),
+        page="/account/profile",
+        signed_in=True,
     ),
     "/account/password": FormSpec(
         ("username", "current", "password", "confirm"),
@@ -188,6 +190,7 @@ PLAUSIBLE: dict[str, list[str]] = {
         "America/Argentina/Buenos_Aires",
         "Mars/Olympus",
     ],
+    "language": ["fr", "en", "ar", "xx", "FR"],
     "code": [APP_CODE, "123456", " 12 34 56 ", "abcde-fghjk"],
     "recovery_code": ["", "abcde-fghjk", " ABCDE FGHJK "],
     "trust": ["y", ""],

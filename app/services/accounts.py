@@ -106,13 +106,16 @@ def update_profile(
     bio: str,
     is_listed: bool,
     time_zone: str | None = None,
+    language: str | None = None,
 ) -> None:
-    """Save the user's name, bio, directory visibility and time zone, and commit.
+    """Save the user's name, bio, directory visibility, time zone and language; commit.
 
     `time_zone` is an IANA name ("Europe/Berlin"), None to keep the zone; a zone
     other than the one the member has is their choice, which sign-ins no longer
-    change. Raises InvalidProfile (its `field` names "name", "bio" or
-    "time_zone") and changes nothing when one breaks the rules.
+    change. `language` is the code of the language pages and mails are written
+    in ("fr"), one the site serves (the form offers only those), None to keep it.
+    Raises InvalidProfile (its `field` names "name", "bio" or "time_zone") and
+    changes nothing when one breaks the rules.
     """
     name = clean_name(name)
     bio = bio.strip()
@@ -131,6 +134,8 @@ def update_profile(
     if time_zone is not None and time_zone != (user.time_zone or DEFAULT_ZONE):
         user.time_zone = time_zone
         user.time_zone_chosen = True
+    if language is not None:
+        user.language = language
     db.session.commit()
 
 

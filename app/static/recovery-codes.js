@@ -1,7 +1,7 @@
 // The recovery codes page: buttons that copy the codes and print them. Without this
 // script they stay hidden; the download link and the browser's own print still work.
-// What it says is the page's, in the page's language: the status element's
-// data-copied and data-copy-failed attributes (English until the page gives them).
+// What copying did is said in the page's language: the status's data-copied and
+// data-copy-failed attributes hold the words.
 "use strict";
 
 const list = document.getElementById("recovery-codes");
@@ -15,11 +15,8 @@ if (list && copyButton && printButton && status) {
     copyButton.hidden = false;
     copyButton.addEventListener("click", () => {
       navigator.clipboard.writeText(codes.join("\n") + "\n").then(
-        () => { status.textContent = status.dataset.copied || "Copied."; },
-        () => {
-          status.textContent = status.dataset.copyFailed
-            || "Could not copy: select the codes and copy them.";
-        },
+        () => { status.textContent = status.dataset.copied; },
+        () => { status.textContent = status.dataset.copyFailed; },
       );
     });
   }
