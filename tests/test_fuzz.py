@@ -196,7 +196,6 @@ PLAUSIBLE: dict[str, list[str]] = {
     "trust": ["y", ""],
     "enrolment": [PAGE_VALUE],
     "key": [PAGE_VALUE, "LIMITER/unknown"],
-    "language": ["de", "en", "ar", "xx"],
 }
 
 SQL = [
