@@ -156,10 +156,16 @@ def describe_age(moment: datetime, now: datetime) -> str | None:
 
 
 def _amount(number: int, unit: str) -> str:
-    """Say a number of units in the language being written: "48 hours", "2 Tage"."""
-    return format_unit(
-        number, f"duration-{unit}", length="long", locale=writing_locale()
-    )
+    """Say a number of units in the language being written: "48 hours", "2 Tage".
+
+    Where Babel's data has no long form of the unit (Arabic's days: it writes
+    "7 duration-day"), its short form, which is the same words there ("7 أيام").
+    """
+    unit_id, locale = f"duration-{unit}", writing_locale()
+    said = format_unit(number, unit_id, length="long", locale=locale)
+    if unit_id in said:
+        said = format_unit(number, unit_id, length="short", locale=locale)
+    return said
 
 
 DAY, HOUR, MINUTE = 24 * 3600, 3600, 60

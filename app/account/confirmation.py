@@ -16,13 +16,13 @@ from flask_babel import lazy_gettext as _l
 from werkzeug import Response
 
 from app.account.blueprint import bp
+from app.dates import describe_duration
 from app.extensions import limiter
 from app.models.base import utcnow
 from app.services import reauthentication, two_factor
 from app.web.forms import Form, add_error
 from app.web.ratelimits import (
     count_wrong_answer,
-    describe_wait,
     setting,
     user_key,
     wrong_answer,
@@ -100,10 +100,10 @@ def _why_refused(error: two_factor.WrongCode) -> str:
 
 @bp.context_processor
 def reauthentication_window() -> dict[str, str | None]:
-    # The settings forms say when they ask for the password again ("in 4 minutes").
+    # The settings forms say when they ask for the password again ("4 minutes").
     ends = reauthentication.window_ends(current_session())
     return {
         "asks_again": None
         if ends is None
-        else describe_wait((ends - utcnow()).total_seconds())
+        else describe_duration((ends - utcnow()).total_seconds())
     }

@@ -14,8 +14,9 @@ from werkzeug import Response
 from app.account.blueprint import bp
 from app.account.forms import DeleteAccountForm, EmailChangeForm, PasswordForm
 from app.account.two_factor import TWO_FACTOR_FORMS, render_two_factor
+from app.dates import describe_duration
 from app.web.errors import FormPage, refused_form_page, too_many
-from app.web.ratelimits import describe_wait, seconds_until_reset
+from app.web.ratelimits import seconds_until_reset
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -26,8 +27,8 @@ def rate_limited(error: RateLimitExceeded) -> Response:
         form = two_factor_form()
         form.form_errors.append(
             _(
-                "Too many password attempts. Please try again %(wait)s.",
-                wait=describe_wait(seconds),
+                "Too many password attempts. Please try again in %(duration)s.",
+                duration=describe_duration(seconds),
             )
         )
         return too_many(render_two_factor(form), seconds)

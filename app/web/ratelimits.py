@@ -6,14 +6,12 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, request, url_for
-from flask_babel import gettext as _
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
-from app.dates import describe_duration
 from app.extensions import db, limiter
 from app.services import throttles
 from app.services.email_address import normalize_email
@@ -148,16 +146,6 @@ def led_to_check_inbox(response: Response) -> bool:
     return response.status_code == 302 and response.location == url_for(
         "auth.check_inbox"
     )
-
-
-def describe_wait(seconds: float) -> str:
-    """Say a wait in words: "in 40 seconds", "in 1 minute", "in 2 hours".
-
-    A piece of a sentence: a new message says its whole sentence instead, with
-    `describe_duration` in it ("Please try again in %(duration)s.").
-    """
-    # rounded up: never promise too early
-    return str(_("in %(duration)s", duration=describe_duration(seconds)))
 
 
 def seconds_until_reset() -> int | None:
