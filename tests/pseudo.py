@@ -81,9 +81,15 @@ def pseudo_config(directory: Path) -> dict[str, Any]:
     }
 
 
+INNERMOST = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
+
+
 def unmarked_text(text: str) -> str:
-    """Return what of `text` lies outside the markers."""
-    return re.sub(f"{OPEN}[^{CLOSE}]*{CLOSE}", " ", text)
+    """Return what of `text` lies outside the markers (a marked text may hold one)."""
+    while True:
+        text, found = INNERMOST.subn(" ", text)
+        if not found:
+            return text
 
 
 # Elements whose text a reader does not read as the page's words, or that hold

@@ -23,6 +23,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
+from werkzeug.test import TestResponse
 
 from app.dates import describe_duration, format_date_time
 from app.extensions import db
@@ -31,7 +32,7 @@ from app.models.base import utcnow
 from app.services import mailer
 from app.web.language import LANGUAGE_COOKIE
 from tests import two_factor
-from tests.conftest import csrf_from, link_in, sign_in, submit
+from tests.conftest import BrowserLikeClient, csrf_from, link_in, sign_in, submit
 from tests.factories import PASSWORD
 from tests.pseudo import (
     PSEUDO_LANGUAGE,
@@ -39,6 +40,7 @@ from tests.pseudo import (
     TEMPLATE,
     pseudo_config,
     untranslated,
+    visible_text,
     write_pseudo_catalog,
 )
 
@@ -87,9 +89,26 @@ def held_clock(clock: Callable[[timedelta], None]) -> Callable[[timedelta], None
     return clock
 
 
+# app.extensions key: each page the pseudo-language's browsers read, by request.
+PAGES_READ = "tests.pages_read"
+
+
+class PseudoBrowser(BrowserLikeClient):
+    """A browser that keeps every page it reads, for its words to be checked too."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        # a redirect's body is Werkzeug's, for no reader: the page it leads to counts
+        if response.mimetype == "text/html" and not response.location:
+            where = f"{response.request.method} {response.request.path}"
+            read = self.application.extensions.setdefault(PAGES_READ, [])
+            read.append((where, response.get_data(as_text=True)))
+        return response
+
+
 def browser(app: Flask, **environ: str) -> FlaskClient:
     """A browser whose visitor chose the pseudo-language from the footer's menu."""
-    client = app.test_client()
+    client = PseudoBrowser(app, app.response_class, use_cookies=True)
     client.set_cookie(LANGUAGE_COOKIE, PSEUDO_LANGUAGE)
     client.environ_base.update(environ)
     return client
@@ -176,6 +195,17 @@ def written_by_babel(app: Flask) -> tuple[str, ...]:
         written.append(format_date_time(utcnow(), UTC))
     # The longest first, so that "48 hours" goes before "4 hours" could.
     return tuple(sorted(set(written), key=len, reverse=True))
+
+
+def words_not_marked_on_pages(app: Flask) -> list[str]:
+    """Say, per page a pseudo-language browser read, the words no catalog said."""
+    own = (*NAMES, *FIREFOX_NAMES, *written_by_babel(app))
+    problems = []
+    for where, page in app.extensions.get(PAGES_READ, []):
+        words = untranslated(visible_text(page), user_data=own)
+        if words:
+            problems.append(f"{where}: {' '.join(sorted(set(words)))}")
+    return sorted(set(problems))
 
 
 def words_not_marked(app: Flask, found: list[Mail]) -> list[str]:
@@ -396,7 +426,7 @@ def test_the_flows_send_every_mail_template() -> None:
 
 
 @pytest.mark.parametrize("flow", list(FLOWS))
-def test_every_word_of_every_mail_is_translated(
+def test_every_word_of_every_mail_and_page_is_translated(
     app: Flask,
     member: Callable[..., User],
     outbox: Callable[[], list[OutboxMail]],
@@ -415,3 +445,7 @@ def test_every_word_of_every_mail_is_translated(
     assert {mail.template for mail in every} == expected, "not the mails expected"
     problems = words_not_marked(app, every)
     assert not problems, f"{flow}: words no catalog said:\n" + "\n".join(problems)
+    on_pages = words_not_marked_on_pages(app)
+    assert not on_pages, f"{flow}: pages with words no catalog said:\n" + "\n".join(
+        on_pages
+    )

@@ -85,9 +85,14 @@ def _zone_select(language: str) -> FixedOptionsSelect:
 
 
 class ZoneSelect:
-    """The time zone select, written once for each language (its group "Other")."""
+    """The time zone select, written once for each language (its group "Other").
+
+    Its options are the time zone database's own names ("Europe/Berlin"), the same in
+    every language: `translate="no"` says so to the browser's translation too.
+    """
 
     def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        kwargs.setdefault("translate", "no")
         return _zone_select(page_language())(field, **kwargs)
 
 
