@@ -10,10 +10,12 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app
@@ -34,6 +36,24 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 LINK_RE = re.compile(r"https?://\S+")
+
+
+@cache
+def _catalog(code: str) -> Catalog:
+    with (TRANSLATIONS / code / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        return read_po(source)
+
+
+def said(code: str, text: str, **values: Any) -> str:
+    """Return `text` as the catalog of language `code` says it, placeholders filled.
+
+    What a page or mail should say in a language, whatever words its translators
+    chose ("de", "Reset your password" -> "Passwort zurücksetzen").
+    """
+    message = _catalog(code).get(text)
+    assert message is not None and message.string, f"not in the catalog: {text!r}"
+    assert isinstance(message.string, str)
+    return message.string % values if values else message.string
 
 
 def pytest_report_header() -> list[str]:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import OutboxMail, SignUpClaim, User
 from app.services import mailer, passwords, sessions
-from tests.conftest import link_in, sign_in, submit
+from tests.conftest import link_in, said, sign_in, submit
 from tests.factories import PASSWORD
 
 Outbox = Callable[[], list[OutboxMail]]
@@ -183,7 +183,7 @@ def test_a_sign_in_alert_is_written_in_the_members_language_and_zone(
     assert mailed_in == {"sign_in_alert": ["de"]}
     alert = the_mail(outbox, member.email)
     assert "5. Dezember 2026, 08:24 CET" in alert.body
-    assert alert.subject == "A new sign-in to your Vestibule account"
+    assert alert.subject == said("de", "A new sign-in to your Vestibule account")
 
 
 def test_a_reset_link_is_written_in_the_members_language(
@@ -226,7 +226,8 @@ def test_the_goodbye_mail_is_in_the_language_of_the_account_it_follows(
     assert submit(client, "/account/delete", {"password": PASSWORD}).status_code == 302
 
     assert mailed_in == {"account_deleted": ["de"]}
-    assert the_mail(outbox, member.email).subject == "Your Vestibule account is deleted"
+    goodbye = the_mail(outbox, member.email)
+    assert goodbye.subject == said("de", "Your Vestibule account is deleted")
 
 
 def test_moving_to_a_members_address_writes_to_them_in_their_language(

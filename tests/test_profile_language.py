@@ -13,7 +13,7 @@ from flask_babel import get_locale
 
 from app.extensions import db
 from app.models import User
-from tests.conftest import csrf_from, sign_in, snapshot, submit
+from tests.conftest import csrf_from, said, sign_in, snapshot, submit
 
 OPTION_RE = re.compile(r'<option([^>]*)value="([^"]*)"[^>]*>([^<]*)</option>')
 # The five languages, each named in itself, in the order of the setting LANGUAGES.
@@ -71,7 +71,7 @@ def test_the_profile_lists_the_five_languages_with_the_members_own_chosen(
 
     body = client.get("/account/profile").get_data(as_text=True)
 
-    assert '<label for="language">Language</label>' in body
+    assert f'<label for="language">{said("de", "Language")}</label>' in body
     assert language_select(body) == [
         (code, name, code == "de") for code, name in OFFERED
     ]
@@ -146,10 +146,10 @@ def test_an_unknown_language_is_refused_and_nothing_changes(
         )
 
         assert response.status_code == 422, refused
-        assert re.search(
-            r'<p class="error" id="language-error">Choose your language from the '
-            r"list.</p>",
-            response.get_data(as_text=True),
+        refusal = said("de", "Choose your language from the list.")
+        assert (
+            f'<p class="error" id="language-error">{refusal}</p>'
+            in response.get_data(as_text=True)
         ), refused
         assert snapshot(app) == before
     assert stored_language(app, user.id) == "de"
