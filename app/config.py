@@ -96,6 +96,9 @@ class Config:
     SESSION_COOKIE_SECURE = False
 
     WTF_CSRF_TIME_LIMIT = 3600
+    # Every validator says the site's own message, translated in the site's catalogs:
+    # WTForms' own catalogs go unused, and Flask-WTF would load one on every request.
+    WTF_I18N_ENABLED = False
     WTF_CSRF_CHECK_DEFAULT = False  # checked in security.check_csrf, see there
 
     # Abuse protection; every limit is a setting of its own.
