@@ -8,7 +8,11 @@ export FLASK_APP := wsgi
 # keeping 19 MiB for good. Production sets the same (docs/production.md).
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4194304:glibc.malloc.hugetlb=1
 
-.PHONY: run test migrate clean bench lint
+.PHONY: run test migrate clean bench lint translations
+
+# The catalogs of app/translations, compiled from their .po files (docs/translating.md);
+# the .mo files are built here, never committed.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +30,16 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+%.mo: %.po | $(VENV)/.runtime
+	$(BIN)/pybabel -q compile -i $< -o $@
+
 migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 
-run: migrate
+run: migrate $(CATALOGS)
 	PYTHONOPTIMIZE=2 $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(CATALOGS)
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
@@ -41,7 +48,17 @@ lint: $(VENV)/.dev
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r app
 
+# Extract every marked text into app/translations/messages.pot and bring each
+# language's catalog up to date with it; then translate what is new (docs/translating.md).
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output \
+		--project=Vestibule --copyright-holder="Vestibule's authors" \
+		-k lazy_gettext -k _l -o app/translations/messages.pot app
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete \
+		-i app/translations/messages.pot -d app/translations
+
 clean:
+	rm -f $(CATALOGS)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
 
 bench: $(VENV)/.dev

@@ -25,6 +25,7 @@ from app.log import configure_logging
 from app.metrics_endpoint import init_metrics
 from app.services.mailer import deliver_due, mail_committed, mail_problem
 from app.web.errors import register_error_handlers
+from app.web.language import init_language
 from app.web.ratelimits import init_limiter, renew_storage_after_fork
 from app.web.security import register_security
 from app.web.sign_in_cookie import register_sign_in_cookie
@@ -140,6 +141,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     init_limiter(app)
+    init_language(app)
 
 
 def register_request_hooks(app: Flask) -> None:

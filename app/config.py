@@ -96,6 +96,9 @@ class Config:
     SESSION_COOKIE_SECURE = False
 
     WTF_CSRF_TIME_LIMIT = 3600
+    # Every validator says the site's own message, translated in the site's catalogs:
+    # WTForms' own catalogs go unused, and Flask-WTF would load one on every request.
+    WTF_I18N_ENABLED = False
     WTF_CSRF_CHECK_DEFAULT = False  # checked in security.check_csrf, see there
 
     # Abuse protection; every limit is a setting of its own.
@@ -134,6 +137,11 @@ class Config:
     # not asked again (app/services/reauthentication.py); 0 asks every time.
     REAUTHENTICATION_WINDOW = 300
     TWO_FACTOR_LIMIT = "5 per minute"  # codes tried per pending sign-in
+
+    # The languages pages and mails are written in, by code; the first is the one
+    # served when nothing else decides (app/web/language.py). Each but English needs
+    # its catalog in app/translations (docs/translating.md).
+    LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "ar")
 
     DIRECTORY_PAGE_SIZE = 20
     # The directory counts matches up to this many ("more than 1,000 members"); page

@@ -1,12 +1,15 @@
-"""Dates and times as the site writes them, in the reader's time zone.
+"""Dates and times as the site writes them, in the reader's language and time zone.
 
-"5 December 2026" (the day without a leading zero), "5 December 2026, 08:24 CET"
-(the zone always named), and recent times as "2 minutes ago" in a `<time>` element
+Written by Babel in the language of the page or mail being written (Flask-Babel's
+locale): "5 December 2026" in English, "5. Dezember 2026" in German;
+"5 December 2026, 08:24 CET" (the zone always named, by its abbreviation or its
+offset); recent times as "2 minutes ago", "vor 2 Minuten" in a `<time>` element
 whose title holds the exact time. Every time a member reads goes through here:
 pages through the template filters (register_filters: in the signed-in member's
 zone, else UTC), mail through the functions themselves, given the zone. So does
 every length of time ("48 hours": a link's lifetime, the wait before a retry),
-through describe_duration and its filter `duration`.
+through describe_duration and its filter `duration`. English is written as in
+Britain (day before month, a 24-hour clock), as the site always wrote it.
 """
 
 from __future__ import annotations
@@ -16,13 +19,22 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
+from babel.dates import format_timedelta, get_datetime_format
+from babel.units import format_unit
 from flask import Flask, has_request_context
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
 from app.models.base import utcnow
 
 DEFAULT_ZONE = "UTC"
+# The locale whose formats a language's dates are written in, where not its own.
+FORMATS_OF = {"en": "en_GB"}
 # Not zones a member lives in: the server's own setting, and a placeholder.
 NOT_PLACES = {"localtime", "Factory", "posixrules"}
 
@@ -77,55 +89,83 @@ def zone_label(moment: datetime) -> str:
     return f"UTC{sign}{hours:02d}" + (f":{rest:02d}" if rest else "")
 
 
+def writing_locale() -> Locale:
+    """Return the locale dates are written in now: the page's or the mail's language.
+
+    English is written in en_GB's formats; outside any app, English too.
+    """
+    locale = get_locale()
+    code = str(locale) if locale is not None else "en"
+    return _formats_of(code)
+
+
+@cache
+def _formats_of(code: str) -> Locale:
+    return Locale.parse(FORMATS_OF.get(code, code))
+
+
 def format_date(moment: date, zone: tzinfo = UTC) -> str:
-    """The day, the month's name and the year: "5 December 2026".
+    """The day, the month's name and the year: "5 December 2026", "5. Dezember 2026".
 
     An aware datetime is first moved to `zone`, so the day is the reader's.
     """
     if isinstance(moment, datetime):
         moment = moment.astimezone(zone)
-    return f"{moment.day} {moment:%B %Y}"
+    return babel_format_date(moment, "long", locale=writing_locale())
 
 
 def format_time(moment: datetime, zone: tzinfo = UTC) -> str:
-    """The time of day and the zone: "08:24 CET".
+    """The time of day as the language writes it, and the zone: "08:24 CET".
 
     `moment` is aware (the database gives UTC); it is written in `zone`.
     """
     local = moment.astimezone(zone)
-    return f"{local:%H:%M} {zone_label(local)}"
+    time = babel_format_time(local, "short", locale=writing_locale())
+    return f"{time} {zone_label(local)}"
 
 
 def format_date_time(moment: datetime, zone: tzinfo = UTC) -> str:
     """The date, the time of day and the zone: "5 December 2026, 08:24 CET".
 
-    `moment` is aware (the database gives UTC); it is written in `zone`.
+    `moment` is aware (the database gives UTC); it is written in `zone`; the two
+    are joined as the language joins them.
     """
-    return f"{format_date(moment, zone)}, {format_time(moment, zone)}"
+    joined = get_datetime_format("medium", locale=writing_locale())
+    return str(joined).format(format_time(moment, zone), format_date(moment, zone))
 
 
 def describe_age(moment: datetime, now: datetime) -> str | None:
-    """Say how long ago `moment` was: "just now", "3 minutes ago", "1 hour ago".
+    """Say how long ago `moment` was: "just now", "3 minutes ago", "vor 1 Stunde".
 
-    None once it is a day old or more (or in the future by more than a minute):
-    then the date and time say it better.
+    Whole minutes below an hour, whole hours below a day. None once it is a day
+    old or more (or in the future by more than a minute): then the date and time
+    say it better.
     """
     seconds = (now - moment).total_seconds()
     if -60 < seconds < 60:
-        return "just now"
+        return str(_("just now"))
     if seconds < 0 or seconds >= 24 * 3600:
         return None
-    if seconds < 3600:
-        return _count(int(seconds // 60), "minute")
-    return _count(int(seconds // 3600), "hour")
-
-
-def _count(number: int, unit: str) -> str:
-    return f"{_amount(number, unit)} ago"
+    whole = timedelta(minutes=seconds // 60)
+    if seconds >= 3600:
+        whole = timedelta(hours=seconds // 3600)
+    # A threshold of 1 says the largest unit of which it holds one or more.
+    return format_timedelta(
+        -whole, threshold=1, add_direction=True, locale=writing_locale()
+    )
 
 
 def _amount(number: int, unit: str) -> str:
-    return f"{number} {unit}{'' if number == 1 else 's'}"
+    """Say a number of units in the language being written: "48 hours", "2 Tage".
+
+    Where Babel's data has no long form of the unit (Arabic's days: it writes
+    "7 duration-day"), its short form, which is the same words there ("7 أيام").
+    """
+    unit_id, locale = f"duration-{unit}", writing_locale()
+    said = format_unit(number, unit_id, length="long", locale=locale)
+    if unit_id in said:
+        said = format_unit(number, unit_id, length="short", locale=locale)
+    return said
 
 
 DAY, HOUR, MINUTE = 24 * 3600, 3600, 60

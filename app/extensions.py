@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -17,6 +18,8 @@ db = SQLAlchemy(
     session_options={"class_": RequestSession, "expire_on_commit": False},
 )
 login_manager = LoginManager()
+# Translations; the language of each page is chosen in app/web/language.py.
+babel = Babel()
 csrf = CSRFProtect()
 # Its refusals are counted and noted by ratelimits.on_refusal (set in init_limiter).
 limiter = Limiter(key_func=get_remote_address)

@@ -10,10 +10,14 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -27,10 +31,29 @@ from app.services import mailer
 from tests.factories import PASSWORD, UserFactory
 from tests.routes import bp as testing_routes
 
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "app" / "translations"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 LINK_RE = re.compile(r"https?://\S+")
+
+
+@cache
+def _catalog(code: str) -> Catalog:
+    with (TRANSLATIONS / code / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        return read_po(source)
+
+
+def said(code: str, text: str, **values: Any) -> str:
+    """Return `text` as the catalog of language `code` says it, placeholders filled.
+
+    What a page or mail should say in a language, whatever words its translators
+    chose ("de", "Reset your password" -> "Passwort zurücksetzen").
+    """
+    message = _catalog(code).get(text)
+    assert message is not None and message.string, f"not in the catalog: {text!r}"
+    assert isinstance(message.string, str)
+    return message.string % values if values else message.string
 
 
 def pytest_report_header() -> list[str]:
@@ -40,6 +63,20 @@ def pytest_report_header() -> list[str]:
         "redis: "
         + ("TEST_REDIS_URL" if TEST_REDIS_URL else "not set, redis tests skipped"),
     ]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile each catalog whose .mo is missing or older than its .po, as make does.
+
+    So that a run of pytest alone (not `make test`) serves the languages too.
+    """
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source:
+                catalog = read_po(source)
+            with mo.open("wb") as target:
+                write_mo(target, catalog)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

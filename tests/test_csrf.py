@@ -266,7 +266,7 @@ def assert_form_expired(
 ) -> None:
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert EXPIRED_MESSAGE in body
+    assert str(EXPIRED_MESSAGE) in body
     assert "This form expired, please submit it again" in body
     for name, value in kept.items():
         assert f'name="{name}"' in body

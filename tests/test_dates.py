@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from time_machine import TimeMachineFixture
 from werkzeug.test import TestResponse
 
@@ -305,3 +306,16 @@ def test_the_second_step_of_a_sign_in_keeps_the_zone_the_password_step_sent(
 
     assert response.status_code == 302
     assert zone_of(app, signed_in.id) == "Asia/Tokyo"
+
+
+@pytest.mark.parametrize("code", ["en", "de", "fr", "es", "ar"])
+def test_every_length_of_time_is_said_in_words_in_every_language(
+    app: Flask, code: str
+) -> None:
+    with app.test_request_context(), force_locale(code):
+        said = [
+            describe_duration(seconds)
+            for seconds in (1, 40, 60, 90 * 60, 3600, 48 * 3600, 7 * 24 * 3600)
+        ]
+    assert not [text for text in said if "duration" in text]
+    assert len(set(said)) == len(said)

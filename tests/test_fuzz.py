@@ -110,7 +110,9 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     ),
     "/auth/logout": FormSpec((), page="/account/profile", signed_in=True),
     "/account/profile": FormSpec(
-        ("name", "bio", "listed", "time_zone"), page="/account/profile", signed_in=True
+        ("name", "bio", "listed", "time_zone", "language"),
+        page="/account/profile",
+        signed_in=True,
     ),
     "/account/password": FormSpec(
         ("username", "current", "password", "confirm"),
@@ -159,6 +161,8 @@ FUZZED_FORMS: dict[str, FormSpec] = {
     "/admin/abuse/clear-lockout": FormSpec(("email",), page="/admin/abuse", admin=True),
     "/admin/abuse/clear-limit": FormSpec(("key",), page="/admin/abuse", admin=True),
     "/admin/mail/<int:mail_id>/requeue": FormSpec((), page="/admin/mail", admin=True),
+    # the footer's menu; signed in, so that a choice is stored too
+    "/language": FormSpec(("language", "next"), page="/", signed_in=True),
 }
 
 # Admin actions whose form is on a page of their own, which asks once.
@@ -186,6 +190,7 @@ PLAUSIBLE: dict[str, list[str]] = {
         "America/Argentina/Buenos_Aires",
         "Mars/Olympus",
     ],
+    "language": ["fr", "en", "ar", "xx", "FR"],
     "code": [APP_CODE, "123456", " 12 34 56 ", "abcde-fghjk"],
     "recovery_code": ["", "abcde-fghjk", " ABCDE FGHJK "],
     "trust": ["y", ""],

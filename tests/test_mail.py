@@ -225,7 +225,12 @@ def queued_mail(app: Flask, make_user: Callable[..., User]) -> None:
     user = make_user()
     with app.app_context():
         mailer.queue_mail(
-            user.email, "Reset your password", "reset", user=user, link=BASE_URL
+            user.email,
+            "Reset your password",
+            "reset",
+            user=user,
+            language="en",
+            link=BASE_URL,
         )
         db.session.commit()
 
@@ -279,7 +284,9 @@ def test_a_mail_sent_again_carries_the_same_message_id(
             )
         )
         other = db.session.merge(other)
-        mailer.queue_mail(other.email, "Another mail", "reset", user=other, link="x")
+        mailer.queue_mail(
+            other.email, "Another mail", "reset", user=other, language="en", link="x"
+        )
         db.session.commit()
         assert mailer.deliver_due() == 2
 
@@ -426,7 +433,9 @@ def test_a_sender_passes_over_mail_another_sender_is_claiming(
     for _ in range(2):
         user = make_user()
         with app.app_context():
-            mailer.queue_mail(user.email, "Hello", "reset", user=user, link=BASE_URL)
+            mailer.queue_mail(
+                user.email, "Hello", "reset", user=user, language="en", link=BASE_URL
+            )
             db.session.commit()
             db.session.remove()
     other_sender = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])

@@ -271,7 +271,9 @@ def test_a_mail_worker_waits_out_a_database_outage(tmp_path: Path) -> None:
 
             def queue(subject: str) -> None:
                 with site.app_context():
-                    mailer.queue_mail("grace@example.com", subject, "verify", link="x")
+                    mailer.queue_mail(
+                        "grace@example.com", subject, "verify", language="en", link="x"
+                    )
                     db.session.commit()
                     db.engine.dispose()
 
@@ -317,7 +319,9 @@ def test_sigterm_stops_a_mail_worker_after_the_mail_in_hand(
     user = make_user()
     with app.app_context():
         for subject in ("In hand", "Next"):
-            mailer.queue_mail(user.email, subject, "reset", user=user, link="x")
+            mailer.queue_mail(
+                user.email, subject, "reset", user=user, language="en", link="x"
+            )
         db.session.commit()
         db.session.remove()
     inbox = SmtpInbox()
@@ -378,7 +382,9 @@ def test_a_send_the_database_could_not_note_is_noted_before_the_next_mail(
         site = create_app(_base_config(cluster.url))
         with site.app_context():
             for subject in ("First", "Second"):
-                mailer.queue_mail("grace@example.com", subject, "verify", link="x")
+                mailer.queue_mail(
+                    "grace@example.com", subject, "verify", language="en", link="x"
+                )
             db.session.commit()
             db.engine.dispose()
         inbox = DatabaseStopsAtTheFirstMail(cluster, site)

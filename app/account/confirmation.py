@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug import Response
 
 from app.account.blueprint import bp
+from app.dates import describe_duration
 from app.extensions import limiter
 from app.models.base import utcnow
 from app.services import reauthentication, two_factor
 from app.web.forms import Form, add_error
 from app.web.ratelimits import (
     count_wrong_answer,
-    describe_wait,
     setting,
     user_key,
     wrong_answer,
@@ -45,11 +47,15 @@ PASSWORD_CHECKS = limiter.shared_limit(
 Page = str | Response | tuple[str, int]
 AnyForm = TypeVar("AnyForm", bound=Form)
 
-WRONG_CODE = (
+WRONG_CODE = _l(
     "That is not the code. Check that your app shows the code for Vestibule and "
     "your phone's clock is right."
 )
-REUSED_CODE = "That code was used already. Wait for your app to show the next one."
+WRONG_CODE_OR_RECOVERY_CODE = _l(
+    "That is not the code. Check that your app shows the code for Vestibule and "
+    "your phone's clock is right. Or enter a recovery code."
+)
+REUSED_CODE = _l("That code was used already. Wait for your app to show the next one.")
 
 
 def confirmation_asked(form: AnyForm, *fields: str) -> AnyForm:
@@ -74,7 +80,7 @@ def typed(form: Form, name: str) -> str:
 def refuse_password(form: Form) -> None:
     """Say that the typed password is wrong; it counts as a guess."""
     count_wrong_answer()
-    add_error(form["password"], "That is not your password.")
+    add_error(form["password"], _("That is not your password."))
 
 
 def refuse_code(form: Form, error: two_factor.WrongCode) -> None:
@@ -88,16 +94,16 @@ def refuse_code(form: Form, error: two_factor.WrongCode) -> None:
 def _why_refused(error: two_factor.WrongCode) -> str:
     """Say why a code (the app's, or a recovery code) was refused."""
     if isinstance(error, two_factor.ReusedCode):
-        return REUSED_CODE
-    return WRONG_CODE + " Or enter a recovery code."
+        return str(REUSED_CODE)
+    return str(WRONG_CODE_OR_RECOVERY_CODE)
 
 
 @bp.context_processor
 def reauthentication_window() -> dict[str, str | None]:
-    # The settings forms say when they ask for the password again ("in 4 minutes").
+    # The settings forms say when they ask for the password again ("4 minutes").
     ends = reauthentication.window_ends(current_session())
     return {
         "asks_again": None
         if ends is None
-        else describe_wait((ends - utcnow()).total_seconds())
+        else describe_duration((ends - utcnow()).total_seconds())
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug import Response
 
@@ -43,7 +44,7 @@ def delete() -> Page:
             and "code" in form
             and not typed(form, "code").strip()
         ):
-            add_error(form.code, "Enter the code from your app, or a recovery code.")
+            add_error(form.code, _("Enter the code from your app, or a recovery code."))
             return render_template("account/delete.html", form=form), 422
         try:
             account_data.delete_account(
@@ -59,6 +60,6 @@ def delete() -> Page:
             refuse_code(form, error)
         else:
             forget_sign_in()
-            flash("Your account is deleted. Goodbye!", "success")
+            flash(_("Your account is deleted. Goodbye!"), "success")
             return redirect(url_for("main.index"))
     return render_template("account/delete.html", form=form), form_status(form)

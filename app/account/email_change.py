@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.account.blueprint import bp
@@ -35,11 +36,14 @@ def email() -> Page:
         except accounts.WrongPassword:
             refuse_password(form)
         except email_change.SameAddress:
-            add_error(form.email, "That is your address already.")
+            add_error(form.email, _("That is your address already."))
         else:
             flash(
-                f"We sent a link to {new_email}. Your account moves to "
-                "that address when you open it; until then, nothing changes.",
+                _(
+                    "We sent a link to %(email)s. Your account moves to that "
+                    "address when you open it; until then, nothing changes.",
+                    email=new_email,
+                ),
                 "success",
             )
             return redirect(url_for("account.email"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.account.blueprint import bp
@@ -37,10 +38,11 @@ def password() -> Page:
             )
         except accounts.WrongPassword:
             count_wrong_answer()
-            add_error(form.current, "That is not your current password.")
+            add_error(form.current, _("That is not your current password."))
         except WeakPassword as error:
             add_error(form.password, error.reason)
         else:
-            flash(f"Password changed.{sessions.signed_out_note(ended)}", "success")
+            # two sentences: the second, with its leading space, only when it ended any
+            flash(_("Password changed.") + sessions.signed_out_note(ended), "success")
             return redirect(url_for("account.password"))
     return render_template("account/password.html", form=form), form_status(form)

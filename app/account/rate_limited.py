@@ -7,14 +7,16 @@ shows its whole page around the refused form.
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from werkzeug import Response
 
 from app.account.blueprint import bp
 from app.account.forms import DeleteAccountForm, EmailChangeForm, PasswordForm
 from app.account.two_factor import TWO_FACTOR_FORMS, render_two_factor
+from app.dates import describe_duration
 from app.web.errors import FormPage, refused_form_page, too_many
-from app.web.ratelimits import describe_wait, seconds_until_reset
+from app.web.ratelimits import seconds_until_reset
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -24,22 +26,25 @@ def rate_limited(error: RateLimitExceeded) -> Response:
     if two_factor_form is not None and seconds is not None:
         form = two_factor_form()
         form.form_errors.append(
-            f"Too many password attempts. Please try again {describe_wait(seconds)}."
+            _(
+                "Too many password attempts. Please try again in %(duration)s.",
+                duration=describe_duration(seconds),
+            )
         )
         return too_many(render_two_factor(form), seconds)
     return refused_form_page(
         error,
         {
             "account.password": (
-                "Too many password attempts.",
+                _("Too many password attempts."),
                 FormPage(PasswordForm, "account/password.html"),
             ),
             "account.email": (
-                "Too many password attempts.",
+                _("Too many password attempts."),
                 FormPage(EmailChangeForm, "account/email.html"),
             ),
             "account.delete": (
-                "Too many password attempts.",
+                _("Too many password attempts."),
                 FormPage(DeleteAccountForm, "account/delete.html"),
             ),
         },

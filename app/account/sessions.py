@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug import Response
 
@@ -25,7 +27,7 @@ class SessionEntry(NamedTuple):
     current: bool
 
 
-OUT_OF_DATE = "That page was out of date; here is the list as it is now."
+OUT_OF_DATE = _l("That page was out of date; here is the list as it is now.")
 
 
 @bp.get("/sessions")
@@ -48,18 +50,18 @@ def sessions_page() -> str:
 @login_required
 def revoke_session(session_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():  # a genuine token, but stale
-        flash(OUT_OF_DATE, "info")
+        flash(str(OUT_OF_DATE), "info")
         return redirect(url_for("account.sessions_page"))
     current = current_session()
     if current is not None and current.id == session_id:
         sign_out(client_info())
-        flash("You signed out of this browser.", "success")
+        flash(_("You signed out of this browser."), "success")
         return redirect(url_for("auth.login"))
     try:
         sessions.revoke_session(current_user.id, session_id, client_info())
     except sessions.SessionNotFound:
         abort(404)
-    flash("That session is ended: the browser is signed out.", "success")
+    flash(_("That session is ended: the browser is signed out."), "success")
     return redirect(url_for("account.sessions_page"))
 
 
@@ -69,7 +71,7 @@ def revoke_other_sessions() -> Response:
     current = current_session()
     if current is not None and ConfirmForm().validate_on_submit():
         sessions.revoke_other_sessions(current, client_info())
-        flash("Every other browser is signed out.", "success")
+        flash(_("Every other browser is signed out."), "success")
     else:
-        flash(OUT_OF_DATE, "info")
+        flash(str(OUT_OF_DATE), "info")
     return redirect(url_for("account.sessions_page"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -27,8 +29,8 @@ from app.web.forms import add_error, form_status
 from app.web.security import client_info
 from app.web.sign_in_cookie import current_session, login_required
 
-ALREADY_ON = "Two-factor sign-in is already on."
-ALREADY_OFF = "Two-factor sign-in is already off."
+ALREADY_ON = _l("Two-factor sign-in is already on.")
+ALREADY_OFF = _l("Two-factor sign-in is already off.")
 
 # The posts of the two-factor page, by endpoint, with the form each one posts.
 TWO_FACTOR_FORMS = {
@@ -87,7 +89,7 @@ def render_two_factor(
 @PASSWORD_CHECKS
 def enable_two_factor() -> Page:
     if current_user.totp_secret is not None:
-        flash(ALREADY_ON, "info")
+        flash(str(ALREADY_ON), "info")
         return redirect(url_for("account.two_factor"))
     form = confirmation_asked(EnableTwoFactorForm(), "password")
     if form.validate_on_submit():
@@ -105,15 +107,17 @@ def enable_two_factor() -> Page:
             )
         except InvalidLink:
             form.form_errors.append(
-                "This page was open too long and its QR code expired. Scan the new "
-                "one below, then enter a code from your app."
+                _(
+                    "This page was open too long and its QR code expired. Scan the "
+                    "new one below, then enter a code from your app."
+                )
             )
         except accounts.WrongPassword:
             refuse_password(form)
         except two_factor.WrongCode:  # the new app's code: no guess at a secret
-            add_error(form.code, WRONG_CODE)
+            add_error(form.code, str(WRONG_CODE))
         except two_factor_setup.AlreadyOn:
-            flash(ALREADY_ON, "info")
+            flash(str(ALREADY_ON), "info")
             return redirect(url_for("account.two_factor"))
         else:
             if ended:
@@ -134,7 +138,7 @@ def _recovery_codes_page(codes: list[str], *, turned_on: bool) -> str:
 @PASSWORD_CHECKS
 def disable_two_factor() -> Page:
     if current_user.totp_secret is None:
-        flash(ALREADY_OFF, "info")
+        flash(str(ALREADY_OFF), "info")
         return redirect(url_for("account.two_factor"))
     form = confirmation_asked(DisableTwoFactorForm())
     if form.validate_on_submit():
@@ -151,11 +155,11 @@ def disable_two_factor() -> Page:
         except two_factor.WrongCode as error:
             refuse_code(form, error)
         except two_factor.NotOn:
-            flash(ALREADY_OFF, "info")
+            flash(str(ALREADY_OFF), "info")
             return redirect(url_for("account.two_factor"))
         else:
             flash(
-                "Two-factor sign-in is off: signing in takes your password alone.",
+                _("Two-factor sign-in is off: signing in takes your password alone."),
                 "success",
             )
             return redirect(url_for("account.two_factor"))
@@ -167,7 +171,7 @@ def disable_two_factor() -> Page:
 @PASSWORD_CHECKS
 def renew_recovery_codes() -> Page:
     if current_user.totp_secret is None:
-        flash(ALREADY_OFF, "info")
+        flash(str(ALREADY_OFF), "info")
         return redirect(url_for("account.two_factor"))
     form = confirmation_asked(RecoveryCodesForm())
     if form.validate_on_submit():
@@ -184,7 +188,7 @@ def renew_recovery_codes() -> Page:
         except two_factor.WrongCode as error:
             refuse_code(form, error)
         except two_factor.NotOn:
-            flash(ALREADY_OFF, "info")
+            flash(str(ALREADY_OFF), "info")
             return redirect(url_for("account.two_factor"))
         else:
             return _recovery_codes_page(codes, turned_on=False)

@@ -14,6 +14,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from werkzeug import Response
 
@@ -34,8 +37,8 @@ from app.services.security_log import ClientInfo
 from app.web.forms import ConfirmForm
 from app.web.security import client_info
 
-OUT_OF_DATE = "That page was out of date; nothing changed. Here it is as it is now."
-CLEARED_IN_THIS_WORKER = (
+OUT_OF_DATE = _l("That page was out of date; nothing changed. Here it is as it is now.")
+CLEARED_IN_THIS_WORKER = _l(
     "That client may try again now in this worker; with limits kept in memory each "
     "worker counts its own, so another may refuse it until its count runs out."
 )
@@ -89,7 +92,8 @@ def users() -> str:
 Action = Callable[[int, User | None, ClientInfo], User]
 
 
-def _act(user_id: int, action: Action, done: str) -> Response:
+def _act(user_id: int, action: Action, done: LazyString) -> Response:
+    # `done` names the member as %(name)s
     if ConfirmForm().validate_on_submit():
         try:
             user = action(user_id, current_user, client_info())
@@ -98,39 +102,48 @@ def _act(user_id: int, action: Action, done: str) -> Response:
         except admin.AdminError as error:
             flash(str(error), "error")
         else:
-            flash(done.format(name=user.name), "success")
+            flash(done % {"name": user.name}, "success")
     else:  # a genuine token, but stale
-        flash(OUT_OF_DATE, "info")
+        flash(str(OUT_OF_DATE), "info")
     return redirect(url_for("admin.users", **_list_args()))
 
 
 # The actions that sign a member out or take rights away ask once: their button
 # opens a page (GET) naming the member and what will happen; its form's POST acts.
-# (endpoint, the page's heading, what will happen, the confirming button, done)
-CONFIRMED: dict[str, tuple[str, str, str, str]] = {
+# (endpoint, the page's heading, what will happen, the confirming button, done);
+# %(name)s is the member's name.
+CONFIRMED: dict[str, tuple[LazyString, LazyString, LazyString, LazyString]] = {
     "deactivate": (
-        "Deactivate {name}?",
-        "{name} is signed out of every browser at once and cannot sign in again "
-        "until an admin activates the account. Nothing is deleted.",
-        "Deactivate",
-        "{name} is deactivated and signed out everywhere.",
+        _l("Deactivate %(name)s?"),
+        _l(
+            "%(name)s is signed out of every browser at once and cannot sign in "
+            "again until an admin activates the account. Nothing is deleted."
+        ),
+        _l("Deactivate"),
+        _l("%(name)s is deactivated and signed out everywhere."),
     ),
     "revoke_admin": (
-        "Revoke admin: {name}?",
-        "{name} loses the admin area at once: the accounts, the lockouts and "
-        "limits, and undelivered mail. Any admin can make them an admin again.",
-        "Revoke admin",
-        "{name} is no longer an admin.",
+        _l("Revoke admin: %(name)s?"),
+        _l(
+            "%(name)s loses the admin area at once: the accounts, the lockouts and "
+            "limits, and undelivered mail. Any admin can make them an admin again."
+        ),
+        _l("Revoke admin"),
+        _l("%(name)s is no longer an admin."),
     ),
     "disable_two_factor": (
-        "Turn off two-factor sign-in for {name}?",
-        "Their authenticator app and recovery codes stop working, they are "
-        "signed out everywhere, and their password stops working too: a link to "
-        "set a new one is mailed to their address. Do this only once you know "
-        "the person asking is the owner.",
-        "Turn off two-factor",
-        "Two-factor sign-in is off for {name}, who is signed out everywhere; the "
-        "password no longer works and a link to set a new one was mailed.",
+        _l("Turn off two-factor sign-in for %(name)s?"),
+        _l(
+            "Their authenticator app and recovery codes stop working, they are "
+            "signed out everywhere, and their password stops working too: a link to "
+            "set a new one is mailed to their address. Do this only once you know "
+            "the person asking is the owner."
+        ),
+        _l("Turn off two-factor"),
+        _l(
+            "Two-factor sign-in is off for %(name)s, who is signed out everywhere; "
+            "the password no longer works and a link to set a new one was mailed."
+        ),
     ),
 }
 
@@ -154,14 +167,14 @@ def _ask_or_act(user_id: int, endpoint: str, action: Action) -> Response | str:
     except admin.UserNotFound:
         abort(404)
     if user.id == current_user.id or not _applies(endpoint, user):
-        flash(OUT_OF_DATE, "info")
+        flash(str(OUT_OF_DATE), "info")
         return redirect(url_for("admin.users", **_list_args()))
     return render_template(
         "admin/confirm.html",
         user=user,
-        heading=heading.format(name=user.name),
-        consequence=consequence.format(name=user.name),
-        button=button,
+        heading=heading % {"name": user.name},
+        consequence=consequence % {"name": user.name},
+        button=str(button),
         action=url_for(f"admin.{endpoint}", user_id=user.id, **_list_args()),
         back=url_for("admin.users", **_list_args()),
         form=ConfirmForm(),
@@ -175,12 +188,12 @@ def deactivate(user_id: int) -> Response | str:
 
 @bp.post("/users/<int:user_id>/activate")
 def activate(user_id: int) -> Response:
-    return _act(user_id, admin.activate, "{name} can sign in again.")
+    return _act(user_id, admin.activate, _l("%(name)s can sign in again."))
 
 
 @bp.post("/users/<int:user_id>/make-admin")
 def make_admin(user_id: int) -> Response:
-    return _act(user_id, admin.make_admin, "{name} is an admin now.")
+    return _act(user_id, admin.make_admin, _l("%(name)s is an admin now."))
 
 
 @bp.route("/users/<int:user_id>/revoke-admin", methods=["GET", "POST"])
@@ -208,11 +221,11 @@ def abuse() -> str:
 def clear_lockout() -> Response:
     form = LockoutForm()
     if not form.validate_on_submit():
-        flash(OUT_OF_DATE, "info")
+        flash(str(OUT_OF_DATE), "info")
     elif lockouts.clear_lockout(form.email.data or "", current_user, client_info()):
-        flash("Sign-in for that address is unlocked.", "success")
+        flash(_("Sign-in for that address is unlocked."), "success")
     else:
-        flash("That address was not locked (any more).", "info")
+        flash(_("That address was not locked (any more)."), "info")
     return redirect(url_for("admin.abuse"))
 
 
@@ -220,16 +233,16 @@ def clear_lockout() -> Response:
 def clear_limit() -> Response:
     form = ThrottleForm()
     if not form.validate_on_submit():
-        flash(OUT_OF_DATE, "info")
+        flash(str(OUT_OF_DATE), "info")
     elif throttles.clear_throttle(form.key.data or ""):
         flash(
-            CLEARED_IN_THIS_WORKER
+            str(CLEARED_IN_THIS_WORKER)
             if throttles.counts_kept_per_worker()
-            else "That client may try again now.",
+            else _("That client may try again now."),
             "success",
         )
     else:
-        flash("That client was not held back (any more).", "info")
+        flash(_("That client was not held back (any more)."), "info")
     return redirect(url_for("admin.abuse"))
 
 
@@ -241,9 +254,11 @@ def mail() -> str:
 @bp.post("/mail/<int:mail_id>/requeue")
 def requeue_mail(mail_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
-        flash(OUT_OF_DATE, "info")
+        flash(str(OUT_OF_DATE), "info")
     elif undelivered_mail.requeue_mail(mail_id):
-        flash("The mail is queued again and goes out at the next delivery.", "success")
+        flash(
+            _("The mail is queued again and goes out at the next delivery."), "success"
+        )
     else:
-        flash("That mail is not undelivered (any more).", "info")
+        flash(_("That mail is not undelivered (any more)."), "info")
     return redirect(url_for("admin.mail"))

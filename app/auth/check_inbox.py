@@ -6,15 +6,17 @@ import time
 from typing import Any
 
 from flask import current_app, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug import Response
 
 from app.auth.blueprint import Page, bp
 from app.auth.forms import EmailForm
+from app.dates import describe_duration
 from app.extensions import limiter
 from app.services import recovery, sign_up
 from app.web.errors import too_many
 from app.web.ratelimits import (
-    describe_wait,
     ip_email_key,
     ip_key,
     led_to_check_inbox,
@@ -41,7 +43,7 @@ INBOX_KEY = "inbox"
 SIGN_UP, VERIFY_LINK, RESET_LINK = "sign_up", "verify_link", "reset_link"
 ADDRESS_BACK = "address_back"
 # What a refused request for a link says.
-MANY_LINKS = "Many links were asked for from here: check your inbox for those sent."
+MANY_LINKS = _l("Many links were asked for from here: check your inbox for those sent.")
 
 
 def to_check_inbox(email: str, *, after: str) -> Response:
@@ -80,7 +82,7 @@ def inbox_page(form: EmailForm | None = None, refusal: str | None = None) -> str
         to=to,
         after=inbox.get("after"),
         form=form,
-        wait=describe_wait(wait) if wait else None,
+        wait=describe_duration(wait) if wait else None,
         refusal=refusal,
     )
 
@@ -107,7 +109,7 @@ def send_again() -> Page:
     sent_at = _inbox().get("at")
     if isinstance(sent_at, int) and time.time() - sent_at < _send_again_after():
         # The page says how long is left: the wait in words.
-        refusal = "The link was sent a moment ago."
+        refusal = _("The link was sent a moment ago.")
         seconds = _send_again_after() - (time.time() - sent_at)
         return too_many(inbox_page(form, refusal), seconds)
     if after in (SIGN_UP, VERIFY_LINK):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug import Response
 
@@ -17,7 +19,7 @@ from app.auth.forms import EmailForm, ResetForm
 from app.auth.link_pages import forget_sign_in_of, link_failed, sign_in_as
 from app.extensions import limiter
 from app.models import User
-from app.services import lockouts, recovery, sessions, sign_in_alerts
+from app.services import lockouts, recovery, sign_in_alerts
 from app.services.passwords import WeakPassword
 from app.services.tokens import ExpiredLink, InvalidLink
 from app.web.forms import ConfirmForm, add_error, form_status
@@ -71,24 +73,66 @@ def reset(token: str) -> Page:
 
 def _password_reset(user: User, ended: int) -> Response:
     # Said from where this browser stands: signed out, signed in to the account (it
-    # stays signed in), or signed in to another account.
+    # stays signed in), or signed in to another account; each with how many
+    # sessions the new password ended, if any.
     if not current_user.is_authenticated:
-        signed_out = sessions.signed_out_note(ended, other=False)
-        flash(
-            f"Your new password is set.{signed_out} You can sign in with it now.",
-            "success",
-        )
+        flash(_signed_out_after_reset(ended), "success")
         return sign_in_as(user.email)
     if current_user.id == user.id:
-        flash(f"Your new password is set.{sessions.signed_out_note(ended)}", "success")
+        flash(_others_signed_out_after_reset(ended), "success")
     else:
-        signed_out = sessions.signed_out_note(ended, other=False)
-        flash(
-            f"The new password of {user.email} is set.{signed_out} "
-            f"You are still signed in as {current_user.name}.",
-            "success",
-        )
+        flash(_reset_for_another_account(user.email, ended), "success")
     return redirect(url_for("main.index"))
+
+
+def _signed_out_after_reset(ended: int) -> str:
+    if ended == 0:
+        return str(_("Your new password is set. You can sign in with it now."))
+    return str(
+        ngettext(
+            "Your new password is set. %(num)d session was signed out. "
+            "You can sign in with it now.",
+            "Your new password is set. %(num)d sessions were signed out. "
+            "You can sign in with it now.",
+            ended,
+        )
+    )
+
+
+def _others_signed_out_after_reset(ended: int) -> str:
+    if ended == 0:
+        return str(_("Your new password is set."))
+    return str(
+        ngettext(
+            "Your new password is set. %(num)d other session was signed out.",
+            "Your new password is set. %(num)d other sessions were signed out.",
+            ended,
+        )
+    )
+
+
+def _reset_for_another_account(email: str, ended: int) -> str:
+    name = current_user.name
+    if ended == 0:
+        return str(
+            _(
+                "The new password of %(email)s is set. "
+                "You are still signed in as %(name)s.",
+                email=email,
+                name=name,
+            )
+        )
+    return str(
+        ngettext(
+            "The new password of %(email)s is set. %(num)d session was signed out. "
+            "You are still signed in as %(name)s.",
+            "The new password of %(email)s is set. %(num)d sessions were signed out. "
+            "You are still signed in as %(name)s.",
+            ended,
+            email=email,
+            name=name,
+        )
+    )
 
 
 @bp.route("/unlock/<token>", methods=["GET", "POST"])
@@ -103,7 +147,7 @@ def unlock(token: str) -> Page:
             lockouts.unlock(token, client_info())
         except InvalidLink as error:  # used in another tab meanwhile
             return link_failed(error)
-        flash("Sign-in is unlocked. You can sign in now.", "success")
+        flash(_("Sign-in is unlocked. You can sign in now."), "success")
         return sign_in_as(lockout.email)
     return render_template(
         "auth/unlock.html", form=form, email=lockout.email
@@ -125,8 +169,10 @@ def not_me(token: str) -> Page:
             return link_failed(error)
         forget_sign_in_of(user)
         flash(
-            "Every browser signed in to your account is signed out and its password "
-            "no longer works.",
+            _(
+                "Every browser signed in to your account is signed out and its "
+                "password no longer works."
+            ),
             "success",
         )
         return to_check_inbox(user.email, after=ADDRESS_BACK)

@@ -11,6 +11,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.auth.blueprint import Page, bp
@@ -32,7 +34,6 @@ from app.web.pending_sign_in import (
     trusted_browser,
 )
 from app.web.ratelimits import (
-    describe_wait,
     failed_sign_in,
     ip_email_key,
     ip_key,
@@ -78,8 +79,11 @@ def login_submit() -> Page:
             seconds = error.wait.total_seconds()
             return refuse_form(
                 LOGIN_PAGE,
-                "Too many failed sign-ins for this address. Please try again "
-                f"{describe_wait(seconds)}, or reset your password.",
+                _(
+                    "Too many failed sign-ins for this address. Please try again "
+                    "in %(duration)s, or reset your password.",
+                    duration=describe_duration(seconds),
+                ),
                 seconds,
                 form=form,
             )
@@ -119,10 +123,14 @@ def second_step() -> Page:
     if pending is None:
         step = describe_duration(current_app.config["TWO_FACTOR_STEP_MAX_AGE"])
         flash(
-            f"This sign-in no longer waits for a code: it took longer than {step}, "
-            "or the account signed in elsewhere meanwhile. Please sign in again."
+            _(
+                "This sign-in no longer waits for a code: it took longer than "
+                "%(duration)s, or the account signed in elsewhere meanwhile. "
+                "Please sign in again.",
+                duration=step,
+            )
             if PENDING_KEY in session
-            else "Sign in with your e-mail address and password first.",
+            else _("Sign in with your e-mail address and password first."),
             "info",
         )
         end_second_step()
@@ -143,8 +151,11 @@ def second_step() -> Page:
             seconds = error.wait.total_seconds()
             return refuse_form(
                 TWO_FACTOR_PAGE,
-                "Too many failed sign-ins for this account. Please try again "
-                f"{describe_wait(seconds)}.",
+                _(
+                    "Too many failed sign-ins for this account. Please try again "
+                    "in %(duration)s.",
+                    duration=describe_duration(seconds),
+                ),
                 seconds,
                 form=form,
             )
@@ -152,22 +163,33 @@ def second_step() -> Page:
             status = 401  # a failed sign-in, as a wrong password is
             add_error(
                 form.code,
-                "That code was used already. Wait for your app to show the next one.",
+                _(
+                    "That code was used already. Wait for your app to show the next "
+                    "one."
+                ),
             )
         except two_factor.WrongCode:
             status = 401
             add_error(
                 form.code,
-                "That is not the code. Check that your app shows the code for "
-                "Vestibule and your phone's clock is right, or use a recovery code.",
+                # "Vestibule" as authenticator apps name the site: untranslated
+                _(
+                    "That is not the code. Check that your app shows the code for "
+                    "Vestibule and your phone's clock is right, or use a recovery "
+                    "code."
+                ),
             )
         else:
             set_sign_in_cookie(signed_in.token, signed_in.remember)
             if signed_in.used_recovery_code:
                 flash(
-                    "You signed in with a recovery code; "
-                    f"{signed_in.recovery_codes_left} left. If you lost "
-                    "your app, set two-factor up again on your new phone.",
+                    ngettext(
+                        "You signed in with a recovery code; %(num)d left. If you "
+                        "lost your app, set two-factor up again on your new phone.",
+                        "You signed in with a recovery code; %(num)d left. If you "
+                        "lost your app, set two-factor up again on your new phone.",
+                        signed_in.recovery_codes_left,
+                    ),
                     "info",
                 )
             response = redirect(safe_next(pending.next_url, url_for("main.index")))
@@ -198,8 +220,8 @@ def logout() -> Page:
             return render_template(
                 "auth/logout_confirm.html", form=ConfirmForm(), signed_in_again=True
             )
-        flash("You are signed out.", "info")  # as they asked, already
+        flash(_("You are signed out."), "info")  # as they asked, already
         return redirect(url_for("main.index"))
     sign_out(client_info())
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("main.index"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug import Response
 
@@ -22,6 +23,7 @@ from app.services import accounts, sign_in, sign_up
 from app.services.passwords import WeakPassword
 from app.services.tokens import ExpiredLink, InvalidLink
 from app.web.forms import add_error, form_status
+from app.web.language import page_language
 from app.web.ratelimits import (
     count_wrong_answer,
     ip_email_key,
@@ -56,6 +58,7 @@ def register() -> Page:
                 form.email.data or "",
                 form.password.data or "",
                 browser_key=_sign_up_browser_key(),
+                language=page_language(),
             )
         except WeakPassword as error:
             add_error(form.password, error.reason)
@@ -102,9 +105,9 @@ def verify(token: str) -> Page:
                 count_wrong_answer()
             add_error(
                 form.password,
-                "That is not the password chosen for this sign-up."
+                _("That is not the password chosen for this sign-up.")
                 if form.password.data
-                else "Type the password you chose when you signed up.",
+                else _("Type the password you chose when you signed up."),
             )
         except sign_up.AlreadyVerified as error:
             return _already_verified(error)
@@ -124,22 +127,32 @@ def _signed_up(user: User) -> Response:
     # A member confirming someone else's link stays who they are.
     if current_user.is_authenticated:
         flash(
-            f"{user.email} is confirmed. You are still signed in as "
-            f"{current_user.name}; sign out to use the new account.",
+            _(
+                "%(email)s is confirmed. You are still signed in as %(name)s; "
+                "sign out to use the new account.",
+                email=user.email,
+                name=current_user.name,
+            ),
             "success",
         )
     else:
         signed_in = sign_in.sign_in_new_member(user, client_info())
         set_sign_in_cookie(signed_in.token, signed_in.remember)
-        flash("Your e-mail address is verified. Welcome to Vestibule!", "success")
+        flash(
+            _(
+                "Your e-mail address is verified. Welcome to %(brand)s!",
+                brand=_("Vestibule"),
+            ),
+            "success",
+        )
     return redirect(url_for("main.index"))
 
 
 def _already_verified(error: sign_up.AlreadyVerified) -> Response:
     if current_user.is_authenticated and current_user.id == error.user_id:
-        flash("Your e-mail address is already verified.", "info")
+        flash(_("Your e-mail address is already verified."), "info")
         return redirect(url_for("main.index"))
-    flash("This address is already verified. Please sign in.", "info")
+    flash(_("This address is already verified. Please sign in."), "info")
     return redirect(url_for("auth.login"))
 
 

@@ -1,6 +1,6 @@
-"""Public pages and health checks."""
+"""Public pages, the language menu and health checks."""
 
-from app.main import routes  # noqa: F401 - adds the views to bp
+from app.main import language, routes  # noqa: F401 - each adds its views to bp
 from app.main.blueprint import bp
 
 __all__ = ["bp"]

@@ -27,6 +27,9 @@ class SignUpClaim(Base):
     link_key: Mapped[str] = mapped_column(String(32))
     # sha256 of the random key kept in the signing-up browser's state cookie
     browser_key_hash: Mapped[str] = mapped_column(String(64), default="")
+    # The language of the page the sign-up was made on ("fr"): its mails are in
+    # it, and so is the account's, once the link is opened.
+    language: Mapped[str] = mapped_column(String(16), server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -179,6 +179,10 @@ class User(Base):
     # database alone, so that inserts written for an older schema (the migration
     # tests') still work.
     time_zone_chosen: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The language pages and mails are written in, by code ("de"): the sign-up
+    # page's, then the member's choice in the profile. None (members from before
+    # languages) follows the browser on pages; their mail is English.
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
 
     # Flask-Login's user protocol (`is_active` is the column above).
     is_authenticated: ClassVar[bool] = True

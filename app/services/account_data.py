@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from app.extensions import db
@@ -108,7 +109,8 @@ def delete_account(
     """
     user = db.session.get_one(User, user_id)
     two_factor.confirm_password_and_code(user, password, code, client, session)
-    email, name = user.email, user.name
+    # Read before the account goes: the goodbye is written in its language.
+    email, name, language = user.email, user.name, mailer.member_language(user)
     db.session.execute(delete(UserSession).where(UserSession.user_id == user_id))
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user_id))
@@ -118,8 +120,9 @@ def delete_account(
     db.session.delete(user)
     mailer.queue_mail(
         email,
-        "Your Vestibule account is deleted",
+        _l("Your Vestibule account is deleted"),
         "account_deleted",
+        language=language,
         name=name,
         register_link=mailer.link("auth.register"),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.dates import DEFAULT_ZONE, is_time_zone
@@ -60,10 +62,10 @@ def lock_password(user: User) -> None:
     user.password_hash = hash_password(secrets.token_urlsafe(32))
 
 
-NAME_HIDDEN_CHARACTERS = (
+NAME_HIDDEN_CHARACTERS = _l(
     "Your name cannot contain invisible, control or text-direction characters."
 )
-NAME_NOTHING_VISIBLE = "Your name needs at least one character that shows."
+NAME_NOTHING_VISIBLE = _l("Your name needs at least one character that shows.")
 
 
 def clean_name(name: str) -> str:
@@ -74,17 +76,19 @@ def clean_name(name: str) -> str:
     NAME_MAX characters, hold no control or format character (characters.py:
     bidirectional controls, zero-width space ...; the joiners ZWNJ and ZWJ that
     Persian, Indic scripts and emoji need are kept) and show something once
-    joiners and other characters drawn as nothing are set aside.
+    joiners and other characters drawn as nothing are set aside. The message is
+    in the language of the page being written.
     """
     name = " ".join(name.split())
     if not 1 <= len(name) <= NAME_MAX:
         raise InvalidProfile(
-            f"Your name must be 1 to {NAME_MAX} characters.", field="name"
+            _("Your name must be 1 to %(max)d characters.", max=NAME_MAX),
+            field="name",
         )
     if characters.hidden_controls(name):
-        raise InvalidProfile(NAME_HIDDEN_CHARACTERS, field="name")
+        raise InvalidProfile(str(NAME_HIDDEN_CHARACTERS), field="name")
     if not characters.has_visible(name):
-        raise InvalidProfile(NAME_NOTHING_VISIBLE, field="name")
+        raise InvalidProfile(str(NAME_NOTHING_VISIBLE), field="name")
     return name
 
 
@@ -102,13 +106,16 @@ def update_profile(
     bio: str,
     is_listed: bool,
     time_zone: str | None = None,
+    language: str | None = None,
 ) -> None:
-    """Save the user's name, bio, directory visibility and time zone, and commit.
+    """Save the user's name, bio, directory visibility, time zone and language; commit.
 
     `time_zone` is an IANA name ("Europe/Berlin"), None to keep the zone; a zone
     other than the one the member has is their choice, which sign-ins no longer
-    change. Raises InvalidProfile (its `field` names "name", "bio" or
-    "time_zone") and changes nothing when one breaks the rules.
+    change. `language` is the code of the language pages and mails are written
+    in ("fr"), one the site serves (the form offers only those), None to keep it.
+    Raises InvalidProfile (its `field` names "name", "bio" or "time_zone") and
+    changes nothing when one breaks the rules.
     """
     name = clean_name(name)
     bio = bio.strip()
@@ -127,6 +134,8 @@ def update_profile(
     if time_zone is not None and time_zone != (user.time_zone or DEFAULT_ZONE):
         user.time_zone = time_zone
         user.time_zone_chosen = True
+    if language is not None:
+        user.language = language
     db.session.commit()
 
 
@@ -168,7 +177,7 @@ def change_password(
         keep=keep,
         client=client,
         event=SecurityEventKind.PASSWORD_CHANGED,
-        subject="Your password was changed",
+        subject=_l("Your password was changed"),
         current=known,
     )
 
@@ -187,9 +196,10 @@ def set_password(
 
     Returns how many sessions it signed out (live ones: see `end_every_session`).
     `current` is the password the user has now, when the caller has just verified
-    it: comparing with it spares an argon2 verify (19 MiB, tens of ms). Also ends a
-    lockout of the address. Raises WeakPassword (SamePassword for the password it
-    has now), changing nothing.
+    it: comparing with it spares an argon2 verify (19 MiB, tens of ms). `subject`
+    is the mail's (a `lazy_gettext` string), written in the member's language.
+    Also ends a lockout of the address. Raises WeakPassword (SamePassword for the
+    password it has now), changing nothing.
     """
     check_password_strength(new, email=user.email, name=user.name)
     if current is not None:
@@ -197,7 +207,7 @@ def set_password(
     else:
         same = verify_password(user.password_hash, new)
     if same:
-        raise SamePassword("That is your password already; choose a new one.")
+        raise SamePassword(_("That is your password already; choose a new one."))
     user.password_hash = hash_password(new)
     if keep is None:
         ended = end_every_session(user.id)
@@ -209,6 +219,7 @@ def set_password(
         user.email,
         subject,
         "password_changed",
+        language=mailer.member_language(user),
         user=user,
         ended=ended,
         forgot_link=mailer.link("auth.forgot"),

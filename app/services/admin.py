@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -27,7 +29,11 @@ from app.services.sessions import end_every_session
 
 
 class AdminError(ServiceError):
-    """An operator's request cannot be carried out; the message says why."""
+    """An operator's request cannot be carried out; the message says why.
+
+    The admin area's messages are in the page's language; the CLI's own
+    (address checks, `create_admin`, `find_user`) stay English.
+    """
 
 
 class UserNotFound(AdminError):
@@ -87,13 +93,16 @@ def _change_keeping_an_admin(user: User, **values: bool) -> None:
     )
     if result.rowcount != 1:
         db.session.rollback()
-        raise LastAdmin("That is the only active admin; make another admin first.")
+        raise LastAdmin(_("That is the only active admin; make another admin first."))
 
 
 def _refuse_own_account(user_id: int, actor: User | None, refusal: str) -> None:
-    """Raise OwnAccount with `refusal` when `actor` is the account acted on."""
+    """Raise OwnAccount with `refusal` when `actor` is the account acted on.
+
+    `refusal` is a `lazy_gettext` string, said in the page's language.
+    """
     if actor is not None and actor.id == user_id:
-        raise OwnAccount(refusal)
+        raise OwnAccount(str(refusal))
 
 
 def deactivate(user_id: int, actor: User | None, client: ClientInfo) -> User:
@@ -106,8 +115,10 @@ def deactivate(user_id: int, actor: User | None, client: ClientInfo) -> User:
     _refuse_own_account(
         user_id,
         actor,
-        "You cannot deactivate your own account: it would sign you out for good. "
-        "Another admin can; nothing changed.",
+        _l(
+            "You cannot deactivate your own account: it would sign you out for "
+            "good. Another admin can; nothing changed."
+        ),
     )
     user = get_user(user_id)
     if user.is_admin and user.is_active:
@@ -149,8 +160,10 @@ def revoke_admin(user_id: int, actor: User | None, client: ClientInfo) -> User:
     _refuse_own_account(
         user_id,
         actor,
-        "You cannot revoke your own admin rights: you would lose the admin area "
-        "at once. Another admin can; nothing changed.",
+        _l(
+            "You cannot revoke your own admin rights: you would lose the admin "
+            "area at once. Another admin can; nothing changed."
+        ),
     )
     user = get_user(user_id)
     if not user.is_admin:
@@ -183,13 +196,18 @@ def disable_two_factor(user_id: int, actor: User | None, client: ClientInfo) -> 
     _refuse_own_account(
         user_id,
         actor,
-        "You cannot turn off your own two-factor sign-in here: do it on your "
-        "account page, with your password and a code; nothing changed.",
+        _l(
+            "You cannot turn off your own two-factor sign-in here: do it on your "
+            "account page, with your password and a code; nothing changed."
+        ),
     )
     user = get_user(user_id)
     if user.totp_secret is None:
         raise TwoFactorNotOn(
-            f"{user.email} does not have two-factor sign-in on; nothing changed."
+            _(
+                "%(email)s does not have two-factor sign-in on; nothing changed.",
+                email=user.email,
+            )
         )
     two_factor_setup.switch_off(user, by_operator=True)
     lock_password(user)

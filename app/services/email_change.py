@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -66,11 +67,14 @@ def request_email_change(
         raise SameAddress()
     reauthentication.open_window(session, user)
     key = user.email_change_link_key = new_link_key()
-    if find_user_by_email(new_email) is not None:
+    holder = find_user_by_email(new_email)
+    if holder is not None:
+        # In the holder's language: the asking member's page chooses nothing for them.
         mailer.queue_mail(
             new_email,
-            "Someone tried to move an account to your address",
+            _l("Someone tried to move an account to your address"),
             "email_taken",
+            language=mailer.member_language(holder),
             forgot_link=mailer.link("auth.forgot"),
         )
     else:
@@ -83,8 +87,9 @@ def request_email_change(
         )
         mailer.queue_mail(
             new_email,
-            "Confirm your new e-mail address",
+            _l("Confirm your new e-mail address"),
             "email_change",
+            language=mailer.member_language(user),  # to the member's new address
             link=mailer.link("auth.confirm_email_change", token=token),
         )
     db.session.commit()
@@ -157,8 +162,9 @@ def confirm_email_change(token: str, client: ClientInfo) -> User:
     )
     mailer.queue_mail(
         old_email,
-        "Your Vestibule account moved to another address",
+        _l("Your Vestibule account moved to another address"),
         "email_changed",
+        language=mailer.member_language(user),
         user=user,
         new_email=new_email,
         link=mailer.link("auth.undo_email_change", token=undo),
@@ -274,8 +280,9 @@ def undo_email_change(token: str, client: ClientInfo) -> User:
     queue_reset_link(user)
     mailer.queue_mail(
         left_email,
-        "Your Vestibule account moved back to its earlier address",
+        _l("Your Vestibule account moved back to its earlier address"),
         "email_change_undone",
+        language=mailer.member_language(user),
         user=user,
     )
     try:

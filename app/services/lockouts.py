@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, case, delete, false, null, select, update
 
 from app.database import upsert
@@ -168,8 +169,9 @@ def _queue_lockout_mail(
     )
     mailer.queue_mail(
         owner.email,
-        "Sign-in to your account is paused",
+        _l("Sign-in to your account is paused"),
         "lockout",
+        language=mailer.member_language(owner),
         failures=failures,
         password_known=password_known,
         unlock_link=mailer.link("auth.unlock", token=token),

@@ -14,17 +14,20 @@ from email.utils import formatdate
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale, get_locale
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app import metrics
 from app.extensions import db
-from app.models import OutboxMail
+from app.models import OutboxMail, User
 from app.models.base import utcnow
 
 log = logging.getLogger("vestibule.mail")
 
+# The language of a mail outside any page (the CLI's), when none is given.
+DEFAULT_MAIL_LANGUAGE = "en"
 # How long a sender owns a claimed mail before another may retry it.
 CLAIM_LEASE = timedelta(minutes=5)
 # A mail the SMTP server took is noted as sent before another is claimed; while the
@@ -47,14 +50,33 @@ def link(endpoint: str, **values: Any) -> str:
     return base_url.rstrip("/") + path
 
 
-def queue_mail(recipient: str, subject: str, template: str, **context: Any) -> None:
+def queue_mail(
+    recipient: str,
+    subject: str,
+    template: str,
+    *,
+    language: str | None,
+    **context: Any,
+) -> None:
     """Put a mail in the outbox; it goes out once the caller's transaction commits.
 
     `template` names app/templates/mail/<template>.txt, rendered with `context`.
+    The subject (a `lazy_gettext` string) and the body are written in `language`,
+    the recipient's ("de"); None writes them in the page's, for a mail to an
+    address a visitor typed, who reads that page.
     """
-    body = current_app.jinja_env.get_template(f"mail/{template}.txt").render(**context)
+    with force_locale(language or get_locale() or DEFAULT_MAIL_LANGUAGE):
+        body = current_app.jinja_env.get_template(f"mail/{template}.txt").render(
+            **context
+        )
+        subject = str(subject)
     db.session.add(OutboxMail(recipient=recipient, subject=subject, body=body))
     db.session.info[_MAIL_PENDING] = True
+
+
+def member_language(user: User) -> str:
+    """Return the language a member's mail is written in: their own, else English."""
+    return user.language or DEFAULT_MAIL_LANGUAGE
 
 
 def mail_committed() -> bool:

@@ -5,22 +5,62 @@ from __future__ import annotations
 import functools
 import math
 import secrets
+from collections.abc import Iterable
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.services import ServiceError
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
 # What a new password of the wrong length is told; the forms say the same.
-TOO_SHORT = f"Use at least {MIN_LENGTH} characters."
-TOO_LONG = f"Use at most {MAX_LENGTH} characters."
+TOO_SHORT = _l("Use at least %(num)d characters.", num=MIN_LENGTH)
+TOO_LONG = _l("Use at most %(num)d characters.", num=MAX_LENGTH)
 # What a typed current password longer than any password can be is told.
-LONGER_THAN_ANY = (
-    f"A password has at most {MAX_LENGTH} characters: check what you typed."
+LONGER_THAN_ANY = _l(
+    "A password has at most %(num)d characters: check what you typed.",
+    num=MAX_LENGTH,
 )
+# zxcvbn's feedback is English only: each of its sentences (zxcvbn/feedback.py)
+# is said in the site's own words, marked for translation. A sentence not listed
+# (a newer zxcvbn's) is not shown: GUESSABLE stands for a warning.
+GUESSABLE = _l("This password is too easy to guess.")
+ZXCVBN_SENTENCES = {
+    str(sentence): sentence
+    for sentence in (
+        _l("Use a few words, avoid common phrases."),
+        _l("No need for symbols, digits, or uppercase letters."),
+        _l("Add another word or two. Uncommon words are better."),
+        _l("Straight rows of keys are easy to guess."),
+        _l("Short keyboard patterns are easy to guess."),
+        _l("Use a longer keyboard pattern with more turns."),
+        _l('Repeats like "aaa" are easy to guess.'),
+        _l('Repeats like "abcabcabc" are only slightly harder to guess than "abc".'),
+        _l("Avoid repeated words and characters."),
+        _l('Sequences like "abc" or "6543" are easy to guess.'),
+        _l("Avoid sequences."),
+        _l("Recent years are easy to guess."),
+        _l("Avoid recent years."),
+        _l("Avoid years that are associated with you."),
+        _l("Dates are often easy to guess."),
+        _l("Avoid dates and years that are associated with you."),
+        _l("This is a top-10 common password."),
+        _l("This is a top-100 common password."),
+        _l("This is a very common password."),
+        _l("This is similar to a commonly used password."),
+        _l("A word by itself is easy to guess."),
+        _l("Names and surnames by themselves are easy to guess."),
+        _l("Common names and surnames are easy to guess."),
+        _l("Capitalization doesn't help very much."),
+        _l("All-uppercase is almost as easy to guess as all-lowercase."),
+        _l("Reversed words aren't much harder to guess."),
+        _l("Predictable substitutions like '@' instead of 'a' don't help very much."),
+    )
+}
 MIN_SCORE = 3
 # zxcvbn judges a prefix of the password: strength_sample's. Both bounds were set with
 # bench/password_strength.py (median of 5 runs, two-core machine): the slowest input
@@ -116,15 +156,17 @@ def strength_sample(password: str) -> str:
 def check_password_strength(password: str, *, email: str = "", name: str = "") -> None:
     """Refuse a password that is too short, too long, or easy to guess.
 
-    Raises WeakPassword, whose `reason` is the sentence to show. zxcvbn judges the
-    guessability, counting the e-mail address and the name as known to a guesser.
+    Raises WeakPassword, whose `reason` is the sentence to show, in the language
+    of the page being written. zxcvbn judges the guessability, counting the
+    e-mail address and the name as known to a guesser; its warning and
+    suggestions are said in the site's words (ZXCVBN_SENTENCES).
     """
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(TOO_SHORT)
+        raise WeakPassword(str(TOO_SHORT))
     if len(password) > MAX_LENGTH:
-        raise WeakPassword(TOO_LONG)
+        raise WeakPassword(str(TOO_LONG))
     if email and password.strip().lower() == email.strip().lower():
-        raise WeakPassword("Your password must not be your e-mail address.")
+        raise WeakPassword(_("Your password must not be your e-mail address."))
     inputs = [part for part in (email, email.split("@")[0], name) if part]
     # Imported here: its word lists cost ~12 MiB, paid only by processes that need it.
     from zxcvbn import zxcvbn
@@ -132,6 +174,19 @@ def check_password_strength(password: str, *, email: str = "", name: str = "") -
     result = zxcvbn(strength_sample(password), user_inputs=inputs)
     if result["score"] < MIN_SCORE:
         feedback = result["feedback"]
-        reason = feedback.get("warning") or "This password is too easy to guess."
-        hints = " ".join(feedback.get("suggestions") or [])
-        raise WeakPassword(f"{reason.rstrip('.')}. {hints}".strip())
+        raise WeakPassword(
+            guessable_reason(feedback["warning"], feedback["suggestions"])
+        )
+
+
+def guessable_reason(warning: str, suggestions: Iterable[str]) -> str:
+    """Say why zxcvbn finds a password guessable, in the site's words.
+
+    `warning` and `suggestions` are zxcvbn's feedback, English sentences. The
+    answer is the warning (GUESSABLE when there is none, or one not in
+    ZXCVBN_SENTENCES), then the suggestions, each translated, one space apart:
+    "This is a very common password. Add another word or two. ...".
+    """
+    said = [ZXCVBN_SENTENCES.get(warning, GUESSABLE)]
+    said += [ZXCVBN_SENTENCES[hint] for hint in suggestions if hint in ZXCVBN_SENTENCES]
+    return " ".join(str(sentence) for sentence in said)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from app.extensions import db
@@ -44,8 +45,9 @@ def request_password_reset(email: str) -> None:
     else:
         mailer.queue_mail(
             email,
-            "Your password reset request",
+            _l("Your password reset request"),
             "no_account",
+            language=None,  # no member's: the page's language
             register_link=mailer.link("auth.register"),
         )
     db.session.commit()
@@ -70,8 +72,9 @@ def _queue_reset_mail(user: User, key: str) -> None:
     token = make_token(RESET_PURPOSE, {**payload, "to": address_digest(user.email)})
     mailer.queue_mail(
         user.email,
-        "Reset your password",
+        _l("Reset your password"),
         "reset",
+        language=mailer.member_language(user),
         user=user,
         link=mailer.link("auth.reset", token=token),
     )
@@ -121,5 +124,5 @@ def reset_password(
         keep=own_session,
         client=client,
         event=SecurityEventKind.PASSWORD_RESET,
-        subject="Your password was reset",
+        subject=_l("Your password was reset"),
     )

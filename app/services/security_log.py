@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -17,46 +18,48 @@ from app.models import SecurityEvent, SecurityEventKind
 IP_MAX = 45
 USER_AGENT_MAX = 255
 
-# What each kind of event says to the account's owner.
+# What each kind of event says to the account's owner (`describe_event`).
 DESCRIPTIONS = {
-    SecurityEventKind.SIGN_IN: "Signed in",
-    SecurityEventKind.SIGN_IN_FAILED: "Failed sign-in: wrong password",
-    SecurityEventKind.SIGN_OUT: "Signed out",
-    SecurityEventKind.SESSION_REVOKED: "Ended a session from the sessions page",
-    SecurityEventKind.OTHER_SESSIONS_REVOKED: "Ended every other session",
-    SecurityEventKind.SIGN_IN_REPORTED: (
+    SecurityEventKind.SIGN_IN: _l("Signed in"),
+    SecurityEventKind.SIGN_IN_FAILED: _l("Failed sign-in: wrong password"),
+    SecurityEventKind.SIGN_OUT: _l("Signed out"),
+    SecurityEventKind.SESSION_REVOKED: _l("Ended a session from the sessions page"),
+    SecurityEventKind.OTHER_SESSIONS_REVOKED: _l("Ended every other session"),
+    SecurityEventKind.SIGN_IN_REPORTED: _l(
         "Reported a sign-in as not yours: every session ended"
     ),
-    SecurityEventKind.EMAIL_VERIFIED: "Confirmed the e-mail address; account created",
-    SecurityEventKind.EMAIL_CHANGED: "Moved the account to another e-mail address",
-    SecurityEventKind.EMAIL_CHANGE_UNDONE: (
+    SecurityEventKind.EMAIL_VERIFIED: _l(
+        "Confirmed the e-mail address; account created"
+    ),
+    SecurityEventKind.EMAIL_CHANGED: _l("Moved the account to another e-mail address"),
+    SecurityEventKind.EMAIL_CHANGE_UNDONE: _l(
         "Moved the account back to its old address; every session ended"
     ),
-    SecurityEventKind.LOCKOUT: "Sign-in locked after too many failed attempts",
-    SecurityEventKind.UNLOCK: "Sign-in unlocked from the lockout mail",
-    SecurityEventKind.TWO_FACTOR_ON: "Turned on two-factor sign-in",
-    SecurityEventKind.TWO_FACTOR_OFF: "Turned off two-factor sign-in",
-    SecurityEventKind.TWO_FACTOR_FAILED: (
+    SecurityEventKind.LOCKOUT: _l("Sign-in locked after too many failed attempts"),
+    SecurityEventKind.UNLOCK: _l("Sign-in unlocked from the lockout mail"),
+    SecurityEventKind.TWO_FACTOR_ON: _l("Turned on two-factor sign-in"),
+    SecurityEventKind.TWO_FACTOR_OFF: _l("Turned off two-factor sign-in"),
+    SecurityEventKind.TWO_FACTOR_FAILED: _l(
         "Failed sign-in: right password, wrong two-factor code"
     ),
-    SecurityEventKind.RECOVERY_CODE_USED: "Used a recovery code",
-    SecurityEventKind.RECOVERY_CODES_RENEWED: (
+    SecurityEventKind.RECOVERY_CODE_USED: _l("Used a recovery code"),
+    SecurityEventKind.RECOVERY_CODES_RENEWED: _l(
         "Made new recovery codes; the earlier ones stopped working"
     ),
-    SecurityEventKind.DEACTIVATED: (
+    SecurityEventKind.DEACTIVATED: _l(
         "An administrator deactivated the account; every session ended"
     ),
-    SecurityEventKind.ACTIVATED: "An administrator activated the account again",
-    SecurityEventKind.ADMIN_GRANTED: "An administrator made the account an admin",
-    SecurityEventKind.ADMIN_REVOKED: (
+    SecurityEventKind.ACTIVATED: _l("An administrator activated the account again"),
+    SecurityEventKind.ADMIN_GRANTED: _l("An administrator made the account an admin"),
+    SecurityEventKind.ADMIN_REVOKED: _l(
         "An administrator took the account's admin rights away"
     ),
-    SecurityEventKind.LOCKOUT_CLEARED: "An administrator unlocked sign-in",
-    SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN: (
+    SecurityEventKind.LOCKOUT_CLEARED: _l("An administrator unlocked sign-in"),
+    SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN: _l(
         "An administrator turned off two-factor sign-in; every session ended"
     ),
-    SecurityEventKind.PASSWORD_CHANGED: "Changed the password",
-    SecurityEventKind.PASSWORD_RESET: "Reset the password from an e-mailed link",
+    SecurityEventKind.PASSWORD_CHANGED: _l("Changed the password"),
+    SecurityEventKind.PASSWORD_RESET: _l("Reset the password from an e-mailed link"),
 }
 
 
@@ -155,8 +158,11 @@ def list_events(user_id: int, page: int, per_page: int) -> EventPage:
 
 
 def describe_event(kind: str) -> str:
-    """Return what an event of this kind says to the account's owner."""
+    """Return what an event of this kind says to the account's owner.
+
+    In the language of the page being written; an unknown kind is said as is.
+    """
     try:
-        return DESCRIPTIONS[SecurityEventKind(kind)]
+        return str(DESCRIPTIONS[SecurityEventKind(kind)])
     except ValueError:
         return kind

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
+from flask_babel import ngettext
 from sqlalchemy import ColumnElement, CursorResult, bindparam, delete, select, update
 
 from app.extensions import db
@@ -203,11 +204,21 @@ def signed_out_note(count: int, *, other: bool = True) -> str:
     """Tell a member how many sessions a new password ended, for a message to end.
 
     " 2 other sessions were signed out." (" 1 session was …" with `other` False),
-    with its leading space; nothing at all when it ended none.
+    with its leading space; nothing at all when it ended none. In the language of
+    the page being written.
     """
     if count == 0:
         return ""
-    kind = "other session" if other else "session"
-    if count == 1:
-        return f" 1 {kind} was signed out."
-    return f" {count} {kind}s were signed out."
+    if other:
+        note = ngettext(
+            "%(num)d other session was signed out.",
+            "%(num)d other sessions were signed out.",
+            count,
+        )
+    else:
+        note = ngettext(
+            "%(num)d session was signed out.",
+            "%(num)d sessions were signed out.",
+            count,
+        )
+    return f" {note}"

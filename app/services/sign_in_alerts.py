@@ -1,12 +1,15 @@
 """Sign-in alerts: the owner hears of a sign-in from a browser and IP not seen before.
 
 The mail names the time, IP and browser, with a "this wasn't me" link that ends
-every session of the account and mails a link to choose a new password.
+every session of the account and mails a link to choose a new password. It is
+written in the member's language, its time in the member's zone.
 """
 
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.dates import format_date_time, zone_info
@@ -15,7 +18,7 @@ from app.models import SecurityEvent, SecurityEventKind, User
 from app.models.base import utcnow
 from app.services import mailer
 from app.services.accounts import lock_password
-from app.services.browsers import UNKNOWN, describe_browser
+from app.services.browsers import browser_and_system, describe_browser
 from app.services.recovery import queue_reset_link
 from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
@@ -51,14 +54,19 @@ def alert_if_new(user: User, client: ClientInfo) -> None:
     # sign-in must not void the owner's link.
     payload = {"uid": user.id, "email": user.email, "moves": last_move(user.id)}
     token = make_token(NOT_ME_PURPOSE, {**payload, "pw": password_fingerprint(user)})
+    language = mailer.member_language(user)
+    with force_locale(language):  # the date and the browser, as the mail says them
+        when = format_date_time(utcnow(), zone_info(user.time_zone))
+        browser = describe_browser(client.user_agent)
     mailer.queue_mail(
         user.email,
-        "A new sign-in to your Vestibule account",
+        _l("A new sign-in to your Vestibule account"),
         "sign_in_alert",
+        language=language,
         user=user,
-        when=format_date_time(utcnow(), zone_info(user.time_zone)),
-        ip=client.ip or "unknown",
-        browser=describe_browser(client.user_agent),
+        when=when,
+        ip=client.ip,  # "" says "unknown"
+        browser=browser,
         link=mailer.link("auth.not_me", token=token),
     )
 
@@ -66,8 +74,8 @@ def alert_if_new(user: User, client: ClientInfo) -> None:
 def _browser(user_agent: str) -> str:
     # The browser and system without versions, so that an update is no new browser;
     # an agent nobody recognises stands for itself.
-    family = describe_browser(user_agent, version=False)
-    return user_agent if family == UNKNOWN else family
+    browser, system = browser_and_system(user_agent, version=False)
+    return f"{browser} on {system}" if browser else user_agent
 
 
 def read_not_me_link(token: str) -> User:

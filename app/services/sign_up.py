@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -91,29 +92,36 @@ def _queue_link(claim: SignUpClaim) -> None:
     )
     mailer.queue_mail(
         claim.email,
-        "Confirm your e-mail address",
+        _l("Confirm your e-mail address"),
         "verify",
+        language=claim.language,  # the sign-up page's
         link=mailer.link("auth.verify", token=token),
     )
 
 
 def _queue_already_registered(owner: User) -> None:
+    # In the owner's language: a stranger's page chooses nothing for them.
     mailer.queue_mail(
         owner.email,
-        "Someone tried to sign up with your address",
+        _l("Someone tried to sign up with your address"),
         "already_registered",
+        language=mailer.member_language(owner),
         login_link=mailer.link("auth.login"),
         forgot_link=mailer.link("auth.forgot"),
     )
 
 
-def register_user(name: str, email: str, password: str, *, browser_key: str) -> None:
+def register_user(
+    name: str, email: str, password: str, *, browser_key: str, language: str
+) -> None:
     """Claim an address and mail its link, or tell the account that holds it.
 
     Both outcomes cost the same work (one hash, one mail, one commit) and look the
     same to the person signing up, so the form tells nobody which addresses have
     accounts. `browser_key` is the random key the signing-up browser keeps: with
-    it, that browser confirms the link without typing the password.
+    it, that browser confirms the link without typing the password. `language` is
+    the code of the sign-up page's language ("fr"): the link's mail is written in
+    it, and the account its link makes reads the site in it.
     Raises InvalidProfile or WeakPassword before writing anything.
     """
     email = normalize_email(email)
@@ -134,6 +142,7 @@ def register_user(name: str, email: str, password: str, *, browser_key: str) -> 
         password_hash=password_hash,
         link_key=new_link_key(),
         browser_key_hash=browser_key_hash(browser_key),
+        language=language,
     )
     db.session.add(claim)
     db.session.flush()
@@ -184,8 +193,9 @@ def confirm_sign_up(
     """Turn the link's claim into a verified account and drop the address's others.
 
     The proof besides the link is the signing-up browser's key or the sign-up's
-    password. Raises what `read_claim` raises, or NotYourSignUp without that proof;
-    nothing is written then.
+    password. The account reads the site in the sign-up page's language. Raises
+    what `read_claim` raises, or NotYourSignUp without that proof; nothing is
+    written then.
     """
     claim = read_claim(token)
     if not signed_up_in(claim, browser_key) and not (
@@ -197,6 +207,7 @@ def confirm_sign_up(
         email=claim.email,
         password_hash=claim.password_hash,
         email_verified_at=utcnow(),
+        language=claim.language,
     )
     db.session.add(user)
     try:
@@ -216,7 +227,8 @@ def resend_link(email: str) -> None:
     The fresh link voids the links mailed before for that claim (the links of
     other sign-ups of the address stay theirs). Every request mails the address
     it names and costs the same work, so the answer tells nobody whether an
-    account or a sign-up exists.
+    account or a sign-up exists. A fresh link is written in its sign-up's
+    language, a note in the page's.
     """
     email = normalize_email(email)
     claim = None if find_user_by_email(email) is not None else newest_claim(email)
@@ -226,8 +238,9 @@ def resend_link(email: str) -> None:
     else:
         mailer.queue_mail(
             email,
-            "Your request for a confirmation link",
+            _l("Your request for a confirmation link"),
             "no_sign_up",
+            language=None,  # to an address typed: the page's language
             register_link=mailer.link("auth.register"),
             login_link=mailer.link("auth.login"),
             forgot_link=mailer.link("auth.forgot"),

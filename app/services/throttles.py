@@ -2,7 +2,8 @@
 
 The counts themselves live in the rate-limit storage (Redis in production); this
 keeps, per limit and client, what an admin needs to find and clear one, and says
-it in an admin's words: who the client is and which limit, never the storage key.
+it in an admin's words (in the page's language): who the client is and which
+limit, never the storage key.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from babel.units import format_unit
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from limits.storage import MemoryStorage
 from sqlalchemy import CursorResult, delete, select
 
 from app.database import upsert
+from app.dates import writing_locale
 from app.extensions import db, limiter
 from app.models import ThrottledClient, User
 from app.models.base import ID_MAX, utcnow
@@ -26,24 +31,25 @@ from app.models.throttle import KEY_MAX
 LISTED_FOR = timedelta(days=1)
 
 # Every limit the routes declare, by its scope (the route's endpoint, or a shared
-# limit's own scope), named as an admin would say it.
+# limit's own scope), named as an admin would say it (`lazy_gettext` strings).
 # tests/test_admin.py fails when a limited route is missing here.
-LIMIT_NAMES: dict[str, str] = {
-    "auth.register": "sign-up",
-    "auth.login_submit": "sign-in",
-    "auth.verify": "confirming a sign-up",
-    "auth.verify_resend": "new sign-up link",
-    "auth.forgot": "password reset link",
-    "auth.send_again": "link sent again from “check your inbox”",
-    "mail-links": "reset and sign-up links",
-    "auth.reset": "new password from a reset link",
-    "auth.two_factor": "two-factor code",
-    "auth.not_me": "“this wasn't me” link",
-    "auth.confirm_email_change": "confirming a new address",
-    "auth.undo_email_change": "undoing an address change",
-    "account-password-checks": "password checks in account settings",
-    "global": "every request (site-wide limit)",
+LIMIT_NAMES: dict[str, Any] = {
+    "auth.register": _l("sign-up"),
+    "auth.login_submit": _l("sign-in"),
+    "auth.verify": _l("confirming a sign-up"),
+    "auth.verify_resend": _l("new sign-up link"),
+    "auth.forgot": _l("password reset link"),
+    "auth.send_again": _l("link sent again from “check your inbox”"),
+    "mail-links": _l("reset and sign-up links"),
+    "auth.reset": _l("new password from a reset link"),
+    "auth.two_factor": _l("two-factor code"),
+    "auth.not_me": _l("“this wasn't me” link"),
+    "auth.confirm_email_change": _l("confirming a new address"),
+    "auth.undo_email_change": _l("undoing an address change"),
+    "account-password-checks": _l("password checks in account settings"),
+    "global": _l("every request (site-wide limit)"),
 }
+ANOTHER_LIMIT = _l("another limit")
 WRITTEN_LIMIT = re.compile(r"(\d+) per (\d+) ([a-z]+)")
 
 
@@ -70,8 +76,16 @@ class HeldBack:
     @property
     def limit(self) -> str:
         """The limit in a few words: "sign-in, per IP and address: 5 per minute"."""
-        per = f", {self.per}" if self.per else ""
-        return f"{self.name}{per}: {self.rate}"
+        if self.per:
+            said = _(
+                "%(limit)s, %(per)s: %(rate)s",
+                limit=self.name,
+                per=self.per,
+                rate=self.rate,
+            )
+        else:
+            said = _("%(limit)s: %(rate)s", limit=self.name, rate=self.rate)
+        return str(said)
 
 
 def note_refusal(key: str, client: str, scope: str, rate_limit: str) -> None:
@@ -133,7 +147,7 @@ def list_throttled(limit: int = 200) -> list[HeldBack]:
         HeldBack(
             key=row.key,
             client=_client_words(row.client, accounts),
-            name=LIMIT_NAMES.get(row.endpoint, "another limit"),
+            name=str(LIMIT_NAMES.get(row.endpoint, ANOTHER_LIMIT)),
             per=_per(row.client),
             rate=_rate_words(row.rate_limit),
             refusals=row.refusals,
@@ -143,11 +157,31 @@ def list_throttled(limit: int = 200) -> list[HeldBack]:
     ]
 
 
+# A limit's size per one of each unit the limits are written in.
+PER_UNIT = {
+    "second": _l("%(amount)d per second"),
+    "minute": _l("%(amount)d per minute"),
+    "hour": _l("%(amount)d per hour"),
+    "day": _l("%(amount)d per day"),
+    "month": _l("%(amount)d per month"),
+    "year": _l("%(amount)d per year"),
+}
+
+
 def _rate(amount: int, multiples: int, unit: str) -> str:
-    """Say a limit's size: "5 per minute", "10 per 2 hours"."""
+    """Say a limit's size: "5 per minute", "10 per 2 hours"; an unknown unit as is.
+
+    Several units are said as Babel says a length of time ("2 hours", "2 Stunden").
+    """
+    if unit not in PER_UNIT:  # not a unit the limits write in: as it came
+        many = f"{multiples} {unit}s"
+        return f"{amount} per {unit if multiples == 1 else many}"
     if multiples == 1:
-        return f"{amount} per {unit}"
-    return f"{amount} per {multiples} {unit}s"
+        return str(PER_UNIT[unit]) % {"amount": amount}
+    period = format_unit(
+        multiples, f"duration-{unit}", length="long", locale=writing_locale()
+    )
+    return str(_("%(amount)d per %(period)s", amount=amount, period=period))
 
 
 def _rate_words(written: str) -> str:
@@ -164,28 +198,36 @@ def _per(client: str) -> str:
     if not client:
         return ""
     if client.startswith("user|"):
-        return "per account"
+        return str(_("per account"))
     if client.startswith("pending:"):
-        return "per sign-in"
+        return str(_("per sign-in"))
     if "|" in client:
-        return "per IP and address"
-    return "per IP"
+        return str(_("per IP and address"))
+    return str(_("per IP"))
 
 
 def _client_words(client: str, accounts: dict[int, User]) -> str:
     """Say who the client is, from the client part of its key."""
     if not client:
-        return "a client not recognised"
-    if client.startswith("user|"):
+        said = _("a client not recognised")
+    elif client.startswith("user|"):
         account_id = client[5:]
         user = accounts.get(int(account_id)) if account_id.isdecimal() else None
         if user is None:
-            return f"account {account_id}, deleted since"
-        return f"the account of {user.name} ({user.email})"
-    if client.startswith("pending:"):
-        return "a sign-in waiting for its two-factor code"
-    ip, _, email = client.partition("|")
-    return f"IP {ip} with {email}" if email else f"IP {ip}"
+            said = _("account %(id)s, deleted since", id=account_id)
+        else:
+            said = _(
+                "the account of %(name)s (%(email)s)", name=user.name, email=user.email
+            )
+    elif client.startswith("pending:"):
+        said = _("a sign-in waiting for its two-factor code")
+    else:
+        ip, _bar, email = client.partition("|")
+        if email:
+            said = _("IP %(ip)s with %(email)s", ip=ip, email=email)
+        else:
+            said = _("IP %(ip)s", ip=ip)
+    return str(said)
 
 
 def clear_throttle(key: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import pyotp
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 
 from app.extensions import db
@@ -153,8 +154,9 @@ def _use_recovery_code(user: User, code: str, client: ClientInfo) -> None:
     record_event(user.id, SecurityEventKind.RECOVERY_CODE_USED, client)
     mailer.queue_mail(
         user.email,
-        "A recovery code was used on your account",
+        _l("A recovery code was used on your account"),
         "recovery_code_used",
+        language=mailer.member_language(user),
         name=user.name,
         left=recovery_codes_left(user.id),
         two_factor_link=mailer.link("account.two_factor"),

@@ -15,6 +15,8 @@ from typing import Any, NamedTuple, cast
 import pyotp
 import segno
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, delete, update
 
 from app.extensions import db
@@ -103,7 +105,7 @@ def qr_code_svg(uri: str) -> str:
         scale=4,
         dark="#000",
         light="#fff",
-        title="QR code for your authenticator app",
+        title=_("QR code for your authenticator app"),
         svgclass="qr-code",
     )
     return svg
@@ -242,8 +244,9 @@ def renew_recovery_codes(
     record_event(user.id, SecurityEventKind.RECOVERY_CODES_RENEWED, client)
     mailer.queue_mail(
         user.email,
-        "New recovery codes were made for your account",
+        _l("New recovery codes were made for your account"),
         "recovery_codes_renewed",
+        language=mailer.member_language(user),
         name=user.name,
         two_factor_link=mailer.link("account.two_factor"),
         forgot_link=mailer.link("auth.forgot"),
@@ -255,9 +258,9 @@ def renew_recovery_codes(
 def _replace_recovery_codes(user_id: int) -> list[str]:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     codes = []
-    for _ in range(RECOVERY_CODE_COUNT):
+    for _count in range(RECOVERY_CODE_COUNT):
         code = "".join(
-            secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH)
+            secrets.choice(RECOVERY_ALPHABET) for _place in range(RECOVERY_CODE_LENGTH)
         )
         db.session.add(
             RecoveryCode(user_id=user_id, code_hash=recovery_code_digest(code))
@@ -268,10 +271,15 @@ def _replace_recovery_codes(user_id: int) -> list[str]:
 
 
 def _queue_notice(user: User, *, turned_on: bool, by_operator: bool = False) -> None:
+    if turned_on:
+        subject = _l("Two-factor sign-in is now on")
+    else:
+        subject = _l("Two-factor sign-in is now off")
     mailer.queue_mail(
         user.email,
-        "Two-factor sign-in is now " + ("on" if turned_on else "off"),
+        subject,
         "two_factor_changed",
+        language=mailer.member_language(user),
         name=user.name,
         turned_on=turned_on,
         by_operator=by_operator,

@@ -1,5 +1,7 @@
 // The recovery codes page: buttons that copy the codes and print them. Without this
 // script they stay hidden; the download link and the browser's own print still work.
+// What copying did is said in the page's language: the status's data-copied and
+// data-copy-failed attributes hold the words.
 "use strict";
 
 const list = document.getElementById("recovery-codes");
@@ -13,8 +15,8 @@ if (list && copyButton && printButton && status) {
     copyButton.hidden = false;
     copyButton.addEventListener("click", () => {
       navigator.clipboard.writeText(codes.join("\n") + "\n").then(
-        () => { status.textContent = "Copied."; },
-        () => { status.textContent = "Could not copy: select the codes and copy them."; },
+        () => { status.textContent = status.dataset.copied; },
+        () => { status.textContent = status.dataset.copyFailed; },
       );
     });
   }

@@ -8,38 +8,56 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from app.dates import describe_duration
 from app.extensions import db
-from app.web.forms import Form
-from app.web.ratelimits import describe_wait, seconds_until_reset
+from app.web.forms import Form, Text
+from app.web.ratelimits import seconds_until_reset
 from app.web.request_state import request_state
 
 JSON_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
+# Each error page's title and text, in the page's language; the machine endpoints'
+# JSON says the title in English.
 MESSAGES = {
     400: (
-        "Bad request",
-        "The request could not be understood. Go back, reload the page and try again.",
+        _l("Bad request"),
+        _l(
+            "The request could not be understood. Go back, reload the page and "
+            "try again."
+        ),
     ),
-    403: ("Forbidden", "You do not have access to this page."),
+    403: (_l("Forbidden"), _l("You do not have access to this page.")),
     404: (
-        "Page not found",
-        "Nothing is at this address. Check the link, or start from the home page.",
+        _l("Page not found"),
+        _l("Nothing is at this address. Check the link, or start from the home page."),
     ),
-    405: ("Method not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "What you sent is larger than this site accepts."),
-    422: ("Unprocessable", "The request was understood but could not be handled."),
-    429: ("Too many requests", "You have tried that too often."),
+    405: (
+        _l("Method not allowed"),
+        _l("This address does not accept that kind of request."),
+    ),
+    413: (_l("Too large"), _l("What you sent is larger than this site accepts.")),
+    422: (
+        _l("Unprocessable"),
+        _l("The request was understood but could not be handled."),
+    ),
+    429: (_l("Too many requests"), _l("You have tried that too often.")),
     500: (
-        "Something went wrong",
-        "An unexpected error happened on our side. It is logged; please try again.",
+        _l("Something went wrong"),
+        _l("An unexpected error happened on our side. It is logged; please try again."),
     ),
     503: (
-        "Temporarily unavailable",
-        "The site cannot reach its database right now. Please try again in a minute.",
+        _l("Temporarily unavailable"),
+        _l(
+            "The site cannot reach its database right now. Please try again in a "
+            "minute."
+        ),
     ),
 }
 
@@ -50,15 +68,17 @@ def render_error(error: HTTPException) -> Response:
     title, message = MESSAGES.get(code, (error.name, error.description or ""))
     retry_after = seconds_until_reset() if code == 429 else None
     if request.path in JSON_PATHS:
-        response = jsonify(status=title.lower())
+        with force_locale("en"):
+            status = str(title).lower()
+        response = jsonify(status=status)
     else:
         response = Response(
             render_template(
                 "errors/error.html",
                 code=code,
-                title=title,
-                message=message,
-                wait=describe_wait(retry_after) if retry_after else None,
+                title=str(title),
+                message=str(message),
+                wait=describe_duration(retry_after) if retry_after else None,
             )
         )
     response.status_code = code
@@ -87,7 +107,7 @@ class FormPage:
 
 
 def refuse_form(
-    page: FormPage, refusal: str, retry_after: float, form: Form | None = None
+    page: FormPage, refusal: Text, retry_after: float, form: Form | None = None
 ) -> Response:
     """Show a form again as a 429 refused for `retry_after` seconds.
 
@@ -100,20 +120,20 @@ def refuse_form(
 
 
 def refused_form_page(
-    error: RateLimitExceeded, forms: Mapping[str, tuple[str, FormPage]]
+    error: RateLimitExceeded, forms: Mapping[str, tuple[Text, FormPage]]
 ) -> Response:
     """Answer a rate-limited post with its form, what was typed, why, and the wait.
 
-    `forms` maps an endpoint to the reason shown and its form's page; other
-    endpoints get the error page.
+    `forms` maps an endpoint to the reason shown (a sentence, `_l` marked) and its
+    form's page; other endpoints get the error page.
     """
     seconds = seconds_until_reset()
     refused = forms.get(request.endpoint or "")
     if refused is None or seconds is None:
         return render_error(error)
     reason, page = refused
-    refusal = f"{reason} Please try again {describe_wait(seconds)}."
-    return refuse_form(page, refusal, seconds)
+    again = _("Please try again in %(duration)s.", duration=describe_duration(seconds))
+    return refuse_form(page, f"{reason} {again}", seconds)
 
 
 def _undo_writes() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import Field
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
@@ -18,7 +20,7 @@ from app.services.passwords import (
     TOO_SHORT,
 )
 from app.services.two_factor import CODE_MAX_LENGTH
-from app.web.forms import Form
+from app.web.forms import Form, Text
 from app.web.security import safe_next
 from app.web.widgets import CodeField, PasswordField
 
@@ -26,12 +28,23 @@ from app.web.widgets import CodeField, PasswordField
 def email_address(form: Any, field: Field) -> None:
     """Refuse what is not an e-mail address, by the rule the CLI also uses."""
     if not is_email_address(field.data or ""):
-        raise ValidationError("Enter a valid e-mail address.")
+        raise ValidationError(_("Enter a valid e-mail address."))
+
+
+def at_most(length: int) -> Length:
+    """Return the check that a field holds at most `length` characters.
+
+    With the site's own message, translated by the site's catalogs, in the words of
+    WTForms' own: "Field cannot be longer than 80 characters."
+    """
+    return Length(
+        max=length, message=_l("Field cannot be longer than %(max)d characters.")
+    )
 
 
 EMAIL = [
-    DataRequired("Enter your e-mail address."),
-    Length(max=EMAIL_MAX),
+    DataRequired(_l("Enter your e-mail address.")),
+    at_most(EMAIL_MAX),
     email_address,
 ]
 
@@ -68,24 +81,28 @@ def typed_password_length() -> Length:
     return Length(max=MAX_LENGTH, message=LONGER_THAN_ANY)
 
 
+PASSWORD_LABEL = _l("Password")
+CONFIRM_PASSWORD_LABEL = _l("Confirm password")
+
+
 def new_password_fields(
-    label: str = "Password",
+    label: Text = PASSWORD_LABEL, confirm_label: Text = CONFIRM_PASSWORD_LABEL
 ) -> tuple[PasswordField, PasswordField]:
-    """Return a new-password field labelled `label`, and its confirmation.
+    """Return a new-password field labelled `label`, and its confirmation's.
 
     The first one's description is the hint its page shows: "At least 10 characters."
     """
     return (
         PasswordField(
             label,
-            [DataRequired("Choose a password."), *new_password_length()],
-            description=f"At least {MIN_LENGTH} characters.",
+            [DataRequired(_l("Choose a password.")), *new_password_length()],
+            description=_l("At least %(num)d characters.", num=MIN_LENGTH),
         ),
         PasswordField(
-            f"Confirm {label.lower()}",
+            confirm_label,
             [
-                DataRequired("Type the password again."),
-                EqualTo("password", "The passwords do not match."),
+                DataRequired(_l("Type the password again.")),
+                EqualTo("password", _l("The passwords do not match.")),
             ],
         ),
     )
@@ -106,11 +123,11 @@ RECOVERY_CODE_OPTIONS: dict[str, str] = {
 }
 
 
-def code_field(label: str, message: str, id: str | None = None) -> CodeField:
+def code_field(label: Text, message: Text, id: str | None = None) -> CodeField:
     """Return a field for the six-digit code of the member's authenticator app."""
     return CodeField(
         label,
-        [DataRequired(message), Length(max=CODE_MAX_LENGTH)],
+        [DataRequired(message), at_most(CODE_MAX_LENGTH)],
         render_kw=CODE_FIELD_OPTIONS,
         id=id,
     )
@@ -119,8 +136,8 @@ def code_field(label: str, message: str, id: str | None = None) -> CodeField:
 def recovery_code_field(id: str | None = None) -> CodeField:
     """Return the field where a recovery code is typed instead of the app's code."""
     return CodeField(
-        "Recovery code",
-        [Length(max=CODE_MAX_LENGTH)],
+        _l("Recovery code"),
+        [at_most(CODE_MAX_LENGTH)],
         render_kw=RECOVERY_CODE_OPTIONS,
         id=id,
     )

@@ -5,17 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField
 
 from app.web.request_state import request_state
 
-EXPIRED_MESSAGE = "This form expired, please submit it again."
-STALE_MESSAGE = (
+# A label or message: as written, or marked to be translated when shown (`_l`).
+Text = str | LazyString
+
+EXPIRED_MESSAGE = _l("This form expired, please submit it again.")
+STALE_MESSAGE = _l(
     "You signed in or out in another tab. Check the form and submit it again."
 )
-HIDDEN_FIELD_MESSAGE = "Part of this form could not be read. Please submit it again."
-BAD_CHARACTERS = "This contains characters that are not allowed."
+HIDDEN_FIELD_MESSAGE = _l(
+    "Part of this form could not be read. Please submit it again."
+)
+BAD_CHARACTERS = _l("This contains characters that are not allowed.")
 
 
 def _has_control_characters(value: str) -> bool:

@@ -12,7 +12,6 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
-from app.dates import describe_duration
 from app.extensions import db, limiter
 from app.services import throttles
 from app.services.email_address import normalize_email
@@ -147,11 +146,6 @@ def led_to_check_inbox(response: Response) -> bool:
     return response.status_code == 302 and response.location == url_for(
         "auth.check_inbox"
     )
-
-
-def describe_wait(seconds: float) -> str:
-    """Say a wait in words: "in 40 seconds", "in 1 minute", "in 2 hours"."""
-    return f"in {describe_duration(seconds)}"  # rounded up: never promise too early
 
 
 def seconds_until_reset() -> int | None:

@@ -181,6 +181,15 @@ def _csrf_secret() -> str | None:
     return secret if isinstance(secret, str) else None
 
 
+def keeps_csrf_secret() -> bool:
+    """Tell whether this browser's state cookie holds a CSRF secret already.
+
+    A page may then add a form (the footer's language menu) without giving a
+    visitor who had no state cookie one.
+    """
+    return _csrf_secret() is not None
+
+
 def _earlier_csrf_secrets() -> list[str]:
     earlier = session.get(EARLIER_CSRF_SECRETS)
     if not isinstance(earlier, list):

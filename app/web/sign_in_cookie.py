@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 import flask_login
 from flask import Flask, Request, Response, current_app
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.extensions import login_manager
@@ -109,6 +110,8 @@ def register_sign_in_cookie(app: Flask) -> None:
     login_manager.request_loader(_load_user)
     login_manager.session_protection = None
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see that page."
+    # Flashed in the page's language: written when flashed, not when set here.
+    login_manager.login_message = _l("Please sign in to see that page.")
+    login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     app.after_request(_write_cookie)

@@ -286,11 +286,16 @@ def page(open_tab: OpenTab) -> Page:
 
 def sign_in(page: Page, member: Member) -> None:
     """Sign in through the form, as a person would."""
+    sign_in_form(page, member)
+    expect(account_menu(page)).to_have_text(member.name)
+
+
+def sign_in_form(page: Page, member: Member) -> None:
+    """Fill in and send the (English) sign-in form."""
     page.goto("/auth/login")
     page.get_by_label("E-mail").fill(member.email)
     page.get_by_label("Password", exact=True).fill(member.password)
     page.get_by_role("button", name="Sign in").click()
-    expect(account_menu(page)).to_have_text(member.name)
 
 
 def nav(page: Page) -> Locator:
