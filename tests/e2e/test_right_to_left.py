@@ -106,3 +106,30 @@ def test_a_visitor_who_picked_arabic_signs_in_on_a_right_to_left_page(
     assert page.evaluate(OVERFLOW) == {"scroll": 0, "left": 0, "right": 0}
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "right-to-left-login-phone.png")
+
+
+def test_a_shown_password_reads_as_typed_on_a_right_to_left_page(
+    open_tab: OpenTab, live_server: LiveServer
+) -> None:
+    # Shown, the field is a text field: it must stay left to right as the password
+    # was typed ("!horse 42." is not to read ".horse 42!"), its text clear of the
+    # "show" button at its left.
+    page = open_tab(viewport=PHONE).page
+    page.context.add_cookies(
+        [{"name": "vestibule_language", "value": "ar", "url": live_server.url}]
+    )
+    visit(page, SIGNED_OUT[2])  # the sign-in page
+    field = page.locator("#password")
+    field.fill("!correct horse 42.")
+    page.locator(".show-password").click()
+    expect(field).to_have_attribute("type", "text")
+    assert field.evaluate("e => getComputedStyle(e).direction") == "ltr"
+    button = page.locator(".show-password").bounding_box()
+    box = field.bounding_box()
+    assert button is not None and box is not None
+    text_starts = box["x"] + float(
+        field.evaluate("e => parseFloat(getComputedStyle(e).paddingLeft)")
+    )
+    assert text_starts >= button["x"] + button["width"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "right-to-left-password-shown-phone.png")
