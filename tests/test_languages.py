@@ -17,7 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from app.extensions import db
 from app.models import OutboxMail, User
+from app.services import accounts
 from tests.conftest import said, sign_in, submit
 from tests.factories import PASSWORD
 
@@ -182,3 +184,34 @@ def test_sessions_and_the_security_log_date_things_in_the_members_language_and_z
 
     assert written in sessions
     assert written in log
+
+
+def test_a_german_member_is_told_in_german_that_a_zone_is_not_in_the_list(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    member = make_user(language="de")
+    sign_in(client, member.email)
+
+    refused = read(
+        submit(
+            client,
+            "/account/profile",
+            {"name": member.name, "bio": "", "time_zone": "Mars/Olympus"},
+        )
+    )
+
+    assert said("de", "Choose your time zone from the list.") in refused
+    assert "Choose your time zone from the list." not in refused
+
+
+def test_the_profile_service_stores_no_language_the_site_does_not_serve(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    member = make_user(language="de")
+    with app.test_request_context():
+        with pytest.raises(accounts.InvalidProfile) as refused:
+            accounts.update_profile(
+                member.id, name=member.name, bio="", is_listed=True, language="xx"
+            )
+        assert refused.value.field == "language"
+        assert db.session.get_one(User, member.id).language == "de"

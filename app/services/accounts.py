@@ -13,7 +13,14 @@ from app.dates import DEFAULT_ZONE, is_time_zone
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User, UserSession
 from app.models.user import NAME_MAX
-from app.services import ServiceError, characters, lockouts, mailer, reauthentication
+from app.services import (
+    ServiceError,
+    characters,
+    languages,
+    lockouts,
+    mailer,
+    reauthentication,
+)
 from app.services.email_address import normalize_email
 from app.services.passwords import (
     WeakPassword,
@@ -113,18 +120,23 @@ def update_profile(
     `time_zone` is an IANA name ("Europe/Berlin"), None to keep the zone; a zone
     other than the one the member has is their choice, which sign-ins no longer
     change. `language` is the code of the language pages and mails are written
-    in ("fr"), one the site serves (the form offers only those), None to keep it.
-    Raises InvalidProfile (its `field` names "name", "bio" or "time_zone") and
-    changes nothing when one breaks the rules.
+    in ("fr"), one of the setting LANGUAGES, None to keep it.
+    Raises InvalidProfile (its `field` names "name", "bio", "time_zone" or
+    "language"; its message in the page's language) and changes nothing when one
+    breaks the rules.
     """
     name = clean_name(name)
     bio = bio.strip()
     if len(bio) > BIO_MAX:
         raise InvalidProfile(
-            f"Your bio must be at most {BIO_MAX} characters.", field="bio"
+            _("Your bio must be at most %(max)d characters.", max=BIO_MAX), field="bio"
         )
     if time_zone is not None and not is_time_zone(time_zone):
-        raise InvalidProfile("Choose your time zone from the list.", field="time_zone")
+        raise InvalidProfile(
+            _("Choose your time zone from the list."), field="time_zone"
+        )
+    if language is not None and not languages.is_offered(language):
+        raise InvalidProfile(_("Choose your language from the list."), field="language")
     user = db.session.get_one(User, user_id)
     user.name = name
     user.bio = bio
