@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+# The language every text is written in first, and the one read where no reader
+# chose another: outside a page (the CLI, the logs), and in the mail of members
+# from before languages (app/web/language.py, app/services/mailer.py).
+SOURCE_LANGUAGE = "en"
 
 
 class Config:

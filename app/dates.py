@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
+from app.config import SOURCE_LANGUAGE
 from app.models.base import utcnow
 
 DEFAULT_ZONE = "UTC"
@@ -95,7 +96,7 @@ def writing_locale() -> Locale:
     English is written in en_GB's formats; outside any app, English too.
     """
     locale = get_locale()
-    code = str(locale) if locale is not None else "en"
+    code = str(locale) if locale is not None else SOURCE_LANGUAGE
     return _formats_of(code)
 
 

@@ -20,14 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app import metrics
+from app.config import SOURCE_LANGUAGE
 from app.extensions import db
 from app.models import OutboxMail, User
 from app.models.base import utcnow
 
 log = logging.getLogger("vestibule.mail")
 
-# The language of a mail outside any page (the CLI's), when none is given.
-DEFAULT_MAIL_LANGUAGE = "en"
 # How long a sender owns a claimed mail before another may retry it.
 CLAIM_LEASE = timedelta(minutes=5)
 # A mail the SMTP server took is noted as sent before another is claimed; while the
@@ -65,7 +64,7 @@ def queue_mail(
     the recipient's ("de"); None writes them in the page's, for a mail to an
     address a visitor typed, who reads that page.
     """
-    with force_locale(language or get_locale() or DEFAULT_MAIL_LANGUAGE):
+    with force_locale(language or get_locale() or SOURCE_LANGUAGE):
         body = current_app.jinja_env.get_template(f"mail/{template}.txt").render(
             **context
         )
@@ -76,7 +75,7 @@ def queue_mail(
 
 def member_language(user: User) -> str:
     """Return the language a member's mail is written in: their own, else English."""
-    return user.language or DEFAULT_MAIL_LANGUAGE
+    return user.language or SOURCE_LANGUAGE
 
 
 def mail_committed() -> bool:

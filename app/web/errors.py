@@ -15,6 +15,7 @@ from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from app.config import SOURCE_LANGUAGE
 from app.dates import describe_duration
 from app.extensions import db
 from app.web.forms import Form, Text
@@ -68,7 +69,7 @@ def render_error(error: HTTPException) -> Response:
     title, message = MESSAGES.get(code, (error.name, error.description or ""))
     retry_after = seconds_until_reset() if code == 429 else None
     if request.path in JSON_PATHS:
-        with force_locale("en"):
+        with force_locale(SOURCE_LANGUAGE):
             status = str(title).lower()
         response = jsonify(status=status)
     else:

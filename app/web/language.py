@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
+from app.config import SOURCE_LANGUAGE
 from app.extensions import babel
 from app.web.security import keeps_csrf_secret
 
@@ -25,7 +26,6 @@ LANGUAGE_COOKIE = "vestibule_language"
 # app.extensions key: each language's catalog, as Flask-Babel loaded it, by locale.
 CATALOGS = "vestibule.catalogs"
 LANGUAGE_COOKIE_MAX_AGE = timedelta(days=365)
-DEFAULT_LANGUAGE = "en"
 
 
 def offered_languages() -> tuple[str, ...]:
@@ -41,7 +41,7 @@ def select_language() -> str:
     English, as the CLI and the logs are written.
     """
     if not has_request_context():
-        return DEFAULT_LANGUAGE
+        return SOURCE_LANGUAGE
     offered = offered_languages()
     if current_user.is_authenticated and current_user.language in offered:
         return str(current_user.language)
@@ -57,7 +57,7 @@ def page_language() -> str:
     Inside `flask_babel.force_locale` (a mail in its recipient's language), that one.
     """
     locale = get_locale()
-    return str(locale) if locale is not None else DEFAULT_LANGUAGE
+    return str(locale) if locale is not None else SOURCE_LANGUAGE
 
 
 @cache
