@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 # The language every text is written in first, and the one read where no reader
@@ -142,6 +143,15 @@ class Config:
     REAUTHENTICATION_WINDOW = 300
     TWO_FACTOR_LIMIT = "5 per minute"  # codes tried per pending sign-in
 
+    # Passkeys (app/services/passkeys.py). The relying party's id and origin: None
+    # takes BASE_URL's host and origin. A browser refuses an IP address as the id.
+    PASSKEY_RP_ID: str | None = None
+    PASSKEY_ORIGIN: str | None = None
+    # Seconds a ceremony's challenge can be answered; then it is void.
+    PASSKEY_CHALLENGE_MAX_AGE = 300
+    # Ceremonies started per client IP (each stores a challenge).
+    PASSKEY_LIMIT = "30 per minute"
+
     # The languages pages and mails are written in, by code; the first is the one
     # served when nothing else decides (app/web/language.py). Each but English needs
     # its catalog in app/translations (docs/translating.md).
@@ -221,6 +231,7 @@ def refuse_unsafe_settings(config: Mapping[str, Any]) -> None:
             "SECRET_KEY must be set in production: set SECRET_KEY to a long random "
             "value, such as python3 -c 'import secrets; print(secrets.token_hex(32))'"
         )
+    refuse_passkey_settings(config)
     if config["APP_ENV"] != "production":
         return
     if not config.get("BASE_URL"):
@@ -247,4 +258,29 @@ def refuse_unsafe_settings(config: Mapping[str, Any]) -> None:
             f"RATELIMIT_STORAGE_URI is memory:// with WEB_CONCURRENCY={workers} "
             "workers, each counting limits alone: set RATELIMIT_STORAGE_URI to "
             "redis://host:6379/0, or WEB_CONCURRENCY=1"
+        )
+
+
+def refuse_passkey_settings(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError when the passkey relying party's id and origin do not fit.
+
+    The id must be the origin's host or a domain it belongs to (WebAuthn's rule:
+    "example.org" serves "https://accounts.example.org", not the other way round).
+    Only the settings given are checked: unset ones follow BASE_URL.
+    """
+    origin = config.get("PASSKEY_ORIGIN") or config.get("BASE_URL")
+    rp_id = config.get("PASSKEY_RP_ID")
+    if not origin:
+        return
+    parts = urlsplit(str(origin))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"PASSKEY_ORIGIN must be an http(s) address such as "
+            f"https://accounts.example.org, not {origin!r}"
+        )
+    host = parts.hostname.lower()
+    if rp_id and not (host == rp_id.lower() or host.endswith("." + rp_id.lower())):
+        raise ConfigError(
+            f"PASSKEY_RP_ID {rp_id!r} does not fit the origin {origin!r}: set it to "
+            f"{host!r} or a domain that {host!r} belongs to, or leave it unset"
         )

@@ -33,6 +33,8 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "BASE_URL": ("BASE_URL", str),
+    "PASSKEY_RP_ID": ("PASSKEY_RP_ID", str),
+    "PASSKEY_ORIGIN": ("PASSKEY_ORIGIN", str),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),
@@ -51,6 +53,8 @@ _EMPTY_IS_UNSET = frozenset(
     {
         "SECRET_KEY",
         "BASE_URL",
+        "PASSKEY_RP_ID",
+        "PASSKEY_ORIGIN",
         "MAIL_SERVER",
         "MAIL_USERNAME",
         "MAIL_PASSWORD",

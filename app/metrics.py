@@ -41,6 +41,7 @@ MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "unmatched"
 # Security-log kinds counted at commit: the counter each moves, and its reason label.
 SIGN_IN = "sign_in"
+SIGN_IN_PASSKEY = "sign_in_passkey"
 FAILURE_REASONS = {"sign_in_failed": "password", "two_factor_failed": "two_factor"}
 LOCKOUT = "lockout"
 # A failed sign-in for an address with no account: the security log has no account
@@ -208,7 +209,7 @@ def _count_committed_events(session: Session) -> None:
     if not kinds or _families is None:
         return
     for kind in kinds:
-        if kind == SIGN_IN:
+        if kind in (SIGN_IN, SIGN_IN_PASSKEY):
             _families.sign_ins.inc()
         elif kind == LOCKOUT:
             _families.lockouts.inc()

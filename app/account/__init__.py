@@ -4,6 +4,7 @@
 from app.account import (  # noqa: F401
     data,
     email_change,
+    passkeys,
     password,
     profile,
     rate_limited,

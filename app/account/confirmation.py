@@ -88,10 +88,10 @@ def refuse_code(form: Form, error: two_factor.WrongCode) -> None:
     (it was right once: the owner typing the code they just signed in with)."""
     if not isinstance(error, two_factor.ReusedCode):
         count_wrong_answer()
-    add_error(form["code"], _why_refused(error))
+    add_error(form["code"], why_refused(error))
 
 
-def _why_refused(error: two_factor.WrongCode) -> str:
+def why_refused(error: two_factor.WrongCode) -> str:
     """Say why a code (the app's, or a recovery code) was refused."""
     if isinstance(error, two_factor.ReusedCode):
         return str(REUSED_CODE)

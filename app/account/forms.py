@@ -12,6 +12,7 @@ from wtforms import Field, SelectField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.dates import time_zones
+from app.models.passkey import PASSKEY_NAME_MAX
 from app.models.user import NAME_MAX
 from app.services.accounts import BIO_MAX
 from app.services.two_factor import CODE_MAX_LENGTH
@@ -21,6 +22,7 @@ from app.web.fields import (
     SecondFactorForm,
     code_field,
     new_password_length,
+    passkey_answer_field,
     recovery_code_field,
     strip,
     typed_password_length,
@@ -194,4 +196,33 @@ class PasswordForm(Form):
             DataRequired(_l("Type the new password again.")),
             EqualTo("password", _l("The passwords do not match.")),
         ],
+    )
+
+
+class AddPasskeyForm(SecondFactorForm):
+    """Adding a passkey: its name, who asks (unless the window is open), the answer."""
+
+    name = StringField(
+        _l("Name of the passkey"),
+        [DataRequired(_l("Give the passkey a name.")), Length(max=PASSKEY_NAME_MAX)],
+        filters=[strip],
+    )
+    password = current_password_field(id="passkey-password")
+    # asked for, and checked, only while two-factor sign-in is on
+    code = CodeField(
+        _l("Two-factor code"),
+        [Length(max=CODE_MAX_LENGTH)],
+        render_kw=CODE_FIELD_OPTIONS,
+        id="passkey-code",
+    )
+    recovery_code = recovery_code_field(id="passkey-recovery-code")
+    # navigator.credentials.create()'s answer as JSON, filled by passkeys.js
+    credential = passkey_answer_field()
+
+
+class RenamePasskeyForm(Form):
+    name = StringField(
+        _l("New name"),
+        [DataRequired(_l("Give the passkey a name.")), Length(max=PASSKEY_NAME_MAX)],
+        filters=[strip],
     )

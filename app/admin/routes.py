@@ -28,6 +28,7 @@ from app.models.base import utcnow
 from app.services import (
     admin,
     lockouts,
+    passkeys,
     sign_up,
     throttles,
     undelivered_mail,
@@ -145,6 +146,16 @@ CONFIRMED: dict[str, tuple[LazyString, LazyString, LazyString, LazyString]] = {
             "the password no longer works and a link to set a new one was mailed."
         ),
     ),
+    "remove_passkeys": (
+        _l("Remove the passkeys of %(name)s?"),
+        _l(
+            "Every passkey of the account stops signing in; %(name)s keeps their "
+            "password and is mailed a notice. Do this for an owner who lost a "
+            "device that holds one, once you know the person asking is the owner."
+        ),
+        _l("Remove the passkeys"),
+        _l("The passkeys of %(name)s are removed; they were mailed a notice."),
+    ),
 }
 
 
@@ -154,6 +165,8 @@ def _applies(endpoint: str, user: User) -> bool:
         return user.is_active
     if endpoint == "revoke_admin":
         return user.is_admin
+    if endpoint == "remove_passkeys":
+        return passkeys.count_passkeys(user.id) > 0
     return user.totp_secret is not None
 
 
@@ -204,6 +217,11 @@ def revoke_admin(user_id: int) -> Response | str:
 @bp.route("/users/<int:user_id>/disable-two-factor", methods=["GET", "POST"])
 def disable_two_factor(user_id: int) -> Response | str:
     return _ask_or_act(user_id, "disable_two_factor", admin.disable_two_factor)
+
+
+@bp.route("/users/<int:user_id>/remove-passkeys", methods=["GET", "POST"])
+def remove_passkeys(user_id: int) -> Response | str:
+    return _ask_or_act(user_id, "remove_passkeys", admin.remove_passkeys)
 
 
 @bp.get("/abuse")

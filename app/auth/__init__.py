@@ -3,6 +3,7 @@
 from app.auth import (  # noqa: F401 - each adds its views to bp
     check_inbox,
     email_change,
+    passkeys,
     recovery,
     refusals,
     sign_in,

@@ -12,6 +12,7 @@ from app.web.fields import (
     at_most,
     code_field,
     new_password_fields,
+    passkey_answer_field,
     path_on_this_site,
     recovery_code_field,
     strip,
@@ -71,3 +72,19 @@ class TwoFactorForm(SecondFactorForm):
     recovery_code = recovery_code_field()
     # auth/two_factor.html adds for how long, from TRUSTED_BROWSER_MAX_AGE
     trust = BooleanField(_l("Trust this browser"))
+
+
+class PasskeySignInForm(Form):
+    """The sign-in page's passkey button: the browser's answer, and where to go."""
+
+    credential = passkey_answer_field()
+    remember = BooleanField(_l("Remember me"))
+    next = HiddenField(filters=[path_on_this_site])
+    time_zone = HiddenField(filters=[known_time_zone])
+
+
+class PasskeySecondStepForm(Form):
+    """The second step's passkey button, and "trust this browser"."""
+
+    credential = passkey_answer_field()
+    trust = BooleanField(_l("Trust this browser"), id="passkey-trust")

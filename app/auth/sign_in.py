@@ -16,14 +16,22 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from app.auth.blueprint import Page, bp
-from app.auth.forms import EmailForm, LoginForm, TwoFactorForm
+from app.auth.forms import (
+    EmailForm,
+    LoginForm,
+    PasskeySecondStepForm,
+    TwoFactorForm,
+)
 from app.auth.link_pages import SIGN_IN_AS
+from app.auth.passkeys import passkey_sign_in_form
 from app.auth.refusals import LOGIN_PAGE, TWO_FACTOR_PAGE
 from app.dates import describe_duration
 from app.extensions import limiter
-from app.services import lockouts, sign_in, two_factor
+from app.models import User
+from app.services import lockouts, passkeys, sign_in, two_factor
 from app.web.errors import refuse_form
 from app.web.forms import ConfirmForm, add_error, form_status
+from app.web.passkeys import unavailable_here
 from app.web.pending_sign_in import (
     PENDING_KEY,
     begin_second_step,
@@ -43,6 +51,25 @@ from app.web.security import client_info, safe_next, stale_token
 from app.web.sign_in_cookie import set_sign_in_cookie, sign_out
 
 
+def passkey_sign_in() -> dict[str, object]:
+    """What the sign-in page shows of passkeys: their form, or why they cannot work."""
+    return {
+        "passkey_form": passkey_sign_in_form(),
+        "passkeys_unavailable": unavailable_here(),
+    }
+
+
+def passkey_second_step(user: User) -> dict[str, object]:
+    """What the second step shows of passkeys, for an account that has some."""
+    if not passkeys.count_passkeys(user.id):
+        return {"has_passkeys": False}
+    return {
+        "has_passkeys": True,
+        "passkey_form": PasskeySecondStepForm(formdata=None),
+        "passkeys_unavailable": unavailable_here(),
+    }
+
+
 # The sign-in page is the most viewed page: GET and POST are two views so that
 # showing it skips the rate limiter, which cost it 7 %; only posting is limited.
 @bp.get("/login")
@@ -52,7 +79,9 @@ def login() -> Page:
         form.email.data = str(session.pop(SIGN_IN_AS))
     if current_user.is_authenticated:
         return redirect(safe_next(form.next.data, url_for("main.index")))
-    return render_template("auth/login.html", form=form, problem=None)
+    return render_template(
+        "auth/login.html", form=form, problem=None, **passkey_sign_in()
+    )
 
 
 @bp.post("/login")
@@ -105,7 +134,11 @@ def login_submit() -> Page:
     )
     resend_form = EmailForm(email=form.email.data) if problem == "unverified" else None
     return render_template(
-        "auth/login.html", form=form, problem=problem, resend_form=resend_form
+        "auth/login.html",
+        form=form,
+        problem=problem,
+        resend_form=resend_form,
+        **passkey_sign_in(),
     ), status
 
 
@@ -196,9 +229,9 @@ def second_step() -> Page:
             if signed_in.trusted_browser is not None:
                 trust_this_browser(response, signed_in.trusted_browser)
             return response
-    return render_template("auth/two_factor.html", form=form), (
-        status or form_status(form)
-    )
+    return render_template(
+        "auth/two_factor.html", form=form, **passkey_second_step(pending.user)
+    ), (status or form_status(form))
 
 
 @bp.get("/logout")

@@ -2,6 +2,7 @@
 
 from app.models.lockout import SignInLockout
 from app.models.outbox import OutboxMail
+from app.models.passkey import Passkey, PasskeyChallenge
 from app.models.recovery_code import RecoveryCode
 from app.models.security_event import SecurityEvent, SecurityEventKind
 from app.models.session import UserSession
@@ -11,6 +12,8 @@ from app.models.user import User
 
 __all__ = [
     "OutboxMail",
+    "Passkey",
+    "PasskeyChallenge",
     "RecoveryCode",
     "SecurityEvent",
     "SecurityEventKind",

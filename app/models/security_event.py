@@ -30,6 +30,11 @@ class SecurityEventKind(StrEnum):
     TWO_FACTOR_FAILED = "two_factor_failed"
     RECOVERY_CODE_USED = "recovery_code_used"
     RECOVERY_CODES_RENEWED = "recovery_codes_renewed"
+    SIGN_IN_PASSKEY = "sign_in_passkey"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    # a passkey whose signature counter went back: maybe a copy of the key
+    PASSKEY_CLONE_SUSPECTED = "passkey_clone_suspected"
     # what an admin did to the account (the event's actor_id names the admin)
     DEACTIVATED = "deactivated"
     ACTIVATED = "activated"
@@ -37,9 +42,14 @@ class SecurityEventKind(StrEnum):
     ADMIN_REVOKED = "admin_revoked"
     LOCKOUT_CLEARED = "lockout_cleared"
     TWO_FACTOR_OFF_BY_ADMIN = "two_factor_off_by_admin"
+    PASSKEY_REMOVED_BY_ADMIN = "passkey_removed_by_admin"
     # names of events, not passwords
     PASSWORD_CHANGED = "password_changed"  # noqa: S105  # nosec B105
     PASSWORD_RESET = "password_reset"  # noqa: S105  # nosec B105
+
+
+# The events that opened a session, whichever way the member signed in.
+SIGN_IN_KINDS = (SecurityEventKind.SIGN_IN, SecurityEventKind.SIGN_IN_PASSKEY)
 
 
 class SecurityEvent(Base):

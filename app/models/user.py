@@ -6,7 +6,18 @@ import unicodedata
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, and_, false, true
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    and_,
+    false,
+    true,
+)
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
@@ -183,6 +194,11 @@ class User(Base):
     # page's, then the member's choice in the profile. None (members from before
     # languages) follows the browser on pages; their mail is English.
     language: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The account's WebAuthn user handle: 64 random bytes, made with its first
+    # passkey. A passkey sign-in names the account by it, never by the address or id.
+    passkey_user_handle: Mapped[bytes | None] = mapped_column(
+        LargeBinary(64), default=None, unique=True, index=True
+    )
 
     # Flask-Login's user protocol (`is_active` is the column above).
     is_authenticated: ClassVar[bool] = True

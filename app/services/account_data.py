@@ -11,6 +11,8 @@ from sqlalchemy import delete, select
 from app.extensions import db
 from app.models import (
     OutboxMail,
+    Passkey,
+    PasskeyChallenge,
     RecoveryCode,
     SecurityEvent,
     SignInLockout,
@@ -18,10 +20,10 @@ from app.models import (
     User,
     UserSession,
 )
-from app.services import mailer, two_factor
+from app.services import mailer, passkeys, two_factor
 from app.services.security_log import ClientInfo
 
-EXPORT_FORMAT = 1  # bumped when the shape of the export changes
+EXPORT_FORMAT = 2  # bumped when the shape of the export changes
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -31,9 +33,10 @@ def _time(moment: datetime | None) -> str | None:
 def export_account(user_id: int) -> dict[str, Any]:
     """Return everything stored about the member, as JSON-able data.
 
-    The shape: {"format", "profile", "settings", "sessions", "security_log"}, times
-    as ISO 8601 in UTC. No password hash, session token hash or two-factor secret
-    is in it, nor anything they could be rebuilt from.
+    The shape: {"format", "profile", "settings", "sessions", "passkeys",
+    "security_log"}, times as ISO 8601 in UTC. No password hash, session token
+    hash, two-factor secret or passkey key is in it, nor anything they could be
+    rebuilt from (a passkey's private key never leaves the member's device).
     """
     user = db.session.get_one(User, user_id)
     sessions = db.session.scalars(
@@ -79,6 +82,19 @@ def export_account(user_id: int) -> dict[str, Any]:
             }
             for user_session in sessions
         ],
+        "passkeys": [
+            {
+                "name": passkey.name,
+                "created_at": _time(passkey.created_at),
+                "last_used_at": _time(passkey.last_used_at),
+                # may be copied to the member's other devices, and is
+                "synced": passkey.backed_up,
+                "backup_eligible": passkey.backup_eligible,
+                "transports": [t for t in passkey.transports.split(",") if t],
+                "authenticator_model": passkey.aaguid,
+            }
+            for passkey in passkeys.list_passkeys(user_id)
+        ],
         "security_log": [
             {
                 "kind": event.kind,
@@ -101,11 +117,12 @@ def delete_account(
     """Delete the member and every row about them, then queue one goodbye mail; commit.
 
     Gone: the account, its sessions (every browser is signed out), its security
-    log, its recovery codes, mail still queued to the address, and the address's
-    lockout and sign-up claims; the address may sign up again. While two-factor
-    sign-in is on, `code` must be the app's code or a recovery code (else it is
-    not read); neither is asked for while `session`'s reauthentication window is
-    open. Raises WrongPassword or WrongCode (ReusedCode), changing nothing.
+    log, its recovery codes and passkeys, mail still queued to the address, and
+    the address's lockout and sign-up claims; the address may sign up again.
+    While two-factor sign-in is on, `code` must be the app's code or a recovery
+    code (else it is not read); neither is asked for while `session`'s
+    reauthentication window is open. Raises WrongPassword or WrongCode
+    (ReusedCode), changing nothing.
     """
     user = db.session.get_one(User, user_id)
     two_factor.confirm_password_and_code(user, password, code, client, session)
@@ -113,6 +130,10 @@ def delete_account(
     email, name, language = user.email, user.name, mailer.member_language(user)
     db.session.execute(delete(UserSession).where(UserSession.user_id == user_id))
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    db.session.execute(delete(Passkey).where(Passkey.user_id == user_id))
+    db.session.execute(
+        delete(PasskeyChallenge).where(PasskeyChallenge.user_id == user_id)
+    )
     db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user_id))
     db.session.execute(delete(OutboxMail).where(OutboxMail.recipient == email))
     db.session.execute(delete(SignInLockout).where(SignInLockout.email == email))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.dates import DEFAULT_ZONE, is_time_zone
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User, UserSession
+from app.models.security_event import SIGN_IN_KINDS
 from app.models.user import NAME_MAX
 from app.services import (
     ServiceError,
@@ -261,7 +262,7 @@ def account_summary(user: User, current: UserSession | None) -> AccountSummary:
     live = len(list_sessions(user.id))
     query = select(SecurityEvent).where(
         SecurityEvent.user_id == user.id,
-        SecurityEvent.kind == SecurityEventKind.SIGN_IN,
+        SecurityEvent.kind.in_(SIGN_IN_KINDS),
     )
     if current is not None:  # its sign-in was logged at the session's own time
         query = query.where(SecurityEvent.created_at != current.created_at)

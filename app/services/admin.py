@@ -1,4 +1,5 @@
-"""What operators do to accounts: rights, deactivation, two-factor turned off.
+"""What operators do to accounts: rights, deactivation, two-factor turned off,
+passkeys removed.
 
 The admin area and the CLI share these. Every action on an account is written to
 that account's security log with the acting admin (none from the CLI). Their list
@@ -19,7 +20,7 @@ from sqlalchemy.orm import aliased
 from app.extensions import db
 from app.models import SecurityEventKind, User
 from app.models.base import ID_MAX, utcnow
-from app.services import ServiceError, two_factor_setup
+from app.services import ServiceError, passkeys, two_factor_setup
 from app.services.accounts import clean_name, find_user_by_email, lock_password
 from app.services.email_address import is_email_address, normalize_email
 from app.services.passwords import check_password_strength, hash_password
@@ -52,6 +53,10 @@ class OwnAccount(AdminError):
     two-factor with one click would skip the password and code the account page
     asks for. Another admin, or the CLI, does it instead.
     """
+
+
+class NoPasskeys(AdminError):
+    """The account has no passkeys: there is nothing to remove."""
 
 
 class TwoFactorNotOn(AdminError):
@@ -215,6 +220,31 @@ def disable_two_factor(user_id: int, actor: User | None, client: ClientInfo) -> 
     end_every_session(user.id)
     _record(user, SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN, actor, client)
     db.session.commit()
+    return user
+
+
+def remove_passkeys(user_id: int, actor: User | None, client: ClientInfo) -> User:
+    """Remove every passkey of an account for its owner; commit.
+
+    The support path for an owner who lost a device that holds one, or who finds
+    one they did not add. The account keeps its password; its owner is mailed,
+    and the security log names the acting admin (None from the CLI). Raises
+    OwnAccount when `actor` is the account itself (the passkeys page removes the
+    member's own), UserNotFound, or NoPasskeys when it has none, changing nothing.
+    """
+    _refuse_own_account(
+        user_id,
+        actor,
+        _l(
+            "You cannot remove your own passkeys here: do it on your passkeys "
+            "page; nothing changed."
+        ),
+    )
+    user = get_user(user_id)
+    if not passkeys.remove_every_passkey(user, actor, client):
+        raise NoPasskeys(
+            _("%(email)s has no passkeys; nothing changed.", email=user.email)
+        )
     return user
 
 

@@ -46,6 +46,13 @@ DESCRIPTIONS = {
     SecurityEventKind.RECOVERY_CODES_RENEWED: _l(
         "Made new recovery codes; the earlier ones stopped working"
     ),
+    SecurityEventKind.SIGN_IN_PASSKEY: _l("Signed in with a passkey"),
+    SecurityEventKind.PASSKEY_ADDED: _l("Added a passkey"),
+    SecurityEventKind.PASSKEY_REMOVED: _l("Removed a passkey"),
+    SecurityEventKind.PASSKEY_CLONE_SUSPECTED: _l(
+        "Refused a passkey sign-in: the passkey's counter went back, so it may "
+        "have been copied"
+    ),
     SecurityEventKind.DEACTIVATED: _l(
         "An administrator deactivated the account; every session ended"
     ),
@@ -57,6 +64,9 @@ DESCRIPTIONS = {
     SecurityEventKind.LOCKOUT_CLEARED: _l("An administrator unlocked sign-in"),
     SecurityEventKind.TWO_FACTOR_OFF_BY_ADMIN: _l(
         "An administrator turned off two-factor sign-in; every session ended"
+    ),
+    SecurityEventKind.PASSKEY_REMOVED_BY_ADMIN: _l(
+        "An administrator removed the account's passkeys"
     ),
     SecurityEventKind.PASSWORD_CHANGED: _l("Changed the password"),
     SecurityEventKind.PASSWORD_RESET: _l("Reset the password from an e-mailed link"),

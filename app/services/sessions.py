@@ -51,13 +51,20 @@ def _lifetime(remember: bool) -> timedelta:
     return lifetime
 
 
-def start_session(user: User, *, remember: bool, client: ClientInfo) -> str:
+def start_session(
+    user: User,
+    *,
+    remember: bool,
+    client: ClientInfo,
+    kind: SecurityEventKind = SecurityEventKind.SIGN_IN,
+) -> str:
     """Sign the user in on a new session; return the cookie's token.
 
     The session lasts REMEMBER_LIFETIME with `remember`, else SESSION_LIFETIME
     (and ends sooner when idle for SESSION_IDLE_TIMEOUT). The session, the new
     `last_login_at` and the security log's entry are added; the caller commits
-    (app/services/sign_in.py, with the rest of its sign-in).
+    (app/services/sign_in.py, with the rest of its sign-in). `kind` is the
+    security log's word for how it signed in.
     """
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -75,7 +82,7 @@ def start_session(user: User, *, remember: bool, client: ClientInfo) -> str:
     )
     user.last_login_at = now
     # at the session's own time, which tells this sign-in from the others
-    record_event(user.id, SecurityEventKind.SIGN_IN, client, at=now)
+    record_event(user.id, kind, client, at=now)
     return token
 
 

@@ -4,7 +4,8 @@ Every way in ends in `open_session`, inside one transaction that the function
 calling it commits once: the session and its security-log entry, the alert mail
 of a new browser, the browser's time zone and the end of the address's failure
 count. A failed sign-in commits its failure record (the count, the log) before
-it raises. Passkeys or federated sign-in would be more ways into `open_session`.
+it raises. A passkey is another way in (`sign_in_with_passkey`, and as the
+second step `finish_second_step_with_passkey`); federated sign-in will be one more.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app.services import (
     ServiceError,
     accounts,
     lockouts,
+    passkeys,
     sessions,
     sign_in_alerts,
     two_factor,
@@ -209,6 +211,74 @@ def finish_second_step(
     )
 
 
+def sign_in_with_passkey(
+    challenge_key: str | None,
+    credential: str,
+    client: ClientInfo,
+    *,
+    remember: bool,
+    time_zone: str,
+) -> SignedIn:
+    """Open a session for the account whose passkey answered; commit once.
+
+    `challenge_key` names this browser's sign-in challenge, `credential` is the
+    browser's answer as JSON. A passkey checked with user verification is both
+    factors: no second step follows, whatever the account's two-factor. A lockout
+    of the address (wrong passwords, which a passkey does not guess) does not
+    stop it, and it ends the address's failure count, as a passed second step
+    does. Raises what `passkeys.check_sign_in` raises, or Inactive for an account
+    an admin deactivated.
+    """
+    user = passkeys.check_sign_in(challenge_key, credential, client)
+    if not user.is_active:
+        db.session.rollback()  # the passkey's use is not noted
+        raise Inactive()
+    lockouts.end_lockout(user.email)
+    signed_in = open_session(
+        user,
+        client,
+        remember=remember,
+        time_zone=time_zone,
+        kind=SecurityEventKind.SIGN_IN_PASSKEY,
+    )
+    db.session.commit()
+    return signed_in
+
+
+def finish_second_step_with_passkey(
+    user: User,
+    challenge_key: str | None,
+    credential: str,
+    client: ClientInfo,
+    *,
+    remember: bool,
+    time_zone: str,
+    trust: bool = False,
+) -> SignedIn:
+    """Pass the second step with one of the account's passkeys; open a session.
+
+    As `finish_second_step` with a code, committed once. A refused answer is not
+    a guess at anything (a passkey's key cannot be guessed), so it is not counted.
+    Raises LockedOut (checking nothing) while the address is locked, or what
+    `passkeys.check_second_step` raises.
+    """
+    lockouts.check_lockout(user.email)
+    passkeys.check_second_step(user, challenge_key, credential, client)
+    lockouts.end_lockout(user.email)
+    signed_in = open_session(
+        user,
+        client,
+        remember=remember,
+        time_zone=time_zone,
+        kind=SecurityEventKind.SIGN_IN_PASSKEY,
+    )
+    db.session.commit()
+    return replace(
+        signed_in,
+        trusted_browser=two_factor.trusted_browser_token(user) if trust else None,
+    )
+
+
 def sign_in_new_member(user: User, client: ClientInfo) -> SignedIn:
     """Open a session for a member whose verify link just made the account; commit.
 
@@ -220,18 +290,24 @@ def sign_in_new_member(user: User, client: ClientInfo) -> SignedIn:
 
 
 def open_session(
-    user: User, client: ClientInfo, *, remember: bool, time_zone: str
+    user: User,
+    client: ClientInfo,
+    *,
+    remember: bool,
+    time_zone: str,
+    kind: SecurityEventKind = SecurityEventKind.SIGN_IN,
 ) -> SignedIn:
     """Open a session for a member who proved who they are; the caller commits.
 
     `time_zone` is the browser's IANA zone, or "": the member's times follow it
     unless they chose one. A browser and IP pair new to the account mails its
     owner an alert. The session and the security log's entry are added, not
-    committed: the caller commits them with the rest of its sign-in.
+    committed: the caller commits them with the rest of its sign-in. `kind` is
+    the security log's word for how the member signed in.
     """
     accounts.note_browser_time_zone(user, time_zone)
     sign_in_alerts.alert_if_new(user, client)  # before the sign-in is logged
-    token = sessions.start_session(user, remember=remember, client=client)
+    token = sessions.start_session(user, remember=remember, client=client, kind=kind)
     return SignedIn(user, token, remember)
 
 

@@ -16,6 +16,7 @@ from app.dates import format_date_time, zone_info
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User
 from app.models.base import utcnow
+from app.models.security_event import SIGN_IN_KINDS
 from app.services import mailer
 from app.services.accounts import lock_password
 from app.services.browsers import browser_and_system, describe_browser
@@ -32,7 +33,7 @@ from app.services.tokens import (
 
 NOT_ME_PURPOSE = "sign-in-not-me"
 # The events that show a browser and IP pair belongs to the owner.
-KNOWN_BY = (SecurityEventKind.SIGN_IN, SecurityEventKind.EMAIL_VERIFIED)
+KNOWN_BY = (*SIGN_IN_KINDS, SecurityEventKind.EMAIL_VERIFIED)
 
 
 def alert_if_new(user: User, client: ClientInfo) -> None:

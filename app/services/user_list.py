@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, func, or_, select
 
 from app.extensions import db
-from app.models import User
+from app.models import Passkey, User
 from app.models.base import escape_like
 from app.models.user import name_key
 
@@ -48,6 +48,8 @@ class UserPage:
     total: int
     query: str
     filter: UserFilter
+    # how many passkeys each account of the page has, by id (none: not listed)
+    passkeys: dict[int, int] = field(default_factory=dict)
 
 
 def list_users(query: str, filter_: UserFilter, page: int, per_page: int) -> UserPage:
@@ -79,7 +81,15 @@ def list_users(query: str, filter_: UserFilter, page: int, per_page: int) -> Use
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
-    return UserPage(list(users), page, pages, total, query, filter_)
+    rows = list(users)
+    counts = db.session.execute(
+        select(Passkey.user_id, func.count())
+        .where(Passkey.user_id.in_([user.id for user in rows]))
+        .group_by(Passkey.user_id)
+    )
+    return UserPage(
+        rows, page, pages, total, query, filter_, {row[0]: row[1] for row in counts}
+    )
 
 
 def all_users(filter_: UserFilter = UserFilter.ALL) -> list[User]:

@@ -1,5 +1,6 @@
 """Fields and checks the blueprints' forms share: the e-mail address, password
-lengths, the codes of a second factor, and the form that takes one of them."""
+lengths, the codes of a second factor, the form that takes one of them, and a
+passkey's answer."""
 
 from __future__ import annotations
 
@@ -22,7 +23,20 @@ from app.services.passwords import (
 from app.services.two_factor import CODE_MAX_LENGTH
 from app.web.forms import Form, Text
 from app.web.security import safe_next
-from app.web.widgets import CodeField, PasswordField
+from app.web.widgets import CodeField, HiddenField, PasswordField
+
+# A passkey's answer as JSON (navigator.credentials' answer, filled by passkeys.js):
+# a few kilobytes at most; what is longer is not one and is cut, then refused.
+PASSKEY_ANSWER_MAX = 16_384
+
+
+def passkey_answer_field() -> HiddenField:
+    """Return the hidden field a passkey form's answer is posted in."""
+    return HiddenField(filters=[_passkey_answer])
+
+
+def _passkey_answer(value: str | None) -> str:
+    return (value or "")[:PASSKEY_ANSWER_MAX]
 
 
 def email_address(form: Any, field: Field) -> None:

@@ -1,0 +1,49 @@
+"""What the passkey views share: the browser's challenge key and JSON answers.
+
+A ceremony's challenge is stored server-side (app/services/passkeys.py); the
+browser that asked for it keeps its key in the state cookie, signed, so that no
+other browser can answer it. One ceremony at a time: a new one replaces the key.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import jsonify, request, session
+from werkzeug import Response
+
+from app.services import passkeys
+
+CHALLENGE_KEY = "passkey_challenge"  # its key in the state cookie
+
+
+def keep_challenge(key: str) -> None:
+    """Keep the key of this browser's new ceremony challenge."""
+    session[CHALLENGE_KEY] = key
+
+
+def take_challenge() -> str | None:
+    """Return and forget the key of this browser's ceremony challenge, if any."""
+    key = session.pop(CHALLENGE_KEY, None)
+    return key if isinstance(key, str) else None
+
+
+def options_answer(key: str, options: str) -> Response:
+    """Answer a ceremony's start: its options as JSON, the key kept by the browser."""
+    keep_challenge(key)
+    response = Response('{"options": ' + options + "}", mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def refusal_answer(message: str, status: int) -> Response:
+    """Answer a ceremony's start that is refused: {"error": message}, `status`."""
+    response = jsonify(error=message)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def unavailable_here() -> str | None:
+    """Say why passkeys cannot work at the address this page was asked at, or None."""
+    return passkeys.unavailable_reason(urlsplit("//" + request.host).hostname or "")
