@@ -66,15 +66,20 @@ _EMPTY_IS_UNSET = frozenset(
 def local_base_url(host: str, port: int | str) -> str:
     """Return the http:// address for links to a server bound to `host` and `port`.
 
-    A server bound to every interface (0.0.0.0, ::) is linked at the loopback
-    address; an IPv6 address is bracketed: ("::1", 8123) -> "http://[::1]:8123".
+    A server on IPv4's loopback address or on every interface (0.0.0.0) is linked
+    as `localhost`: browsers allow passkeys on a name, never on an IP address
+    (app/services/passkeys.py). Another address is linked as it is, an IPv6 one
+    bracketed (a server on every IPv6 interface at its loopback address):
+    ("::1", 8123) -> "http://[::1]:8123".
     """
     try:
         address = ipaddress.ip_address(host or "127.0.0.1")
     except ValueError:  # a name, such as localhost
         return f"http://{host}:{port}"
+    if address.version == 4 and (address.is_loopback or address.is_unspecified):
+        return f"http://localhost:{port}"
     if address.is_unspecified:
-        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+        address = ipaddress.ip_address("::1")
     shown = f"[{address}]" if address.version == 6 else str(address)
     return f"http://{shown}:{port}"
 

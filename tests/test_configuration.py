@@ -173,15 +173,16 @@ def test_testing_reads_no_dotenv(tmp_path):
 @pytest.mark.parametrize(
     ("variables", "base_url"),
     [
-        ({"PORT": "8123"}, "http://127.0.0.1:8123"),
-        ({"HOST": "0.0.0.0", "PORT": "8123"}, "http://127.0.0.1:8123"),  # noqa: S104
+        ({"PORT": "8123"}, "http://localhost:8123"),
+        ({"HOST": "0.0.0.0", "PORT": "8123"}, "http://localhost:8123"),  # noqa: S104
+        ({"HOST": "192.0.2.7", "PORT": "8123"}, "http://192.0.2.7:8123"),
         ({"HOST": "::1", "PORT": "8123"}, "http://[::1]:8123"),
         (
             {"PORT": "8123", "BASE_URL": "https://a.example.org"},
             "https://a.example.org",
         ),
     ],
-    ids=["port", "every interface", "IPv6", "BASE_URL set"],
+    ids=["port", "every interface", "another address", "IPv6", "BASE_URL set"],
 )
 def test_without_base_url_links_follow_the_host_and_port_served(
     tmp_path: Path, variables: dict[str, str], base_url: str

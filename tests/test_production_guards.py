@@ -121,6 +121,28 @@ def test_production_refuses_to_start_without_base_url() -> None:
         production(BASE_URL=None)
 
 
+@pytest.mark.parametrize(
+    "rp_id", ["accounts.example.org", "example.org", "ACCOUNTS.example.org"]
+)
+def test_a_passkey_rp_id_that_the_origin_belongs_to_starts(rp_id: str) -> None:
+    production(PASSKEY_RP_ID=rp_id)
+
+
+@pytest.mark.parametrize(
+    "rp_id", ["other.example.org", "xample.org", "evil.com", "www.accounts.example.org"]
+)
+def test_a_passkey_rp_id_that_does_not_fit_the_origin_refuses_to_start(
+    rp_id: str,
+) -> None:
+    with pytest.raises(ConfigError, match="does not fit the origin"):
+        production(PASSKEY_RP_ID=rp_id)
+
+
+def test_a_passkey_origin_that_is_no_address_refuses_to_start() -> None:
+    with pytest.raises(ConfigError, match="PASSKEY_ORIGIN must be an http"):
+        production(PASSKEY_ORIGIN="accounts.example.org")
+
+
 def ready(**settings: Any) -> tuple[int, dict[str, Any]]:
     """Ask /readyz of a production app on a database that answers."""
     app = create_app(

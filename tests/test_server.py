@@ -71,7 +71,8 @@ def gunicorn(
             stdout=output,
             stderr=output,
         )
-    base = f"http://127.0.0.1:{port}"
+    # the address `make run` tells a newcomer to open, and mailed links use
+    base = f"http://localhost:{port}"
     try:
         for _ in range(150):
             if process.poll() is not None:
