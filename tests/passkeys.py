@@ -1,4 +1,4 @@
-"""Passkey helpers: the ceremonies through the site's own posts, as passkeys.js runs them."""
+"""Passkey helpers: the ceremonies through the site's posts, as passkeys.js does."""
 
 from __future__ import annotations
 
@@ -59,9 +59,7 @@ def sign_in_options(client: FlaskClient) -> dict[str, Any]:
     return options
 
 
-def post_sign_in(
-    client: FlaskClient, credential: str, **fields: str
-) -> TestResponse:
+def post_sign_in(client: FlaskClient, credential: str, **fields: str) -> TestResponse:
     """Post a passkey's answer to the sign-in page's passkey form."""
     token = csrf_from(client.get("/auth/login"))
     return client.post(

@@ -32,6 +32,7 @@ from werkzeug.test import TestResponse
 from app.extensions import db
 from app.models import (
     OutboxMail,
+    Passkey,
     SignInLockout,
     ThrottledClient,
     User,
@@ -65,6 +66,16 @@ REVOKE_OTHERS = "/account/sessions/revoke-others"
 SECOND_STEP = "/auth/two-factor"
 CHECK_INBOX = "/auth/check-inbox"
 ENABLE_TWO_FACTOR = "/account/two-factor"
+RENAME_PASSKEY = "/account/passkeys/<int:passkey_id>/rename"
+REMOVE_PASSKEY = "/account/passkeys/<int:passkey_id>/remove"
+# Routes whose member has a passkey (open_form adds one): the second step shows its
+# passkey form then, and the rename and remove forms act on it.
+WITH_A_PASSKEY = {
+    "/auth/two-factor/passkey",
+    "/auth/two-factor/passkey/options",
+    RENAME_PASSKEY,
+    REMOVE_PASSKEY,
+}
 # Stand-ins among the plausible values, replaced when posted: the value the page
 # itself holds in that field, and the code the member's app shows now.
 PAGE_VALUE = "<the page's own value>"
@@ -156,11 +167,38 @@ FUZZED_FORMS: dict[str, FormSpec] = {
             "make-admin",
             "revoke-admin",
             "disable-two-factor",
+            "remove-passkeys",
         )
     },
     "/admin/abuse/clear-lockout": FormSpec(("email",), page="/admin/abuse", admin=True),
     "/admin/abuse/clear-limit": FormSpec(("key",), page="/admin/abuse", admin=True),
     "/admin/mail/<int:mail_id>/requeue": FormSpec((), page="/admin/mail", admin=True),
+    # passkeys: passkeys.js posts a form's fields to its data-options address, then
+    # the answer (credential) to its action
+    "/auth/passkey/options": FormSpec(
+        ("credential", "remember", "next", "time_zone"), page="/auth/login"
+    ),
+    "/auth/passkey": FormSpec(
+        ("credential", "remember", "next", "time_zone"), page="/auth/login"
+    ),
+    "/auth/two-factor/passkey/options": FormSpec(
+        ("credential", "trust"), page=SECOND_STEP, two_factor=True
+    ),
+    "/auth/two-factor/passkey": FormSpec(
+        ("credential", "trust"), page=SECOND_STEP, two_factor=True
+    ),
+    "/account/passkeys/options": FormSpec(
+        ("credential", "name", "username", "password"),
+        page="/account/passkeys",
+        signed_in=True,
+    ),
+    "/account/passkeys": FormSpec(
+        ("credential", "name", "username", "password"),
+        page="/account/passkeys",
+        signed_in=True,
+    ),
+    RENAME_PASSKEY: FormSpec(("name",), page="/account/passkeys", signed_in=True),
+    REMOVE_PASSKEY: FormSpec((), page=REMOVE_PASSKEY, signed_in=True),
     # the footer's menu; signed in, so that a choice is stored too
     "/language": FormSpec(("language", "next"), page="/", signed_in=True),
 }
@@ -168,7 +206,12 @@ FUZZED_FORMS: dict[str, FormSpec] = {
 # Admin actions whose form is on a page of their own, which asks once.
 ASKED_ONCE = {
     f"/admin/users/<int:user_id>/{action}"
-    for action in ("deactivate", "revoke-admin", "disable-two-factor")
+    for action in (
+        "deactivate",
+        "revoke-admin",
+        "disable-two-factor",
+        "remove-passkeys",
+    )
 }
 
 # Values a real user would type, so that part of the cases pass the form and reach
@@ -196,6 +239,12 @@ PLAUSIBLE: dict[str, list[str]] = {
     "trust": ["y", ""],
     "enrolment": [PAGE_VALUE],
     "key": [PAGE_VALUE, "LIMITER/unknown"],
+    "credential": [
+        "",
+        "{}",
+        "not json",
+        '{"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}}',
+    ],
 }
 
 SQL = [
@@ -552,6 +601,10 @@ def open_form(
     if spec.signed_in or spec.two_factor:
         # a new member each time: a fuzzed password change must not lock out the next
         member = make_user(totp_secret=secret)
+        if route in WITH_A_PASSKEY:
+            passkey_id = add_passkey_row(app, member.id)
+            page = page.replace("<int:passkey_id>", str(passkey_id))
+            path = path.replace("<int:passkey_id>", str(passkey_id))
         assert sign_in(browser, member.email).status_code == 302
         if spec.two_factor and spec.signed_in:
             # The code of now: APP_CODE posts the next one (one step early is
@@ -601,6 +654,8 @@ def admin_form_path(app: Flask, make_user: Callable[..., User], route: str) -> s
             is_admin=action == "revoke-admin",
             totp_secret=FUZZ_SECRET if action == "disable-two-factor" else None,
         )
+        if action == "remove-passkeys":
+            add_passkey_row(app, member.id)
         return route.replace("<int:user_id>", str(member.id))
     with app.app_context():
         if route == "/admin/abuse/clear-limit":
@@ -634,6 +689,22 @@ def admin_form_path(app: Flask, make_user: Callable[..., User], route: str) -> s
         db.session.commit()
         db.session.remove()
     return route
+
+
+def add_passkey_row(app: Flask, user_id: int) -> int:
+    """Give the member a passkey (its key is not one: nothing here signs with it)."""
+    with app.app_context():
+        passkey = Passkey(
+            user_id=user_id,
+            credential_id=f"fuzz-{next(_LOCKED)}".encode(),
+            public_key=b"not a key",
+            name="Fuzzed laptop",
+        )
+        db.session.add(passkey)
+        db.session.commit()
+        passkey_id = passkey.id
+        db.session.remove()
+    return passkey_id
 
 
 def newest_session_id(app: Flask, user_id: int) -> int:
@@ -715,8 +786,12 @@ def fields_posted_to(path: str, page: str) -> list[set[str]]:
     found = []
     for attributes, inner in re.findall(r"<form\b([^>]*)>(.*?)</form>", page, re.S):
         action = re.search(r'action="([^"]*)"', attributes)
+        # passkeys.js posts the form's fields to its data-options address too
+        options = re.search(r'data-options="([^"]*)"', attributes)
         # a form without an action posts to the page itself, the reset link
-        if 'method="post"' in attributes and (action[1] if action else path) == path:
+        if 'method="post"' in attributes and (
+            (action[1] if action else path) == path or (options and options[1] == path)
+        ):
             names = set(re.findall(r'\bname="([^"]+)"', inner))
             found.append(names - {"csrf_token"})
     return found

@@ -32,8 +32,10 @@ from app.models.base import utcnow
 from app.services import mailer
 from app.web.language import LANGUAGE_COOKIE
 from tests import two_factor
+from tests.authenticator import Authenticator
 from tests.conftest import BrowserLikeClient, csrf_from, link_in, sign_in, submit
 from tests.factories import PASSWORD
+from tests.passkeys import add_passkey
 from tests.pseudo import (
     PSEUDO_LANGUAGE,
     ROOT,
@@ -50,7 +52,8 @@ OWNER = "Ωμέγα Δέλτα"
 HOLDER = "Ψιλή Κάππα"
 ADMIN = "Λάμδα Σίγμα"
 NEWCOMER = "Ζήτα Ήτα"
-NAMES = (OWNER, HOLDER, ADMIN, NEWCOMER)
+PASSKEY_NAMES = ("Φορητό", "Τηλέφωνο", "Κλειδί")  # the member names them
+NAMES = (OWNER, HOLDER, ADMIN, NEWCOMER, *PASSKEY_NAMES)
 NEW_PASSWORD = "quiet lantern harbour nineteen"
 NEW_ADDRESS = "omega.new@example.com"
 WRONG = "not the password at all"
@@ -379,6 +382,27 @@ def operator_turning_two_factor_off(
     assert turned_off.status_code == 302, "the operator's turning off refused"
 
 
+def using_passkeys(
+    app: Flask, member: Callable[..., User], found: Any, clock: Any
+) -> None:
+    owner = member(name=OWNER)
+    laptop = browser(app)
+    assert sign_in(laptop, owner.email).status_code == 302
+    for name in PASSKEY_NAMES:
+        assert add_passkey(laptop, Authenticator(), name=name).status_code == 302
+    page = laptop.get("/account/passkeys").get_data(as_text=True)
+    first = re.search(r"/account/passkeys/(\d+)/remove", page)
+    assert first is not None
+    removed = submit(laptop, f"/account/passkeys/{first[1]}/remove", {})
+    assert removed.status_code == 302, "removing a passkey refused"
+    # the operator removes the two left: the mail names both
+    admin = member(name=ADMIN, email="lambda@example.com", is_admin=True, language="en")
+    desk = english_browser(app)
+    assert sign_in(desk, admin.email).status_code == 302
+    removed = ask_once(desk, f"/admin/users/{owner.id}/remove-passkeys")
+    assert removed.status_code == 302, "the operator's removal refused"
+
+
 def deleting_the_account(
     app: Flask, member: Callable[..., User], found: Any, clock: Any
 ) -> None:
@@ -415,6 +439,7 @@ FLOWS: dict[str, tuple[Flow, set[str]]] = {
         operator_turning_two_factor_off,
         {"two_factor_changed", "reset"},
     ),
+    "passkeys": (using_passkeys, {"passkey_changed"}),
     "account deletion": (deleting_the_account, {"account_deleted"}),
 }
 

@@ -19,8 +19,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import OutboxMail, SecurityEvent, SecurityEventKind, User, UserSession
 from tests import two_factor
+from tests.authenticator import Authenticator
 from tests.conftest import csrf_from, link_in, sign_in, submit
 from tests.factories import PASSWORD
+from tests.passkeys import add_passkey, sign_in_with_passkey
 
 Outbox = Callable[[], list[OutboxMail]]
 
@@ -319,6 +321,24 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     turn_off = {"password": RESET_PASSWORD, "code": codes[0]}
     action = "/account/two-factor/disable"
     assert submit(owner, "/account/two-factor", turn_off, action).status_code == 302
+    # passkeys: one added, signed in with, a copy of it refused, removed; another
+    # added, for the admin to remove
+    authenticator = Authenticator()
+    assert add_passkey(owner, authenticator, password=RESET_PASSWORD).status_code == 302
+    assert submit(owner, "/", {}, "/auth/logout").status_code == 302
+    assert sign_in_with_passkey(owner, authenticator).status_code == 302
+    assert submit(owner, "/", {}, "/auth/logout").status_code == 302
+    copied = sign_in_with_passkey(owner, authenticator, sign_count=1)  # went back
+    assert copied.status_code == 401
+    assert sign_in(owner, email, RESET_PASSWORD).status_code == 302
+    page = owner.get("/account/passkeys").get_data(as_text=True)
+    found = re.search(r"/account/passkeys/(\d+)/remove", page)
+    assert found is not None
+    remove = f"/account/passkeys/{found[1]}/remove"
+    assert submit(owner, remove, {}).status_code == 302
+    assert (
+        add_passkey(owner, Authenticator(), password=RESET_PASSWORD).status_code == 302
+    )
     # an admin's actions on the account
     boss = make_user(is_admin=True)
     admin = browser(app, OWNER)
@@ -329,6 +349,7 @@ def test_every_kind_a_full_journey_stores_is_a_security_event_kind(
     two_factor.turn_on(owner, RESET_PASSWORD)  # on again, for the admin to turn off
     for action in (
         "disable-two-factor",
+        "remove-passkeys",
         "make-admin",
         "revoke-admin",
         "deactivate",

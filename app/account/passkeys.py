@@ -22,17 +22,17 @@ from app.account.confirmation import (
     why_refused,
 )
 from app.account.forms import AddPasskeyForm, RenamePasskeyForm
-from app.extensions import limiter
 from app.services import accounts, passkeys, two_factor
 from app.services.browsers import describe_browser
 from app.web.forms import ConfirmForm, add_error, form_status
 from app.web.passkeys import (
+    PASSKEY_ADDITIONS,
     options_answer,
     refusal_answer,
     take_challenge,
     unavailable_here,
 )
-from app.web.ratelimits import count_wrong_answer, setting, user_key
+from app.web.ratelimits import count_wrong_answer
 from app.web.security import client_info
 from app.web.sign_in_cookie import current_session, login_required
 
@@ -72,7 +72,7 @@ def render_passkeys(
 
 @bp.post("/passkeys/options")
 @login_required
-@limiter.limit(setting("PASSKEY_LIMIT"), key_func=user_key)
+@PASSKEY_ADDITIONS
 @PASSWORD_CHECKS
 def passkey_options() -> Response:
     form = confirmation_asked(AddPasskeyForm())

@@ -20,16 +20,16 @@ from app.auth.forms import (
     TwoFactorForm,
 )
 from app.dates import describe_duration
-from app.extensions import limiter
 from app.services import lockouts, passkeys, sign_in
 from app.web.passkeys import (
+    PASSKEY_SIGN_INS,
     options_answer,
     refusal_answer,
+    refused_post,
     take_challenge,
     unavailable_here,
 )
 from app.web.pending_sign_in import pending_sign_in, trust_this_browser
-from app.web.ratelimits import ip_key, setting
 from app.web.security import client_info, safe_next
 from app.web.sign_in_cookie import set_sign_in_cookie
 
@@ -40,8 +40,11 @@ NO_ANSWER = _l(
 
 
 @bp.post("/passkey/options")
-@limiter.limit(setting("PASSKEY_LIMIT"), key_func=ip_key)
+@PASSKEY_SIGN_INS
 def passkey_options() -> Page:
+    refused = refused_post()
+    if refused is not None:
+        return refused
     reason = unavailable_here()
     if reason is not None:
         return refusal_answer(reason, 409)
@@ -49,7 +52,7 @@ def passkey_options() -> Page:
 
 
 @bp.post("/passkey")
-@limiter.limit(setting("PASSKEY_LIMIT"), key_func=ip_key)
+@PASSKEY_SIGN_INS
 def passkey_sign_in() -> Page:
     form = PasskeySignInForm()
     next_url = safe_next(form.next.data, url_for("main.index"))
@@ -97,8 +100,11 @@ def _login_again(form: PasskeySignInForm, refusal: str | None, status: int) -> P
 
 
 @bp.post("/two-factor/passkey/options")
-@limiter.limit(setting("PASSKEY_LIMIT"), key_func=ip_key)
+@PASSKEY_SIGN_INS
 def second_step_passkey_options() -> Page:
+    refused = refused_post()
+    if refused is not None:
+        return refused
     pending = pending_sign_in()
     if pending is None:
         return refusal_answer(
@@ -115,7 +121,7 @@ def second_step_passkey_options() -> Page:
 
 
 @bp.post("/two-factor/passkey")
-@limiter.limit(setting("PASSKEY_LIMIT"), key_func=ip_key)
+@PASSKEY_SIGN_INS
 def second_step_passkey() -> Page:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))

@@ -106,7 +106,7 @@ REFUSED = _l(
     "failing, sign in with your password."
 )
 UNKNOWN = _l(
-    "This passkey is not one of this site's accounts, or not this account's. It "
+    "This passkey does not belong to an account here, or not to this account. It "
     "may have been removed; sign in with your password."
 )
 CLONED = _l(
@@ -262,7 +262,7 @@ def remove_passkey(
         client,
         actor_id=actor.id if actor is not None else None,
     )
-    _mail_change(user, passkey.name, added=False, by_operator=actor is not None)
+    _mail_change(user, [passkey.name], added=False, by_operator=actor is not None)
     db.session.commit()
     return passkey
 
@@ -282,21 +282,28 @@ def remove_every_passkey(user: User, actor: User | None, client: ClientInfo) -> 
         client,
         actor_id=actor.id if actor is not None else None,
     )
-    _mail_change(user, ", ".join(names), added=False, by_operator=True)
+    _mail_change(user, names, added=False, by_operator=True)
     db.session.commit()
     return len(names)
 
 
-def _mail_change(user: User, name: str, *, added: bool, by_operator: bool) -> None:
+def _mail_change(
+    user: User, names: list[str], *, added: bool, by_operator: bool
+) -> None:
+    """Queue the notice of passkeys added or removed (`names`); the caller commits."""
+    if added:
+        subject = _l("A passkey was added to your account")
+    elif len(names) == 1:
+        subject = _l("A passkey was removed from your account")
+    else:
+        subject = _l("Passkeys were removed from your account")
     mailer.queue_mail(
         user.email,
-        _l("A passkey was added to your account")
-        if added
-        else _l("A passkey was removed from your account"),
+        subject,
         "passkey_changed",
         language=mailer.member_language(user),
         name=user.name,
-        passkey=name,
+        passkeys=names,
         added=added,
         by_operator=by_operator,
         passkeys_link=mailer.link("account.passkeys"),
@@ -466,7 +473,7 @@ def add_passkey(
     )
     db.session.add(passkey)
     record_event(user.id, SecurityEventKind.PASSKEY_ADDED, client)
-    _mail_change(user, name, added=True, by_operator=False)
+    _mail_change(user, [name], added=True, by_operator=False)
     db.session.commit()
     return passkey
 

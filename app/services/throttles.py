@@ -47,6 +47,8 @@ LIMIT_NAMES: dict[str, Any] = {
     "auth.confirm_email_change": _l("confirming a new address"),
     "auth.undo_email_change": _l("undoing an address change"),
     "account-password-checks": _l("password checks in account settings"),
+    "passkeys": _l("passkey sign-ins"),
+    "passkey-additions": _l("adding a passkey"),
     "global": _l("every request (site-wide limit)"),
 }
 ANOTHER_LIMIT = _l("another limit")

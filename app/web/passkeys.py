@@ -12,9 +12,22 @@ from urllib.parse import urlsplit
 from flask import jsonify, request, session
 from werkzeug import Response
 
+from app.extensions import limiter
 from app.services import passkeys
+from app.web.forms import ConfirmForm
+from app.web.ratelimits import ip_key, setting, user_key
 
 CHALLENGE_KEY = "passkey_challenge"  # its key in the state cookie
+
+# The passkey sign-in posts (options and answers, alone or as the second step),
+# counted together per client IP: each start stores a challenge. Adding a passkey
+# is counted per member (its confirmation has PASSWORD_CHECKS besides).
+PASSKEY_SIGN_INS = limiter.shared_limit(
+    setting("PASSKEY_LIMIT"), scope="passkeys", key_func=ip_key
+)
+PASSKEY_ADDITIONS = limiter.shared_limit(
+    setting("PASSKEY_LIMIT"), scope="passkey-additions", key_func=user_key
+)
 
 
 def keep_challenge(key: str) -> None:
@@ -42,6 +55,16 @@ def refusal_answer(message: str, status: int) -> Response:
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def refused_post() -> Response | None:
+    """Refuse a ceremony's start posted with a stale or expired form (its page is
+    out of date: the answer says so); None when the post may go on."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        return None
+    errors = [str(error) for errors in form.errors.values() for error in errors]
+    return refusal_answer(" ".join(errors), 422)
 
 
 def unavailable_here() -> str | None:
