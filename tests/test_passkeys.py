@@ -23,7 +23,9 @@ from tests.passkeys import (
 
 def passkeys_of(app: Flask, user: User) -> list[Passkey]:
     with app.app_context():
-        rows = list(db.session.scalars(select(Passkey).where(Passkey.user_id == user.id)))
+        rows = list(
+            db.session.scalars(select(Passkey).where(Passkey.user_id == user.id))
+        )
         db.session.expunge_all()
         return rows
 
@@ -153,7 +155,10 @@ def test_adding_a_passkey_asks_for_the_password_first(
 
 
 def test_adding_and_removing_are_logged_and_mailed(
-    client: FlaskClient, signed_in: User, app: Flask, outbox: Callable[[], list[OutboxMail]]
+    client: FlaskClient,
+    signed_in: User,
+    app: Flask,
+    outbox: Callable[[], list[OutboxMail]],
 ) -> None:
     add_passkey(client, Authenticator(), name="Tablet")
     [passkey] = passkeys_of(app, signed_in)

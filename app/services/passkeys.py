@@ -98,6 +98,11 @@ class InvalidPasskeyName(PasskeyError):
     """The name is empty or too long."""
 
 
+# What the library raises for an answer that does not hold, and what parsing a
+# malformed one raises through it: json.loads gives RecursionError for deeply
+# nested JSON ("[[[[..."), which fits in an answer and is no WebAuthnException.
+MALFORMED = (WebAuthnException, ValueError, TypeError, KeyError, RecursionError)
+
 CHALLENGE_GONE = _l(
     "This passkey request expired or was already used. Please try again."
 )
@@ -445,7 +450,7 @@ def add_passkey(
             expected_origin=rp.origin,
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
+    except MALFORMED as error:
         current_app.logger.info("passkey registration refused: %s", error)
         raise PasskeyRefused(REFUSED) from None
     known = db.session.scalars(
@@ -476,10 +481,12 @@ def _transports(credential: str) -> list[str]:
     try:
         data: Any = json.loads(credential)
         given = data["response"].get("transports") or []
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return []
+    if not isinstance(given, list):  # the browser's is; anything else says nothing
         return []
     known = {transport.value for transport in AuthenticatorTransport}
-    return [str(value) for value in given if value in known]
+    return [value for value in given if isinstance(value, str) and value in known]
 
 
 def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
@@ -584,7 +591,7 @@ def check_second_step(
 def _parse(credential: str) -> AuthenticationCredential:
     try:
         return parse_authentication_credential_json(credential)
-    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
+    except MALFORMED as error:
         current_app.logger.info("passkey answer refused: %s", error)
         raise PasskeyRefused(REFUSED) from None
 
@@ -622,7 +629,7 @@ def _check_signature(
             credential_current_sign_count=0,
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
+    except MALFORMED as error:
         current_app.logger.info("passkey answer refused: %s", error)
         raise PasskeyRefused(REFUSED) from None
     counter = parse_authenticator_data(parsed.response.authenticator_data).sign_count
