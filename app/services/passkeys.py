@@ -353,13 +353,19 @@ def _take_challenge(
     """
     if not key:
         raise ChallengeGone(CHALLENGE_GONE)
+    # One statement reads and deletes it: of two requests answering with one key
+    # at once, only the one whose DELETE removed the row goes on (a read, then a
+    # delete, would let both through).
     row = db.session.scalars(
-        select(PasskeyChallenge).where(PasskeyChallenge.key == key)
+        delete(PasskeyChallenge)
+        .where(PasskeyChallenge.key == key)
+        .returning(PasskeyChallenge)
     ).first()
+    if row is not None:
+        db.session.expunge(row)  # read below as it was, the row gone
+    db.session.commit()
     if row is None:
         raise ChallengeGone(CHALLENGE_GONE)
-    db.session.delete(row)
-    db.session.commit()
     max_age = current_app.config["PASSKEY_CHALLENGE_MAX_AGE"]
     if (
         row.purpose != purpose
