@@ -129,11 +129,15 @@ class Authenticator:
         user_verified: bool = True,
         sign_count: int | None = None,
         user_handle: bytes | None = None,
+        without_user_handle: bool = False,
         challenge: str | None = None,
     ) -> str:
         """Sign the request options with a passkey; return the answer as JSON.
 
         The passkey is `credential`, else the first allowed one, else the first.
+        `user_handle` replaces the passkey's own (it is not signed); with
+        `without_user_handle` the answer names none, as a passkey that is not
+        discoverable may answer.
         """
         if credential is None:
             allowed = {unb64url(c["id"]) for c in options.get("allowCredentials", [])}
@@ -157,17 +161,19 @@ class Authenticator:
             auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256())
         )
         handle = credential.user_handle if user_handle is None else user_handle
+        response = {
+            "clientDataJSON": b64url(client_data),
+            "authenticatorData": b64url(auth_data),
+            "signature": b64url(signature),
+        }
+        if not without_user_handle:
+            response["userHandle"] = b64url(handle)
         return json.dumps(
             {
                 "id": b64url(credential.id),
                 "rawId": b64url(credential.id),
                 "type": "public-key",
-                "response": {
-                    "clientDataJSON": b64url(client_data),
-                    "authenticatorData": b64url(auth_data),
-                    "signature": b64url(signature),
-                    "userHandle": b64url(handle),
-                },
+                "response": response,
                 "clientExtensionResults": {},
                 "authenticatorAttachment": "platform",
             }

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from app.extensions import db
+from app.models import Passkey, PasskeyChallenge, User
 from tests.authenticator import Authenticator
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, sign_in
 from tests.factories import PASSWORD
+
+# A two-factor secret, for accounts given two-factor straight in the database.
+TWO_FACTOR_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def registration_options(
@@ -96,3 +105,68 @@ def post_second_step(client: FlaskClient, credential: str) -> TestResponse:
 def options_json(response: TestResponse) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(response.get_data(as_text=True))
     return data
+
+
+@dataclass
+class Member:
+    """A member with a passkey, and the browser that added it (still signed in)."""
+
+    user: User
+    authenticator: Authenticator
+    browser: FlaskClient
+
+
+def member_with_passkey(
+    app: Flask,
+    make_user: Callable[..., User],
+    name: str = "My laptop",
+    authenticator: Authenticator | None = None,
+    **fields: Any,
+) -> Member:
+    """Make a member and add a passkey to the account through the pages."""
+    user = make_user(**fields)
+    browser = app.test_client()
+    assert sign_in(browser, user.email).status_code == 302
+    authenticator = authenticator or Authenticator()
+    response = add_passkey(browser, authenticator, name=name)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return Member(user, authenticator, browser)
+
+
+def turn_on_two_factor(app: Flask, user: User) -> None:
+    """Give the account two-factor sign-in, straight in the database."""
+    with app.app_context():
+        db.session.get_one(User, user.id).totp_secret = TWO_FACTOR_SECRET
+        db.session.commit()
+        db.session.remove()
+
+
+def stored_passkeys(app: Flask, user: User) -> list[Passkey]:
+    """The account's passkeys as stored, oldest first, detached."""
+    with app.app_context():
+        rows = list(
+            db.session.scalars(
+                select(Passkey).where(Passkey.user_id == user.id).order_by(Passkey.id)
+            )
+        )
+        db.session.expunge_all()
+        db.session.remove()
+    return rows
+
+
+def waiting_challenges(app: Flask) -> int:
+    """How many ceremony challenges the site keeps."""
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(PasskeyChallenge))
+        db.session.remove()
+    return count or 0
+
+
+def with_state_of(app: Flask, client: FlaskClient) -> FlaskClient:
+    """Another browser holding a copy of `client`'s state cookie, as a thief would."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = client.get_cookie(name)
+    assert cookie is not None, "the browser has no state cookie"
+    copy = app.test_client()
+    copy.set_cookie(name, cookie.value)
+    return copy

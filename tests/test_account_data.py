@@ -13,8 +13,10 @@ from sqlalchemy import String, Text, select
 from app.extensions import db
 from app.models import OutboxMail, RecoveryCode, User, UserSession
 from tests import two_factor
+from tests.authenticator import Authenticator
 from tests.conftest import link_in, sign_in, snapshot, submit
 from tests.factories import PASSWORD
+from tests.passkeys import add_passkey, registration_options, second_step_options
 
 Outbox = Callable[[], list[OutboxMail]]
 
@@ -138,7 +140,12 @@ def test_after_deleting_nothing_about_the_member_is_left_but_the_goodbye_mail(
     assert sign_in(watcher, viewer.email).status_code == 302
     assert sign_in(app.test_client(), user.email, "a wrong one").status_code == 401
     assert submit(here, "/auth/forgot", {"email": user.email}).status_code == 302
+    assert add_passkey(here, Authenticator()).status_code == 302  # passkeys are rows
+    assert registration_options(here).status_code == 200  # so is a challenge waiting
     _, recovery_codes = two_factor.turn_on(here)  # recovery codes are rows too
+    waiting = app.test_client()
+    assert sign_in(waiting, user.email).status_code == 302
+    second_step_options(waiting)  # a challenge of the account's second step
 
     response = submit(
         here,

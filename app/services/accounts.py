@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.dates import DEFAULT_ZONE, is_time_zone
 from app.extensions import db
-from app.models import SecurityEvent, SecurityEventKind, User, UserSession
+from app.models import Passkey, SecurityEvent, SecurityEventKind, User, UserSession
 from app.models.security_event import SIGN_IN_KINDS
 from app.models.user import NAME_MAX
 from app.services import (
@@ -211,8 +211,10 @@ def set_password(
     `current` is the password the user has now, when the caller has just verified
     it: comparing with it spares an argon2 verify (19 MiB, tens of ms). `subject`
     is the mail's (a `lazy_gettext` string), written in the member's language.
-    Also ends a lockout of the address. Raises WeakPassword (SamePassword for the
-    password it has now), changing nothing.
+    Also ends a lockout of the address. After a reset from a mailed link
+    (`event` PASSWORD_RESET) the notice names the account's passkeys, which the
+    reset keeps. Raises WeakPassword (SamePassword for the password it has now),
+    changing nothing.
     """
     check_password_strength(new, email=user.email, name=user.name)
     if current is not None:
@@ -228,6 +230,19 @@ def set_password(
         ended = end_other_sessions(user.id, keep)
     lockouts.end_lockout(user.email)
     record_event(user.id, event, client)
+    # A passkey is a way in of its own, which a reset leaves in place: whoever
+    # reset a stolen account's password learns here of one a thief added.
+    kept_passkeys = (
+        list(
+            db.session.scalars(
+                select(Passkey.name)
+                .where(Passkey.user_id == user.id)
+                .order_by(Passkey.created_at, Passkey.id)
+            )
+        )
+        if event is SecurityEventKind.PASSWORD_RESET
+        else []
+    )
     mailer.queue_mail(
         user.email,
         subject,
@@ -236,6 +251,8 @@ def set_password(
         user=user,
         ended=ended,
         forgot_link=mailer.link("auth.forgot"),
+        passkeys=kept_passkeys,
+        passkeys_link=mailer.link("account.passkeys"),
     )
     db.session.commit()
     return ended

@@ -98,6 +98,11 @@ class InvalidPasskeyName(PasskeyError):
     """The name is empty or too long."""
 
 
+# What the library raises for an answer that does not hold, and what parsing a
+# malformed one raises through it: json.loads gives RecursionError for deeply
+# nested JSON ("[[[[..."), which fits in an answer and is no WebAuthnException.
+MALFORMED = (WebAuthnException, ValueError, TypeError, KeyError, RecursionError)
+
 CHALLENGE_GONE = _l(
     "This passkey request expired or was already used. Please try again."
 )
@@ -355,13 +360,19 @@ def _take_challenge(
     """
     if not key:
         raise ChallengeGone(CHALLENGE_GONE)
+    # One statement reads and deletes it: of two requests answering with one key
+    # at once, only the one whose DELETE removed the row goes on (a read, then a
+    # delete, would let both through).
     row = db.session.scalars(
-        select(PasskeyChallenge).where(PasskeyChallenge.key == key)
+        delete(PasskeyChallenge)
+        .where(PasskeyChallenge.key == key)
+        .returning(PasskeyChallenge)
     ).first()
+    if row is not None:
+        db.session.expunge(row)  # read below as it was, the row gone
+    db.session.commit()
     if row is None:
         raise ChallengeGone(CHALLENGE_GONE)
-    db.session.delete(row)
-    db.session.commit()
     max_age = current_app.config["PASSKEY_CHALLENGE_MAX_AGE"]
     if (
         row.purpose != purpose
@@ -452,7 +463,7 @@ def add_passkey(
             expected_origin=rp.origin,
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
+    except MALFORMED as error:
         current_app.logger.info("passkey registration refused: %s", error)
         raise PasskeyRefused(REFUSED) from None
     known = db.session.scalars(
@@ -483,10 +494,12 @@ def _transports(credential: str) -> list[str]:
     try:
         data: Any = json.loads(credential)
         given = data["response"].get("transports") or []
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return []
+    if not isinstance(given, list):  # the browser's is; anything else says nothing
         return []
     known = {transport.value for transport in AuthenticatorTransport}
-    return [str(value) for value in given if value in known]
+    return [value for value in given if isinstance(value, str) and value in known]
 
 
 def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
@@ -591,7 +604,7 @@ def check_second_step(
 def _parse(credential: str) -> AuthenticationCredential:
     try:
         return parse_authentication_credential_json(credential)
-    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
+    except MALFORMED as error:
         current_app.logger.info("passkey answer refused: %s", error)
         raise PasskeyRefused(REFUSED) from None
 
@@ -629,7 +642,7 @@ def _check_signature(
             credential_current_sign_count=0,
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
+    except MALFORMED as error:
         current_app.logger.info("passkey answer refused: %s", error)
         raise PasskeyRefused(REFUSED) from None
     counter = parse_authenticator_data(parsed.response.authenticator_data).sign_count
