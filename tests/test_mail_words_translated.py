@@ -395,6 +395,12 @@ def using_passkeys(
     assert first is not None
     removed = submit(laptop, f"/account/passkeys/{first[1]}/remove", {})
     assert removed.status_code == 302, "removing a passkey refused"
+    # a reset from a mailed link keeps the two left, and its notice lists them
+    asked = submit(browser(app), "/auth/forgot", {"email": owner.email})
+    assert asked.status_code == 302, "forgot password refused"
+    reset = mail_to(found(), owner.email, "reset")
+    new = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert submit(browser(app), link_in(reset.body), new).status_code == 302
     # the operator removes the two left: the mail names both
     admin = member(name=ADMIN, email="lambda@example.com", is_admin=True, language="en")
     desk = english_browser(app)
@@ -439,7 +445,7 @@ FLOWS: dict[str, tuple[Flow, set[str]]] = {
         operator_turning_two_factor_off,
         {"two_factor_changed", "reset"},
     ),
-    "passkeys": (using_passkeys, {"passkey_changed"}),
+    "passkeys": (using_passkeys, {"passkey_changed", "reset", "password_changed"}),
     "account deletion": (deleting_the_account, {"account_deleted"}),
 }
 
