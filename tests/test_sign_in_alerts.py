@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutboxMail, SecurityEvent, SecurityEventKind, User
+from tests.authenticator import Authenticator
 from tests.conftest import link_in, sign_in, submit
 from tests.factories import PASSWORD
+from tests.passkeys import add_passkey, sign_in_with_passkey
 
 Outbox = Callable[[], list[OutboxMail]]
 ALERT = "A new sign-in to your Vestibule account"
@@ -212,3 +214,28 @@ def test_after_this_wasnt_me_the_page_says_a_reset_link_is_on_its_way(
         "A link to choose a new password is on its way to "
         '<strong class="address">ada@example.com</strong>'
     ) in page
+
+
+def test_this_wasnt_me_removes_the_passkeys_added_since_that_sign_in(
+    app: Flask, make_user: Callable[..., User], outbox: Outbox
+) -> None:
+    user = make_user()
+    owner = browser(app, CHROME, "198.51.100.7")
+    assert sign_in(owner, user.email).status_code == 302
+    owners_key = Authenticator()
+    assert add_passkey(owner, owners_key, name="Owner's phone").status_code == 302
+    thief = browser(app, FIREFOX, "203.0.113.66")
+    assert sign_in(thief, user.email).status_code == 302
+    (alert,) = alerts(outbox, user.email)
+    thiefs_key = Authenticator()
+    assert add_passkey(thief, thiefs_key, name="Thief's key").status_code == 302
+
+    assert submit(owner, link_in(alert.body), {}).status_code == 302
+
+    thief = browser(app, FIREFOX, "203.0.113.66")
+    assert sign_in_with_passkey(thief, thiefs_key).status_code == 401
+    assert not is_signed_in(thief)
+    owner = browser(app, CHROME, "198.51.100.7")
+    assert sign_in_with_passkey(owner, owners_key).status_code == 302
+    removed = [m for m in outbox() if "A passkey was removed" in m.subject]
+    assert len(removed) == 1 and "Thief's key" in removed[0].body

@@ -17,7 +17,7 @@ import ipaddress
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -290,6 +290,24 @@ def remove_every_passkey(user: User, actor: User | None, client: ClientInfo) -> 
     _mail_change(user, names, added=False, by_operator=True)
     db.session.commit()
     return len(names)
+
+
+def remove_passkeys_added_since(
+    user: User, moment: datetime, client: ClientInfo
+) -> list[str]:
+    """Remove the passkeys `user` added at `moment` (UTC) or later; the caller commits.
+
+    For a sign-in the owner reported as not theirs: whoever signed in may have
+    added a passkey of their own. Each is logged and the owner mailed their names.
+    Returns the names removed.
+    """
+    added = [p for p in list_passkeys(user.id) if p.created_at >= moment]
+    for passkey in added:
+        db.session.delete(passkey)
+    for passkey in added:
+        record_event(user.id, SecurityEventKind.PASSKEY_REMOVED, client)
+        _mail_change(user, [passkey.name], added=False, by_operator=False)
+    return [passkey.name for passkey in added]
 
 
 def _mail_change(

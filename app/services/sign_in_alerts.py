@@ -7,6 +7,8 @@ written in the member's language, its time in the member's zone.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -17,7 +19,7 @@ from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User
 from app.models.base import utcnow
 from app.models.security_event import SIGN_IN_KINDS
-from app.services import mailer
+from app.services import mailer, passkeys
 from app.services.accounts import lock_password
 from app.services.browsers import browser_and_system, describe_browser
 from app.services.recovery import queue_reset_link
@@ -53,7 +55,13 @@ def alert_if_new(user: User, client: ClientInfo) -> None:
     # Bound to the address it is mailed to, the latest move and the password. A
     # newer alert leaves it alive: nobody asked for either, and a thief's next
     # sign-in must not void the owner's link.
-    payload = {"uid": user.id, "email": user.email, "moves": last_move(user.id)}
+    payload = {
+        "uid": user.id,
+        "email": user.email,
+        "moves": last_move(user.id),
+        # when, so that a report removes the passkeys added from then on
+        "at": utcnow().isoformat(),
+    }
     token = make_token(NOT_ME_PURPOSE, {**payload, "pw": password_fingerprint(user)})
     language = mailer.member_language(user)
     with force_locale(language):  # the date and the browser, as the mail says them
@@ -104,10 +112,17 @@ def report_sign_in(token: str, client: ClientInfo) -> User:
     """Lock the link's account out of whoever signed in, and mail a reset; commit.
 
     The password they used is replaced by one nobody knows, every session ends,
-    and the owner's address gets a reset link. Raises what `read_not_me_link`
-    raises, changing nothing.
+    and the owner's address gets a reset link. Passkeys added since the reported
+    sign-in are removed (whoever signed in could have added one, which a new
+    password would not stop); those from before stay. Raises what
+    `read_not_me_link` raises, changing nothing.
     """
     user = read_not_me_link(token)
+    at = read_token(NOT_ME_PURPOSE, token, current_app.config["NOT_ME_TOKEN_MAX_AGE"])
+    if isinstance(at.get("at"), str):  # links mailed before carry no time
+        passkeys.remove_passkeys_added_since(
+            user, datetime.fromisoformat(at["at"]), client
+        )
     end_every_session(user.id)
     lock_password(user)
     record_event(user.id, SecurityEventKind.SIGN_IN_REPORTED, client)
