@@ -49,6 +49,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 NO_CHROMIUM = f"{CHROMIUM} not found: the browser tests need Debian's chromium"
+# The live server's host name: a name, not an IP address, which browsers refuse as
+# a passkey's relying party. Chromium resolves it to the loopback itself.
+SERVER_HOST = "localhost"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 740}
 
@@ -148,8 +151,16 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(database_url: str, smtp_inbox: SmtpInbox) -> Iterator[LiveServer]:
-    """The app on a migrated database, served on a free port of 127.0.0.1."""
+def live_server(
+    request: pytest.FixtureRequest, database_url: str, smtp_inbox: SmtpInbox
+) -> Iterator[LiveServer]:
+    """The app on a migrated database, served on a free port of 127.0.0.1.
+
+    Its address, and the app's BASE_URL, name the host SERVER_HOST, where browsers
+    allow passkeys; a test parametrized indirectly with another host name for
+    live_server (such as "127.0.0.1") gets the site set up at that one.
+    """
+    host = getattr(request, "param", SERVER_HOST)
     app = create_app(
         {
             **_base_config(database_url),
@@ -166,7 +177,7 @@ def live_server(database_url: str, smtp_inbox: SmtpInbox) -> Iterator[LiveServer
     # server_close() then waits for every request thread, and so for the mail the
     # app delivers after a response: the database must outlive it.
     server.daemon_threads = False
-    url = f"http://127.0.0.1:{server.server_port}"
+    url = f"http://{host}:{server.server_port}"
     app.config["BASE_URL"] = url  # links in mail lead back to this server
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server"
@@ -295,7 +306,7 @@ def sign_in_form(page: Page, member: Member) -> None:
     page.goto("/auth/login")
     page.get_by_label("E-mail").fill(member.email)
     page.get_by_label("Password", exact=True).fill(member.password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def nav(page: Page) -> Locator:

@@ -104,7 +104,7 @@ def test_keyboard_alone_turns_on_two_factor_and_passes_the_second_step(
 
 def test_every_tab_stop_on_the_sign_in_page_shows_a_focus_ring(page: Page) -> None:
     page.goto("/auth/login")
-    sign_in_button = page.get_by_role("button", name="Sign in")
+    sign_in_button = page.get_by_role("button", name="Sign in", exact=True)
 
     invisible = []
     for _ in range(MAX_TABS * 2):

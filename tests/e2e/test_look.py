@@ -188,7 +188,7 @@ def test_show_password_reveals_what_was_typed_and_the_form_still_signs_in(
     hide.click()
     expect(password).to_have_attribute("type", "password")
     page.get_by_role("button", name="Show password").click()
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(account_menu(page)).to_have_text("Grace Hopper")
 
 
@@ -219,7 +219,7 @@ def test_without_the_script_there_is_no_button_and_the_form_works(
     expect(page.get_by_role("button", name="Show password")).to_have_count(0)
     page.get_by_label("E-mail").fill(member.email)
     page.get_by_label("Password", exact=True).fill(member.password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(account_menu(page)).to_have_text("Grace Hopper")
     # the menu opens without a script too

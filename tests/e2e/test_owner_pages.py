@@ -99,14 +99,14 @@ def test_the_second_step_offers_a_recovery_code_field_of_its_own(
     page.goto("/auth/login")
     page.get_by_label("E-mail").fill(member.email)
     page.get_by_label("Password", exact=True).fill(member.password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     code = page.get_by_label("Code", exact=True)
     expect(code).to_have_attribute("inputmode", "numeric")
     wrong = look_over(page, "second-step")
 
     page.get_by_text("Use a recovery code").click()
     page.get_by_label("Recovery code").fill(codes[0])
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(account_menu(page)).to_have_text(member.name)
     assert {where: found for where, found in wrong.items() if found} == {}

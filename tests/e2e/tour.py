@@ -38,6 +38,7 @@ def signed_in_stops(viewer: Member, other: Member) -> list[Stop]:
         Stop("account-email", "/account/email"),
         Stop("account-sessions", "/account/sessions"),
         Stop("account-two-factor", "/account/two-factor"),
+        Stop("account-passkeys", "/account/passkeys"),
         Stop("account-security", "/account/security"),
         Stop("account-delete", "/account/delete"),
         Stop("not-found-signed-in", "/users/999999", 404),
