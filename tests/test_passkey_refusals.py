@@ -43,7 +43,7 @@ MakeUser = Callable[..., User]
 
 CHALLENGE_GONE = "This passkey request expired or was already used. Please try again."
 REFUSED = "Your passkey's answer could not be checked. Please try again"
-UNKNOWN = "This passkey is not one of this site's accounts, or not this account's."
+UNKNOWN = "This passkey does not belong to an account here, or not to this account."
 CLONED = "This passkey was refused: its counter went back"
 DEACTIVATED = "This account has been deactivated."
 NOT_ANSWERED = "Your browser sent no passkey."
