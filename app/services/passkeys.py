@@ -54,7 +54,7 @@ from app.models import (
     User,
     UserSession,
 )
-from app.models.base import utcnow
+from app.models.base import ID_MAX, utcnow
 from app.models.passkey import PASSKEY_NAME_MAX
 from app.services import ServiceError, mailer, two_factor
 from app.services.security_log import ClientInfo, record_event
@@ -102,6 +102,23 @@ class InvalidPasskeyName(PasskeyError):
 # malformed one raises through it: json.loads gives RecursionError for deeply
 # nested JSON ("[[[[..."), which fits in an answer and is no WebAuthnException.
 MALFORMED = (WebAuthnException, ValueError, TypeError, KeyError, RecursionError)
+
+# How much of a refusal's reason the log keeps: the library's words quote the
+# answer's own (its origin, its type), which are the browser's, any length.
+LOGGED_REASON_MAX = 200
+
+
+def _loggable(error: Exception) -> str:
+    """The library's reason for a refusal, as one short line of the log.
+
+    Quoted with its control characters escaped, so that an answer's origin
+    holding a line break cannot write a line of its own into the log.
+    """
+    reason = str(error)
+    if len(reason) > LOGGED_REASON_MAX:
+        reason = reason[:LOGGED_REASON_MAX] + "..."
+    return repr(reason)
+
 
 CHALLENGE_GONE = _l(
     "This passkey request expired or was already used. Please try again."
@@ -207,7 +224,8 @@ def count_passkeys(user_id: int) -> int:
 
 def get_passkey(user_id: int, passkey_id: int) -> Passkey:
     """Return the member's passkey of this id; raise PasskeyNotFound otherwise."""
-    passkey = db.session.get(Passkey, passkey_id)
+    # a number past the column's range names no row (and would fail the query)
+    passkey = db.session.get(Passkey, passkey_id) if 0 < passkey_id <= ID_MAX else None
     if passkey is None or passkey.user_id != user_id:
         raise PasskeyNotFound(
             _l("That passkey is not one of yours; it may have been removed already.")
@@ -482,7 +500,7 @@ def add_passkey(
             require_user_verification=True,
         )
     except MALFORMED as error:
-        current_app.logger.info("passkey registration refused: %s", error)
+        current_app.logger.info("passkey registration refused: %s", _loggable(error))
         raise PasskeyRefused(REFUSED) from None
     known = db.session.scalars(
         select(Passkey.id).where(Passkey.credential_id == verified.credential_id)
@@ -623,7 +641,7 @@ def _parse(credential: str) -> AuthenticationCredential:
     try:
         return parse_authentication_credential_json(credential)
     except MALFORMED as error:
-        current_app.logger.info("passkey answer refused: %s", error)
+        current_app.logger.info("passkey answer refused: %s", _loggable(error))
         raise PasskeyRefused(REFUSED) from None
 
 
@@ -661,7 +679,7 @@ def _check_signature(
             require_user_verification=True,
         )
     except MALFORMED as error:
-        current_app.logger.info("passkey answer refused: %s", error)
+        current_app.logger.info("passkey answer refused: %s", _loggable(error))
         raise PasskeyRefused(REFUSED) from None
     counter = parse_authenticator_data(parsed.response.authenticator_data).sign_count
     if (counter or passkey.sign_count) and counter <= passkey.sign_count:
