@@ -149,8 +149,9 @@ class Config:
     PASSKEY_ORIGIN: str | None = None
     # Seconds a ceremony's challenge can be answered; then it is void.
     PASSKEY_CHALLENGE_MAX_AGE = 300
-    # Ceremonies started per client IP (each stores a challenge).
-    PASSKEY_LIMIT = "30 per minute"
+    # Passkey posts per client IP (per member for adding one): each start stores a
+    # challenge, and every sign-in page asks for one for the browser's autofill.
+    PASSKEY_LIMIT = "60 per minute"
 
     # The languages pages and mails are written in, by code; the first is the one
     # served when nothing else decides (app/web/language.py). Each but English needs

@@ -83,3 +83,18 @@ def test_each_catalog_says_its_own_plural_rule(code: str) -> None:
     catalog = read_catalog(TRANSLATIONS / code / "LC_MESSAGES" / "messages.po")
     assert catalog.num_plurals == Catalog(locale=code).num_plurals
     assert catalog.plural_expr == Catalog(locale=code).plural_expr
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_catalog_compiles_as_make_run_compiles_it(code: str) -> None:
+    # pybabel compile refuses what Babel's checks find (a placeholder written %(num)d
+    # where the source says %(num)s), and make run and make test stop on it.
+    catalog = read_catalog(TRANSLATIONS / code / "LC_MESSAGES" / "messages.po")
+
+    errors = [
+        f"{message.lineno}: {error}"
+        for message, message_errors in catalog.check()
+        for error in message_errors
+    ]
+
+    assert errors == []

@@ -11,14 +11,12 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.config import Config
 from app.models import User
 from tests.authenticator import Authenticator
-from tests.conftest import TEST_DATABASE_URL, csrf_from
+from tests.conftest import csrf_from
 from tests.passkeys import (
     Member,
     add_passkey,
@@ -27,7 +25,6 @@ from tests.passkeys import (
     sign_in_options,
     stored_passkeys,
 )
-from tests.pseudo import ROOT
 
 MakeUser = Callable[..., User]
 
@@ -125,15 +122,6 @@ def test_a_passkey_number_too_large_for_the_database_is_one_that_is_not_yours(
     assert "That passkey is not one of yours" in page
 
 
-# -- waiting for a fix outside the passkey code ------------------------------------
-
-
-@pytest.mark.xfail(
-    bool(TEST_DATABASE_URL),
-    strict=True,
-    reason="passkeys.sign_count is a 32-bit signed INTEGER on PostgreSQL; WebAuthn's "
-    "counter is unsigned 32-bit: the column needs BIGINT (a migration)",
-)
 def test_a_passkey_whose_counter_is_past_two_billion_still_signs_in(
     app: Flask, client: FlaskClient, signed_in: User
 ) -> None:
@@ -147,24 +135,3 @@ def test_a_passkey_whose_counter_is_past_two_billion_still_signs_in(
     assert response.status_code == 302
     [passkey] = stored_passkeys(app, signed_in)
     assert passkey.sign_count == 2**32 - 1
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="each catalog's msgstr of the reset notice's passkey count says %(num)d "
-    "where its msgid says %(num)s: pybabel compile refuses it, so make run and "
-    "make test stop on a fresh clone (the lead edits the catalogs)",
-)
-@pytest.mark.parametrize("code", [code for code in Config.LANGUAGES if code != "en"])
-def test_every_catalog_compiles_as_make_run_compiles_it(code: str) -> None:
-    path = ROOT / "app" / "translations" / code / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as source:
-        catalog = read_po(source)
-
-    errors = [
-        f"{message.lineno}: {error}"
-        for message, message_errors in catalog.check()
-        for error in message_errors
-    ]
-
-    assert errors == []

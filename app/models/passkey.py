@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -28,8 +36,9 @@ class Passkey(Base):
     credential_id: Mapped[bytes] = mapped_column(LargeBinary(1023), unique=True)
     # the COSE public key, as the authenticator gave it
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
-    # the authenticator's signature counter at the last sign-in (0: it keeps none)
-    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    # the authenticator's signature counter at the last sign-in (0: it keeps none);
+    # unsigned 32-bit in WebAuthn, so wider than PostgreSQL's INTEGER
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
     # how the browser reaches it ("internal", "hybrid", "usb"...), comma-separated
     transports: Mapped[str] = mapped_column(String(255), default="")
     # may be synced to the member's other devices, and is (WebAuthn's BE and BS flags)

@@ -84,12 +84,13 @@ const say = (form, text) => {
 
 // Ask the form's options address for a ceremony's options; the form's fields go
 // with it (the CSRF token, and where asked the password and code).
-const fetchOptions = async (form) => {
+const fetchOptions = async (form, signal) => {
   const response = await fetch(form.dataset.options, {
     method: "POST",
     body: new FormData(form),
     credentials: "same-origin",
     headers: { Accept: "application/json" },
+    signal,
   });
   const data = await response.json().catch(() => null);
   if (!response.ok || !data || !data.options) {
@@ -156,13 +157,15 @@ const offerInAutofill = async (form) => {
   ) {
     return;
   }
+  // made before its options are asked for: a button pressed meanwhile aborts the
+  // request too, so that the button's challenge is the one the browser keeps
+  conditional = new AbortController();
   let options;
   try {
-    options = await fetchOptions(form);
+    options = await fetchOptions(form, conditional.signal);
   } catch (error) {
     return; // the button still says what went wrong, if it is used
   }
-  conditional = new AbortController();
   try {
     const credential = await navigator.credentials.get({
       publicKey: requestOptions(options),

@@ -34,7 +34,7 @@ def upgrade():
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("credential_id", sa.LargeBinary(1023), nullable=False),
         sa.Column("public_key", sa.LargeBinary(), nullable=False),
-        sa.Column("sign_count", sa.Integer(), nullable=False),
+        sa.Column("sign_count", sa.BigInteger(), nullable=False),
         sa.Column("transports", sa.String(255), nullable=False),
         sa.Column("backup_eligible", sa.Boolean(), nullable=False),
         sa.Column("backed_up", sa.Boolean(), nullable=False),
