@@ -233,16 +233,7 @@ def sign_in_with_passkey(
     if not user.is_active:
         db.session.rollback()  # the passkey's use is not noted
         raise Inactive()
-    lockouts.end_lockout(user.email)
-    signed_in = open_session(
-        user,
-        client,
-        remember=remember,
-        time_zone=time_zone,
-        kind=SecurityEventKind.SIGN_IN_PASSKEY,
-    )
-    db.session.commit()
-    return signed_in
+    return _passkey_session(user, client, remember=remember, time_zone=time_zone)
 
 
 def finish_second_step_with_passkey(
@@ -264,6 +255,17 @@ def finish_second_step_with_passkey(
     """
     lockouts.check_lockout(user.email)
     passkeys.check_second_step(user, challenge_key, credential, client)
+    signed_in = _passkey_session(user, client, remember=remember, time_zone=time_zone)
+    return replace(
+        signed_in,
+        trusted_browser=two_factor.trusted_browser_token(user) if trust else None,
+    )
+
+
+def _passkey_session(
+    user: User, client: ClientInfo, *, remember: bool, time_zone: str
+) -> SignedIn:
+    """End the address's failure count and open a passkey's session; commit once."""
     lockouts.end_lockout(user.email)
     signed_in = open_session(
         user,
@@ -273,10 +275,7 @@ def finish_second_step_with_passkey(
         kind=SecurityEventKind.SIGN_IN_PASSKEY,
     )
     db.session.commit()
-    return replace(
-        signed_in,
-        trusted_browser=two_factor.trusted_browser_token(user) if trust else None,
-    )
+    return signed_in
 
 
 def sign_in_new_member(user: User, client: ClientInfo) -> SignedIn:
