@@ -58,6 +58,14 @@ def when_ready(server: Any) -> None:
     # Hide what the master loaded from the collector: a worker's collections would
     # otherwise write to every object in it, copying each page the workers share.
     gc.freeze()
+    if not os.environ.get("BASE_URL"):
+        # gunicorn names the bound address (127.0.0.1); the site is opened, and its
+        # mailed links lead, at localhost, the one name passkeys work on without a
+        # domain (app/environment.py)
+        from app.environment import local_base_url
+
+        host, _, port = str(server.cfg.bind[0]).rpartition(":")
+        server.log.info("Open the site at %s", local_base_url(host.strip("[]"), port))
 
 
 def post_fork(server: Any, worker: Any) -> None:

@@ -160,6 +160,7 @@ def test_mailed_links_follow_the_port_the_server_is_bound_to(
     assert found is not None
     link = found.group(0)
     assert link.startswith(f"{server}/auth/verify/")
+    assert f"Open the site at {server}" in log.read_text()  # where make run says
 
     confirmed = browser.submit(link, {})
 
