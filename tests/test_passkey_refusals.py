@@ -207,7 +207,7 @@ def test_an_answer_to_another_browsers_challenge_fails_this_browsers_own_too(
     response = post_sign_in(other, member.authenticator.get(options))
 
     assert response.status_code == 401
-    assert REFUSED in words_of(response)
+    assert CHALLENGE_GONE in words_of(response)
     assert not signed_in_on(other)
     after = snapshot(app)
     assert len(after["passkey_challenges"]) == 1  # the asking browser's

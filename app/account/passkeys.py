@@ -27,9 +27,9 @@ from app.services.browsers import describe_browser
 from app.web.forms import ConfirmForm, add_error, form_status
 from app.web.passkeys import (
     PASSKEY_ADDITIONS,
+    challenge_keys,
     options_answer,
     refusal_answer,
-    take_challenge,
     unavailable_here,
 )
 from app.web.ratelimits import count_wrong_answer
@@ -122,7 +122,7 @@ def add_passkey() -> Page:
                 passkey = passkeys.add_passkey(
                     current_user,
                     user_session,
-                    take_challenge(),
+                    challenge_keys(),
                     form.credential.data,
                     form.name.data or "",
                     client_info(),

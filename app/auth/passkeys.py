@@ -23,10 +23,10 @@ from app.dates import describe_duration
 from app.services import lockouts, passkeys, sign_in
 from app.web.passkeys import (
     PASSKEY_SIGN_INS,
+    challenge_keys,
     options_answer,
     refusal_answer,
     refused_post,
-    take_challenge,
     unavailable_here,
 )
 from app.web.pending_sign_in import pending_sign_in, trust_this_browser
@@ -64,7 +64,7 @@ def passkey_sign_in() -> Page:
         return _login_again(form, str(NO_ANSWER), 400)
     try:
         signed_in = sign_in.sign_in_with_passkey(
-            take_challenge(),
+            challenge_keys(),
             form.credential.data,
             client_info(),
             remember=form.remember.data,
@@ -137,7 +137,7 @@ def second_step_passkey() -> Page:
             try:
                 signed_in = sign_in.finish_second_step_with_passkey(
                     pending.user,
-                    take_challenge(),
+                    challenge_keys(),
                     form.credential.data,
                     client_info(),
                     remember=pending.remember,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -32,6 +34,7 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import (
+    base64url_to_bytes,
     generate_user_handle,
     parse_authentication_credential_json,
     parse_authenticator_data,
@@ -127,10 +130,16 @@ REFUSED = _l(
     "Your passkey's answer could not be checked. Please try again; if it keeps "
     "failing, sign in with your password."
 )
+# the same refusal while adding one: the member is signed in, and nothing was added
+NOT_ADDED = _l(
+    "Your passkey's answer could not be checked. Please try again; nothing was "
+    "added to your account."
+)
 UNKNOWN = _l(
     "This passkey does not belong to an account here, or not to this account. It "
     "may have been removed; sign in with your password."
 )
+ALREADY_ADDED = _l("This passkey is already added to an account here.")
 CLONED = _l(
     "This passkey was refused: its counter went back, which happens when a copy "
     "of it is used. Sign in another way and check your passkeys."
@@ -382,31 +391,45 @@ def _new_challenge(
 
 
 def _take_challenge(
-    key: str | None,
+    keys: Sequence[str],
+    credential: str,
     purpose: str,
     *,
     user_id: int | None = None,
     session_id: int | None = None,
 ) -> bytes:
-    """Take (delete, committed) the browser's challenge for this ceremony.
+    """Take (delete, committed) the browser's challenge that `credential` answers.
 
-    Raises ChallengeGone when there is none under `key` for this purpose, account
-    and session, or it is older than PASSKEY_CHALLENGE_MAX_AGE. Taken before
-    anything is checked, so that an answer is checked at most once.
+    `keys` are the browser's challenge keys (its state cookie keeps a few, so
+    that a ceremony started in one tab is not voided by one started in another).
+    The answer's client data names the challenge it signed; the row under one of
+    `keys` holding it is taken. Raises ChallengeGone when there is none for this
+    purpose, account and session, or it is older than PASSKEY_CHALLENGE_MAX_AGE,
+    and PasskeyRefused when the answer names no challenge; either way every
+    challenge of `keys` is taken. Taken before anything else is checked, so that
+    an answer is checked at most once.
     """
-    if not key:
+    answered = _answered_challenge(credential)
+    if not keys:
         raise ChallengeGone(CHALLENGE_GONE)
     # One statement reads and deletes it: of two requests answering with one key
     # at once, only the one whose DELETE removed the row goes on (a read, then a
     # delete, would let both through).
-    row = db.session.scalars(
-        delete(PasskeyChallenge)
-        .where(PasskeyChallenge.key == key)
-        .returning(PasskeyChallenge)
-    ).first()
-    if row is not None:
+    taken = delete(PasskeyChallenge).where(PasskeyChallenge.key.in_(keys))
+    row = None
+    if answered is not None:
+        row = db.session.scalars(
+            taken.where(PasskeyChallenge.challenge == answered).returning(
+                PasskeyChallenge
+            )
+        ).first()
+    if row is None:
+        db.session.execute(taken)  # an answer to none of them voids them all
+    else:
         db.session.expunge(row)  # read below as it was, the row gone
     db.session.commit()
+    if answered is None:
+        raise PasskeyRefused(REFUSED)
     if row is None:
         raise ChallengeGone(CHALLENGE_GONE)
     max_age = current_app.config["PASSKEY_CHALLENGE_MAX_AGE"]
@@ -418,6 +441,19 @@ def _take_challenge(
     ):
         raise ChallengeGone(CHALLENGE_GONE)
     return row.challenge
+
+
+def _answered_challenge(credential: str) -> bytes | None:
+    """The challenge a browser's answer says it signed (its client data's), if any."""
+    try:
+        data: Any = json.loads(credential)
+        client_data: Any = json.loads(
+            base64url_to_bytes(data["response"]["clientDataJSON"])
+        )
+        return base64url_to_bytes(client_data["challenge"])
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+        current_app.logger.info("passkey answer refused: %s", _loggable(error))
+        return None
 
 
 # -- registration ---------------------------------------------------------------------
@@ -473,12 +509,12 @@ def registration_options(
 def add_passkey(
     user: User,
     user_session: UserSession,
-    key: str | None,
+    keys: Sequence[str],
     credential: str,
     name: str,
     client: ClientInfo,
 ) -> Passkey:
-    """Check the browser's new passkey against the challenge `key` names; keep it.
+    """Check the browser's new passkey against its challenge, one of `keys`; keep it.
 
     `credential` is `navigator.credentials.create()`'s answer as JSON; `name` the
     member's name for it. Writes the security log, mails the owner; commits.
@@ -487,9 +523,12 @@ def add_passkey(
     verification, malformed, or already this site's), changing nothing.
     """
     name = clean_passkey_name(name)
-    expected = _take_challenge(
-        key, REGISTER, user_id=user.id, session_id=user_session.id
-    )
+    try:
+        expected = _take_challenge(
+            keys, credential, REGISTER, user_id=user.id, session_id=user_session.id
+        )
+    except PasskeyRefused:
+        raise PasskeyRefused(NOT_ADDED) from None
     rp = relying_party()
     try:
         verified = verify_registration_response(
@@ -501,12 +540,12 @@ def add_passkey(
         )
     except MALFORMED as error:
         current_app.logger.info("passkey registration refused: %s", _loggable(error))
-        raise PasskeyRefused(REFUSED) from None
+        raise PasskeyRefused(NOT_ADDED) from None
     known = db.session.scalars(
         select(Passkey.id).where(Passkey.credential_id == verified.credential_id)
     ).first()
     if known is not None:
-        raise PasskeyRefused(_l("This passkey is already added to an account here."))
+        raise PasskeyRefused(ALREADY_ADDED)
     passkey = Passkey(
         user_id=user.id,
         credential_id=verified.credential_id,
@@ -521,7 +560,11 @@ def add_passkey(
     db.session.add(passkey)
     record_event(user.id, SecurityEventKind.PASSKEY_ADDED, client)
     _mail_change(user, [name], added=True, by_operator=False)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another request stored this credential meanwhile
+        db.session.rollback()
+        raise PasskeyRefused(ALREADY_ADDED) from None
     return passkey
 
 
@@ -590,8 +633,8 @@ def _authentication_options(
     return options_to_json(options)
 
 
-def check_sign_in(key: str | None, credential: str, client: ClientInfo) -> User:
-    """Return the account whose passkey signed the challenge `key` names.
+def check_sign_in(keys: Sequence[str], credential: str, client: ClientInfo) -> User:
+    """Return the account whose passkey signed a challenge of the browser's `keys`.
 
     `credential` is `navigator.credentials.get()`'s answer as JSON. The passkey
     must be known, its user handle the account's, the signature good, made for
@@ -600,7 +643,7 @@ def check_sign_in(key: str | None, credential: str, client: ClientInfo) -> User:
     sign-in). Raises ChallengeGone, PasskeyRefused, UnknownPasskey or
     ClonedPasskey (logged to the account, committed).
     """
-    expected = _take_challenge(key, SIGN_IN)
+    expected = _take_challenge(keys, credential, SIGN_IN)
     parsed = _parse(credential)
     passkey = _known_passkey(parsed)
     user = db.session.get_one(User, passkey.user_id)
@@ -616,13 +659,13 @@ def check_sign_in(key: str | None, credential: str, client: ClientInfo) -> User:
 
 
 def check_second_step(
-    user: User, key: str | None, credential: str, client: ClientInfo
+    user: User, keys: Sequence[str], credential: str, client: ClientInfo
 ) -> None:
     """Check a passkey answer as `user`'s second step, as `check_sign_in` does.
 
     The passkey must be `user`'s own. Raises what `check_sign_in` raises.
     """
-    expected = _take_challenge(key, SECOND_STEP, user_id=user.id)
+    expected = _take_challenge(keys, credential, SECOND_STEP, user_id=user.id)
     parsed = _parse(credential)
     passkey = _known_passkey(parsed)
     handle = parsed.response.user_handle

@@ -11,6 +11,7 @@ second step `finish_second_step_with_passkey`); federated sign-in will be one mo
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NoReturn
@@ -212,7 +213,7 @@ def finish_second_step(
 
 
 def sign_in_with_passkey(
-    challenge_key: str | None,
+    challenge_keys: Sequence[str],
     credential: str,
     client: ClientInfo,
     *,
@@ -221,7 +222,7 @@ def sign_in_with_passkey(
 ) -> SignedIn:
     """Open a session for the account whose passkey answered; commit once.
 
-    `challenge_key` names this browser's sign-in challenge, `credential` is the
+    `challenge_keys` name this browser's challenges, `credential` is the
     browser's answer as JSON. A passkey checked with user verification is both
     factors: no second step follows, whatever the account's two-factor. A lockout
     of the address (wrong passwords, which a passkey does not guess) does not
@@ -229,7 +230,7 @@ def sign_in_with_passkey(
     does. Raises what `passkeys.check_sign_in` raises, or Inactive for an account
     an admin deactivated.
     """
-    user = passkeys.check_sign_in(challenge_key, credential, client)
+    user = passkeys.check_sign_in(challenge_keys, credential, client)
     if not user.is_active:
         db.session.rollback()  # the passkey's use is not noted
         raise Inactive()
@@ -238,7 +239,7 @@ def sign_in_with_passkey(
 
 def finish_second_step_with_passkey(
     user: User,
-    challenge_key: str | None,
+    challenge_keys: Sequence[str],
     credential: str,
     client: ClientInfo,
     *,
@@ -254,7 +255,7 @@ def finish_second_step_with_passkey(
     `passkeys.check_second_step` raises.
     """
     lockouts.check_lockout(user.email)
-    passkeys.check_second_step(user, challenge_key, credential, client)
+    passkeys.check_second_step(user, challenge_keys, credential, client)
     signed_in = _passkey_session(user, client, remember=remember, time_zone=time_zone)
     return replace(
         signed_in,

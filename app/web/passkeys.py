@@ -2,7 +2,8 @@
 
 A ceremony's challenge is stored server-side (app/services/passkeys.py); the
 browser that asked for it keeps its key in the state cookie, signed, so that no
-other browser can answer it. One ceremony at a time: a new one replaces the key.
+other browser can answer it. The cookie keeps the newest few keys: a sign-in page
+left open in one tab still signs in after another tab started a ceremony.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from app.services import passkeys
 from app.web.forms import ConfirmForm
 from app.web.ratelimits import ip_key, setting, user_key
 
-CHALLENGE_KEY = "passkey_challenge"  # its key in the state cookie
+CHALLENGE_KEYS = "passkey_challenges"  # their key in the state cookie
+# How many ceremonies of one browser may wait at once (each key is 43 characters).
+KEPT_CHALLENGES = 4
 
 # The passkey sign-in posts (options and answers, alone or as the second step),
 # counted together per client IP: each start stores a challenge. Adding a passkey
@@ -31,14 +34,20 @@ PASSKEY_ADDITIONS = limiter.shared_limit(
 
 
 def keep_challenge(key: str) -> None:
-    """Keep the key of this browser's new ceremony challenge."""
-    session[CHALLENGE_KEY] = key
+    """Keep the key of this browser's new ceremony challenge, beside its newest few."""
+    session[CHALLENGE_KEYS] = [*challenge_keys(), key][-KEPT_CHALLENGES:]
 
 
-def take_challenge() -> str | None:
-    """Return and forget the key of this browser's ceremony challenge, if any."""
-    key = session.pop(CHALLENGE_KEY, None)
-    return key if isinstance(key, str) else None
+def challenge_keys() -> list[str]:
+    """Return the keys of this browser's ceremony challenges, oldest first.
+
+    A used one is left in place: its challenge is gone from the server, and a
+    newer key pushes it out.
+    """
+    keys = session.get(CHALLENGE_KEYS)
+    if not isinstance(keys, list):
+        return []
+    return [key for key in keys if isinstance(key, str)]
 
 
 def options_answer(key: str, options: str) -> Response:
