@@ -241,6 +241,39 @@ def test_a_credential_stored_by_another_request_meanwhile_is_refused_not_a_500(
     assert stored_passkeys(app, signed_in) == []
 
 
+def test_two_sessions_making_the_first_passkey_at_once_share_one_user_handle(
+    app: Flask, client: FlaskClient, signed_in: User
+) -> None:
+    theirs = b"h" * 64  # the handle another session of the member set meanwhile
+    written: list[bool] = []
+
+    def other_session_first(
+        connection: Any, cursor: Any, statement: str, *args: Any
+    ) -> None:
+        if statement.startswith("UPDATE users") and not written:
+            written.append(True)
+            cursor.execute(
+                "UPDATE users SET passkey_user_handle = ? WHERE id = ?"
+                if connection.dialect.name == "sqlite"
+                else "UPDATE users SET passkey_user_handle = %s WHERE id = %s",
+                (theirs, signed_in.id),
+            )
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", other_session_first)
+    try:
+        options = registration_options(client).get_json()["options"]
+    finally:
+        event.remove(engine, "before_cursor_execute", other_session_first)
+
+    assert written
+    assert unb64url(options["user"]["id"]) == theirs
+    with app.app_context():
+        stored = db.session.get_one(User, signed_in.id).passkey_user_handle
+    assert stored == theirs
+
+
 # -- the admin list ------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from webauthn import (
     generate_authentication_options,
@@ -480,7 +480,14 @@ def registration_options(
     """
     two_factor.confirm_password_and_code(user, password, code, client, user_session)
     if user.passkey_user_handle is None:
-        user.passkey_user_handle = generate_user_handle()
+        # Only where none is set yet, then read back: of two sessions making the
+        # account's first passkey at once, both use the handle the first one set.
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.passkey_user_handle.is_(None))
+            .values(passkey_user_handle=generate_user_handle())
+        )
+        db.session.refresh(user, ["passkey_user_handle"])
     rp = relying_party()
     key, challenge = _new_challenge(
         REGISTER, user_id=user.id, session_id=user_session.id
