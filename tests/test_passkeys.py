@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flask import Flask
@@ -174,3 +175,16 @@ def test_adding_and_removing_are_logged_and_mailed(
             )
         )
     assert "passkey_added" in kinds and "passkey_removed" in kinds
+
+
+def test_each_rename_control_names_its_passkey_for_a_screen_reader(
+    client: FlaskClient, signed_in: User
+) -> None:
+    for name in ("Work laptop", "Phone"):
+        add_passkey(client, Authenticator(), name=name)
+
+    page = client.get("/account/passkeys").get_data(as_text=True)
+
+    summaries = re.findall(r"<summary>(.*?)</summary>", page, re.S)
+    spoken = [re.sub(r"<[^>]+>", "", summary) for summary in summaries]
+    assert spoken == ["Rename: Work laptop", "Rename: Phone"]
