@@ -143,8 +143,9 @@ class Config:
     REAUTHENTICATION_WINDOW = 300
     TWO_FACTOR_LIMIT = "5 per minute"  # codes tried per pending sign-in
 
-    # Passkeys (app/services/passkeys.py). The relying party's id and origin: None
-    # takes BASE_URL's host and origin. A browser refuses an IP address as the id.
+    # Passkeys (app/services/passkey_challenges.py). The relying party's id and
+    # origin: None takes BASE_URL's host and origin. A browser refuses an IP address
+    # as the id.
     PASSKEY_RP_ID: str | None = None
     PASSKEY_ORIGIN: str | None = None
     # Seconds a ceremony's challenge can be answered; then it is void.

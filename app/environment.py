@@ -68,8 +68,8 @@ def local_base_url(host: str, port: int | str) -> str:
 
     A server on IPv4's loopback address or on every interface (0.0.0.0) is linked
     as `localhost`: browsers allow passkeys on a name, never on an IP address
-    (app/services/passkeys.py). Another address is linked as it is, an IPv6 one
-    bracketed (a server on every IPv6 interface at its loopback address):
+    (app/services/passkey_challenges.py). Another address is linked as it is, an
+    IPv6 one bracketed (a server on every IPv6 interface at its loopback address):
     ("::1", 8123) -> "http://[::1]:8123".
     """
     try:

@@ -22,7 +22,7 @@ from app.account.confirmation import (
     why_refused,
 )
 from app.account.forms import AddPasskeyForm, RenamePasskeyForm
-from app.services import accounts, passkeys, two_factor
+from app.services import accounts, passkey_registration, passkeys, two_factor
 from app.services.browsers import describe_browser
 from app.web.forms import ConfirmForm, add_error, form_status
 from app.web.passkeys import (
@@ -84,7 +84,7 @@ def passkey_options() -> Response:
         errors = [str(error) for errors in form.errors.values() for error in errors]
         return refusal_answer(" ".join(errors) or _("Please try again."), 422)
     try:
-        answer = passkeys.registration_options(
+        answer = passkey_registration.registration_options(
             current_user,
             user_session,
             typed(form, "password"),
@@ -119,7 +119,7 @@ def add_passkey() -> Page:
             )
         else:
             try:
-                passkey = passkeys.add_passkey(
+                passkey = passkey_registration.add_passkey(
                     current_user,
                     user_session,
                     challenge_keys(),

@@ -20,7 +20,16 @@ from app.auth.forms import (
     TwoFactorForm,
 )
 from app.dates import describe_duration
-from app.services import lockouts, passkeys, sign_in
+from app.services import (
+    lockouts,
+    passkey_assertions,
+    passkeys,
+    sign_in,
+)
+from app.services.passkey_sign_in import (
+    finish_second_step_with_passkey,
+    sign_in_with_passkey,
+)
 from app.web.passkeys import (
     PASSKEY_SIGN_INS,
     challenge_keys,
@@ -48,7 +57,7 @@ def passkey_options() -> Page:
     reason = unavailable_here()
     if reason is not None:
         return refusal_answer(reason, 409)
-    return options_answer(*passkeys.sign_in_options())
+    return options_answer(*passkey_assertions.sign_in_options())
 
 
 @bp.post("/passkey")
@@ -63,7 +72,7 @@ def passkey_sign_in() -> Page:
     if not form.credential.data:
         return _login_again(form, str(NO_ANSWER), 400)
     try:
-        signed_in = sign_in.sign_in_with_passkey(
+        signed_in = sign_in_with_passkey(
             challenge_keys(),
             form.credential.data,
             client_info(),
@@ -117,7 +126,7 @@ def second_step_passkey_options() -> Page:
     reason = unavailable_here()
     if reason is not None:
         return refusal_answer(reason, 409)
-    return options_answer(*passkeys.second_step_options(pending.user))
+    return options_answer(*passkey_assertions.second_step_options(pending.user))
 
 
 @bp.post("/two-factor/passkey")
@@ -135,7 +144,7 @@ def second_step_passkey() -> Page:
             refusal = str(NO_ANSWER)
         else:
             try:
-                signed_in = sign_in.finish_second_step_with_passkey(
+                signed_in = finish_second_step_with_passkey(
                     pending.user,
                     challenge_keys(),
                     form.credential.data,

@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.parameters import TEXT, Duration, checked_text, read_password_line
-from app.services import ServiceError, admin, sign_up, user_list
+from app.services import ServiceError, admin, admin_accounts, sign_up, user_list
 from app.services.security_log import ClientInfo
 
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -29,7 +29,7 @@ def create_admin(email: str, name: str | None, password_stdin: bool) -> None:
     An existing account keeps its name and password: neither is asked for.
     """
     try:
-        user = admin.promote_existing(email)
+        user = admin_accounts.promote_existing(email)
         if user is None:
             if name is None:
                 raise click.ClickException(
@@ -42,7 +42,7 @@ def create_admin(email: str, name: str | None, password_stdin: bool) -> None:
                     click.prompt("Password", hide_input=True, confirmation_prompt=True),
                     "The password",
                 )
-            user = admin.create_admin(email, name, password)
+            user = admin_accounts.create_admin(email, name, password)
             click.echo(f"Admin {user.email} (id {user.id}) is ready.")
             return
     except ServiceError as error:
@@ -98,7 +98,7 @@ def list_users(filter_: str, as_json: bool) -> None:
 def deactivate(email: str) -> None:
     """Deactivate an account and end its sessions."""
     try:
-        user = admin.deactivate(admin.find_user(email).id, None, ClientInfo())
+        user = admin.deactivate(admin_accounts.find_user(email).id, None, ClientInfo())
     except admin.AdminError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{user.email} is deactivated.")
@@ -109,7 +109,7 @@ def deactivate(email: str) -> None:
 def activate(email: str) -> None:
     """Let a deactivated account sign in again."""
     try:
-        user = admin.find_user(email)
+        user = admin_accounts.find_user(email)
         if user.is_active:
             click.echo(f"{user.email} is active already; nothing changed.")
             return
@@ -127,7 +127,9 @@ def disable_two_factor(email: str) -> None:
     For an owner who cannot pass the second step; check who is asking first.
     """
     try:
-        user = admin.disable_two_factor(admin.find_user(email).id, None, ClientInfo())
+        user = admin.disable_two_factor(
+            admin_accounts.find_user(email).id, None, ClientInfo()
+        )
     except admin.AdminError as error:
         raise click.ClickException(str(error)) from None
     click.echo(

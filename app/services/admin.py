@@ -4,7 +4,8 @@ passkeys removed.
 The admin area and the CLI share these. Every action on an account is written to
 that account's security log with the acting admin (none from the CLI). Their list
 of accounts is in user_list.py; lockouts, undelivered mail and unconfirmed sign-ups
-are with their subjects (lockouts.py, undelivered_mail.py, sign_up.py).
+are with their subjects (lockouts.py, undelivered_mail.py, sign_up.py), and making
+an admin from the command line in admin_accounts.py.
 """
 
 from __future__ import annotations
@@ -14,16 +15,13 @@ from typing import Any, cast
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, and_, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import SecurityEventKind, User
-from app.models.base import ID_MAX, utcnow
+from app.models.base import ID_MAX
 from app.services import ServiceError, passkeys, two_factor_setup
-from app.services.accounts import clean_name, find_user_by_email, lock_password
-from app.services.email_address import is_email_address, normalize_email
-from app.services.passwords import check_password_strength, hash_password
+from app.services.accounts import lock_password
 from app.services.recovery import queue_reset_link
 from app.services.security_log import ClientInfo, record_event
 from app.services.sessions import end_every_session
@@ -254,64 +252,3 @@ def _record(
     record_event(
         user.id, kind, client, actor_id=actor.id if actor is not None else None
     )
-
-
-# -- the CLI's own ------------------------------------------------------------------
-
-
-def _checked_address(email: str) -> str:
-    if not is_email_address(email):
-        raise AdminError(
-            f"{email.strip()!r} is not an e-mail address the sign-in form accepts."
-        )
-    return normalize_email(email)
-
-
-def promote_existing(email: str) -> User | None:
-    """Make the account with this address an admin; commit. None if there is none.
-
-    The account keeps its name, password and whether it is active. Raises
-    AdminError for a string the sign-in form would not take as an address.
-    """
-    user = find_user_by_email(_checked_address(email))
-    if user is None:
-        return None
-    return make_admin(user.id, None, ClientInfo())
-
-
-def create_admin(email: str, name: str, password: str) -> User:
-    """Create a verified admin account with this address, name and password; commit.
-
-    Raises AdminError (with the sentence to show; also when the address has an
-    account: see promote_existing), InvalidProfile or WeakPassword, and then
-    changes nothing.
-    """
-    email = _checked_address(email)
-    if find_user_by_email(email) is not None:  # accounts exist once verified
-        raise AdminError("That address has an account already.")
-    name = clean_name(name)
-    check_password_strength(password, email=email, name=name)
-    user = User(
-        email=email,
-        name=name,
-        password_hash=hash_password(password),
-        is_admin=True,
-        email_verified_at=utcnow(),
-    )
-    db.session.add(user)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise AdminError(
-            "That address was just taken; run the command again."
-        ) from None
-    return user
-
-
-def find_user(email: str) -> User:
-    """Return the account with this address; raise UserNotFound."""
-    user = find_user_by_email(email)
-    if user is None:
-        raise UserNotFound(f"No account has the address {normalize_email(email)}.")
-    return user

@@ -1,6 +1,6 @@
 """What the passkey views share: the browser's challenge key and JSON answers.
 
-A ceremony's challenge is stored server-side (app/services/passkeys.py); the
+A ceremony's challenge is stored server-side (app/services/passkey_challenges.py); the
 browser that asked for it keeps its key in the state cookie, signed, so that no
 other browser can answer it. The cookie keeps the newest few keys: a sign-in page
 left open in one tab still signs in after another tab started a ceremony.
@@ -14,7 +14,7 @@ from flask import jsonify, request, session
 from werkzeug import Response
 
 from app.extensions import limiter
-from app.services import passkeys
+from app.services import passkey_challenges
 from app.web.forms import ConfirmForm
 from app.web.ratelimits import ip_key, setting, user_key
 
@@ -78,4 +78,6 @@ def refused_post() -> Response | None:
 
 def unavailable_here() -> str | None:
     """Say why passkeys cannot work at the address this page was asked at, or None."""
-    return passkeys.unavailable_reason(urlsplit("//" + request.host).hostname or "")
+    return passkey_challenges.unavailable_reason(
+        urlsplit("//" + request.host).hostname or ""
+    )
